@@ -1,0 +1,40 @@
+//! Perch's client side: the Mastodon-compatible REST API (and, later, OAuth,
+//! JWT access tokens and the WebSocket hub for streaming and chat).
+//!
+//! Entry points: [`error::ApiError`], the one error type every handler
+//! returns, rendered as Mastodon's `{"error": "…"}`; [`fallback`] for unknown
+//! paths; and [`json_charset`], which makes every JSON response say
+//! `application/json; charset=utf-8` as Mastodon clients expect.
+//!
+//! Must not: build or send ActivityPub activities (it emits domain events that
+//! perch_apub turns into deliveries), or issue SQL (storage goes through
+//! perch_db).
+
+pub mod error;
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+pub use error::ApiError;
+
+/// The answer for a path no route matches, in Mastodon's words.
+pub async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Response middleware: `application/json` becomes
+/// `application/json; charset=utf-8`. Some Mastodon client libraries refuse
+/// to parse JSON served without the charset.
+pub async fn json_charset(mut response: Response) -> Response {
+    let is_bare_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"application/json"));
+    if is_bare_json {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    response
+}

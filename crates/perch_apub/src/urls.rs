@@ -1,0 +1,87 @@
+//! Where a local actor's ActivityPub documents live.
+//!
+//! These URLs are ids that other servers store forever: changing the layout
+//! breaks every existing follow, so it is defined once, here.
+
+use perch_db::accounts::ActorUrls;
+use url::Url;
+
+/// Builds actor URLs under the instance's public base URL.
+#[derive(Clone, Debug)]
+pub struct ActorUrlLayout {
+    base: Url,
+}
+
+impl ActorUrlLayout {
+    /// `base` is the instance's public URL (scheme, host and optional port).
+    pub fn new(base: Url) -> Self {
+        Self { base }
+    }
+
+    fn at(&self, path: &str) -> String {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url.set_query(None);
+        url.set_fragment(None);
+        url.to_string()
+    }
+
+    /// The actor id: `https://host/users/alice`.
+    pub fn actor_uri(&self, username: &str) -> String {
+        self.at(&format!("/users/{username}"))
+    }
+
+    /// The id of the actor's signing key.
+    pub fn key_id(&self, username: &str) -> String {
+        format!("{}#main-key", self.actor_uri(username))
+    }
+
+    /// Every address of a local actor.
+    pub fn actor_urls(&self, username: &str) -> ActorUrls {
+        let actor = self.actor_uri(username);
+        ActorUrls {
+            url: self.at(&format!("/@{username}")),
+            inbox_url: format!("{actor}/inbox"),
+            outbox_url: format!("{actor}/outbox"),
+            followers_url: format!("{actor}/followers"),
+            following_url: format!("{actor}/following"),
+            shared_inbox_url: self.at("/inbox"),
+            uri: actor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout() {
+        let base = Url::parse("https://perch.example:8443").expect("valid URL");
+        let layout = ActorUrlLayout::new(base);
+        let urls = layout.actor_urls("alice");
+        assert_eq!(urls.uri, "https://perch.example:8443/users/alice");
+        assert_eq!(urls.url, "https://perch.example:8443/@alice");
+        assert_eq!(
+            urls.inbox_url,
+            "https://perch.example:8443/users/alice/inbox"
+        );
+        assert_eq!(
+            urls.outbox_url,
+            "https://perch.example:8443/users/alice/outbox"
+        );
+        assert_eq!(
+            urls.followers_url,
+            "https://perch.example:8443/users/alice/followers"
+        );
+        assert_eq!(
+            urls.following_url,
+            "https://perch.example:8443/users/alice/following"
+        );
+        assert_eq!(urls.shared_inbox_url, "https://perch.example:8443/inbox");
+        assert_eq!(
+            layout.key_id("alice"),
+            "https://perch.example:8443/users/alice#main-key"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! Perch's domain vocabulary: identifiers, validated newtypes and the rules
+//! that hold no matter how a request arrived (REST, ActivityPub or the CLI).
+//!
+//! Entry points: [`id::IdGenerator`] for time-sortable ids, the newtypes in
+//! [`account`] (constructed once at the edge, then trusted), and
+//! [`password`] for hashing and verifying local passwords.
+//!
+//! Must not: issue SQL, speak HTTP, or build ActivityPub JSON. Everything here
+//! is pure or CPU-bound so that it can be unit-tested without I/O.
+
+pub mod account;
+pub mod id;
+pub mod password;
+pub mod time;

@@ -1,0 +1,29 @@
+//! Perch's storage: the only crate that speaks SQL.
+//!
+//! One [`Db`] handle covers both backends: SQLite (the embedded default) and
+//! PostgreSQL (production). Queries are written once as static SQL with bound
+//! parameters (`$1`, `$2`… — both backends accept that form) and compiled for
+//! each backend by the `on_db!`/`on_tx!` macros, so the two cannot drift
+//! apart. Where the dialects really differ (queue claiming with
+//! `FOR UPDATE SKIP LOCKED`, `LISTEN/NOTIFY`), a module matches on the backend
+//! explicitly. Migrations live in the workspace's `migrations/{sqlite,postgres}`
+//! and are embedded in the binary.
+//!
+//! Entry points: [`Db::connect`], [`Db::migrate`], then one module per entity
+//! ([`accounts`], [`nodes`]). Row types are plain structs; turning them into
+//! API JSON or ActivityPub objects is other crates' work.
+//!
+//! Must not: build HTTP responses or ActivityPub JSON, or format SQL from input.
+
+#[macro_use]
+mod macros;
+
+pub mod accounts;
+mod error;
+pub mod nodes;
+mod pool;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
+pub use pool::{Backend, ConnectOptions, Db, Tx, redact_url};

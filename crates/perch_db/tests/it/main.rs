@@ -1,0 +1,6 @@
+//! perch_db's integration tests, run against a fresh database each: SQLite,
+//! or PostgreSQL when the test script provides `PERCH_TEST_POSTGRES_URL`.
+
+mod accounts;
+mod migrations;
+mod nodes;

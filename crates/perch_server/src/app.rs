@@ -1,0 +1,233 @@
+//! Start-up and the server's run loop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::ServiceExt;
+use axum::extract::Request;
+use axum::http::HeaderName;
+use axum::middleware;
+use axum::routing::get;
+use perch_core::id::IdGenerator;
+use perch_db::{ConnectOptions, Db};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::ids::LeasedIds;
+use crate::ops;
+
+/// How long in-flight requests and workers get to finish after a shutdown
+/// signal before the process stops anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Why the server could not start. Each variant reads as one line for the
+/// operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("PERCH_DATA_DIR: cannot use {path} as the data directory")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] perch_db::Error),
+    #[error("cannot lease an id node number")]
+    IdLease(#[from] perch_db::nodes::LeaseError),
+}
+
+/// A built server: storage is connected and migrated, the port is bound, and
+/// nothing is served until [`Application::run_until_stopped`].
+pub struct Application {
+    config: Arc<Config>,
+    listener: TcpListener,
+    db: Db,
+    ids: LeasedIds,
+}
+
+impl Application {
+    /// Bind `config.bind` and build.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        prepare_data_dir(&config.data_dir)?;
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Build on a listener bound by the caller (tests bind port 0 first, so
+    /// that the public URL can name the real port).
+    pub async fn build_with_listener(
+        config: Config,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
+        prepare_data_dir(&config.data_dir)?;
+        ops::prometheus();
+        let db = connect_and_migrate(&config).await?;
+        let ids = LeasedIds::acquire(&db).await?;
+        Ok(Self {
+            config: Arc::new(config),
+            listener,
+            db,
+            ids,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TCP listener always has a local address.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn ids(&self) -> Arc<IdGenerator> {
+        self.ids.generator()
+    }
+
+    /// Serve until `shutdown` completes, then stop accepting connections, let
+    /// in-flight requests and background workers finish (up to a grace
+    /// period), release the id lease and close the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let workers = TaskTracker::new();
+        let ids = Arc::new(self.ids);
+        {
+            let (ids, db, stop) = (ids.clone(), self.db.clone(), stop.clone());
+            workers.spawn(async move { ids.keep_renewed(db, stop).await });
+        }
+        workers.close();
+
+        let router = router(self.db.clone());
+        let app = NormalizePathLayer::trim_trailing_slash().layer(router);
+        let service = ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+        tracing::info!(
+            address = %self.listener.local_addr()?,
+            public_url = %self.config.public_url,
+            backend = ?self.db.backend(),
+            "perch is serving"
+        );
+        let server = axum::serve(self.listener, service)
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+
+        let signalled = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutdown requested: finishing in-flight requests");
+                stop.cancel();
+            }
+        };
+        tokio::spawn(signalled);
+
+        let grace_expired = async {
+            stop.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = server => served?,
+            () = grace_expired => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        stop.cancel();
+        if tokio::time::timeout(SHUTDOWN_GRACE, workers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background workers did not stop in time");
+        }
+        ids.release(&self.db).await;
+        self.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+fn router(db: Db) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .fallback(perch_api::fallback)
+        .with_state(db)
+        .layer(middleware::from_fn(ops::track_requests))
+        .layer(middleware::map_response(perch_api::json_charset))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                // The path only: queries can carry access tokens.
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %id,
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Create the data directory if needed and prove it is writable.
+pub(crate) fn prepare_data_dir(path: &Path) -> Result<(), StartupError> {
+    let fail = |source| StartupError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(fail)?;
+    let probe = path.join(".perch-write-check");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// Connect to the configured database and apply pending migrations.
+pub(crate) async fn connect_and_migrate(config: &Config) -> Result<Db, perch_db::Error> {
+    let db = connect(config).await?;
+    let applied = db.migrate().await?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(db)
+}
+
+pub(crate) async fn connect(config: &Config) -> Result<Db, perch_db::Error> {
+    let options = ConnectOptions {
+        max_connections: config.database_max_connections,
+        ..ConnectOptions::default()
+    };
+    Db::connect(&config.database_url, &options).await
+}

@@ -1,0 +1,198 @@
+//! The CLI's subcommands, apart from argument parsing (in `main.rs`), so that
+//! each reads as a short script of library calls.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use perch_apub::keys::generate_actor_keys;
+use perch_apub::urls::ActorUrlLayout;
+use perch_core::account::{Email, Password, Username};
+use perch_core::password::hash_password;
+use perch_core::time::now_millis;
+use perch_db::accounts::{self, KeyPairPem, NewLocalAccount};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+
+use crate::app::{connect, connect_and_migrate, prepare_data_dir};
+use crate::config::Config;
+use crate::ids::LeasedIds;
+use crate::{Application, telemetry};
+
+/// `perch serve`: run until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    let app = Application::build(config).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// `perch migrate`: apply pending migrations and say how many.
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect(&config).await?;
+    let applied = db.migrate().await?;
+    println!("{applied} migration(s) applied; the database is up to date");
+    db.close().await;
+    Ok(())
+}
+
+/// What `perch user create` was asked to do.
+pub struct CreateUser {
+    pub username: String,
+    pub email: String,
+    pub password_from_stdin: bool,
+    pub admin: bool,
+}
+
+/// `perch user create`: a local account with its key pair. Without
+/// `--password-stdin`, a random password is generated and printed once.
+pub async fn create_user(config: Config, request: CreateUser) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    let username = Username::parse(&request.username).context("--username")?;
+    let email = Email::parse(&request.email).context("--email")?;
+    let (password, generated) = if request.password_from_stdin {
+        (read_password_line()?, false)
+    } else {
+        let generated: String = rand::thread_rng()
+            .sample_iter(Alphanumeric)
+            .take(24)
+            .map(char::from)
+            .collect();
+        (generated, true)
+    };
+    let password = Password::parse(&password).context("password")?;
+
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let ids = LeasedIds::acquire(&db).await?;
+    let password_hash = hash_password(&password)?;
+    let (public_key_pem, private_key_pem) = generate_actor_keys()?;
+    let layout = ActorUrlLayout::new(config.public_url.clone());
+    let new = NewLocalAccount {
+        id: ids.generator().next_id(),
+        keys: KeyPairPem {
+            key_id: layout.key_id(username.as_str()),
+            public_key_pem,
+            private_key_pem,
+        },
+        urls: layout.actor_urls(username.as_str()),
+        username,
+        email,
+        password_hash,
+        admin: request.admin,
+        approved: true,
+        locale: "en".to_owned(),
+        created_at: now_millis(),
+    };
+    let created = accounts::create_local(&db, &new).await;
+    ids.release(&db).await;
+    db.close().await;
+    let account = created?;
+    let role = if request.admin { "admin" } else { "user" };
+    println!(
+        "created {role} @{}@{} (id {})",
+        account.username,
+        config.domain(),
+        account.id
+    );
+    if generated {
+        println!("password: {}", password.expose());
+    }
+    Ok(())
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("--password-stdin: no password on standard input");
+    }
+    Ok(password)
+}
+
+/// `perch user list`: local users, oldest first.
+pub async fn list_users(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let users = accounts::list_local_users(&db).await;
+    db.close().await;
+    let users = users?;
+    println!(
+        "ID                   USERNAME                       EMAIL                            ADMIN  APPROVED"
+    );
+    for user in &users {
+        println!(
+            "{:<20} {:<30} {:<32} {:<6} {}",
+            user.id,
+            user.username,
+            user.email,
+            if user.admin { "yes" } else { "no" },
+            if user.approved { "yes" } else { "no" },
+        );
+    }
+    println!("{} user(s)", users.len());
+    Ok(())
+}
+
+/// `perch config check`: validate the configuration (already done by
+/// loading it), the data directory and the database connection, and show the
+/// effective settings.
+pub async fn check_config(config: Config) -> anyhow::Result<()> {
+    println!("public URL:        {}", config.public_url);
+    println!("federation domain: {}", config.domain());
+    println!("listen address:    {}", config.bind);
+    println!("data directory:    {}", config.data_dir.display());
+    println!(
+        "database:          {}",
+        perch_db::redact_url(&config.database_url)
+    );
+    println!(
+        "private addresses: {}",
+        if config.allow_private_addresses {
+            "allowed (development only)"
+        } else {
+            "refused"
+        }
+    );
+    println!("log filter:        {}", config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect(&config).await?;
+    db.ping().await?;
+    db.close().await;
+    println!("configuration OK: data directory writable, database reachable");
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! The server's configuration: one typed struct, read from an optional TOML
+//! file and `PERCH_*` environment variables (the environment wins), and
+//! validated before anything starts.
+//!
+//! The variable names are a contract with operators and tests; see the
+//! README's table.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// The default configuration file, read when it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "perch.toml";
+
+/// Every key, as it appears in `perch.toml` (lower case) and, upper-cased with
+/// a `PERCH_` prefix, in the environment.
+const KEYS: &[&str] = &[
+    "public_url",
+    "bind",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "allow_private_addresses",
+    "log",
+];
+
+/// Validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The instance's public base URL (no path, query or fragment).
+    pub public_url: Url,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Federation may reach loopback/private addresses and plain http
+    /// (tests and local development only).
+    pub allow_private_addresses: bool,
+    /// A `tracing` filter, e.g. `info` or `perch_apub=debug,info`.
+    pub log: String,
+}
+
+impl Config {
+    /// The federation domain: host, and port when not the scheme's default.
+    pub fn domain(&self) -> String {
+        match self.public_url.port() {
+            Some(port) => format!("{}:{port}", self.public_url.host_str().unwrap_or_default()),
+            None => self.public_url.host_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Load from `file` (or `perch.toml` when present) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("PERCH_").only(KEYS));
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        raw.validate()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("PERCH_PUBLIC_URL: {0}")]
+    PublicUrl(String),
+    #[error("PERCH_BIND: `{0}` is not a listen address such as 127.0.0.1:8080")]
+    Bind(String),
+    #[error("PERCH_DATABASE_URL: {0}")]
+    DatabaseUrl(String),
+    #[error("PERCH_DATABASE_MAX_CONNECTIONS must be at least 1")]
+    MaxConnections,
+    #[error("PERCH_LOG: `{0}` is not a valid log filter")]
+    Log(String),
+}
+
+/// The configuration as written, before validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    public_url: Option<String>,
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_max_connections: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    allow_private_addresses: Option<bool>,
+    log: Option<String>,
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let public_url = parse_public_url(
+            self.public_url
+                .as_deref()
+                .unwrap_or("http://localhost:8080"),
+        )?;
+        let bind_text = self.bind.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let bind = bind_text
+            .parse()
+            .map_err(|_| ConfigError::Bind(bind_text.clone()))?;
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("perch.db").display()));
+        check_database_url(&database_url)?;
+        let database_max_connections = self.database_max_connections.unwrap_or(10);
+        if database_max_connections == 0 {
+            return Err(ConfigError::MaxConnections);
+        }
+        let log = self.log.unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::builder()
+            .parse(&log)
+            .is_err()
+        {
+            return Err(ConfigError::Log(log));
+        }
+        Ok(Config {
+            public_url,
+            bind,
+            data_dir,
+            database_url,
+            database_max_connections,
+            allow_private_addresses: self.allow_private_addresses.unwrap_or(false),
+            log,
+        })
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let fail = |why: &str| ConfigError::PublicUrl(format!("`{text}` {why}"));
+    let url = Url::parse(text).map_err(|e| fail(&format!("is not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(fail("must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(fail("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(fail("must not contain credentials"));
+    }
+    if url.path() != "/" {
+        return Err(fail(
+            "must not have a path: Perch serves from the root of its domain",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(fail("must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return Err(ConfigError::DatabaseUrl(format!(
+            "`{}` is not a URL: expected sqlite://… or postgres://…",
+            perch_db::redact_url(url)
+        )));
+    };
+    match scheme {
+        "sqlite" if !rest.trim_start_matches('/').is_empty() => Ok(()),
+        "sqlite" => Err(ConfigError::DatabaseUrl(
+            "sqlite URL has no file path".into(),
+        )),
+        "postgres" | "postgresql" => Url::parse(url).map(|_| ()).map_err(|e| {
+            ConfigError::DatabaseUrl(format!(
+                "`{}` is not a valid URL ({e})",
+                perch_db::redact_url(url)
+            ))
+        }),
+        other => Err(ConfigError::DatabaseUrl(format!(
+            "unsupported scheme `{other}`: expected sqlite://… or postgres://…"
+        ))),
+    }
+}
+
+/// Booleans as people write them in environment variables: true/false,
+/// yes/no, on/off, 1/0.
+fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flexible {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    let value = Option::<Flexible>::deserialize(deserializer)?;
+    let parsed = match value {
+        None => return Ok(None),
+        Some(Flexible::Bool(b)) => Some(b),
+        Some(Flexible::Int(1)) => Some(true),
+        Some(Flexible::Int(0)) => Some(false),
+        Some(Flexible::Int(_)) => None,
+        Some(Flexible::Text(text)) => match text.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Some(true),
+            "false" | "no" | "off" | "0" | "" => Some(false),
+            _ => None,
+        },
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("expected true or false"))
+}
+
+#[cfg(test)]
+// figment's Jail fixes the closure's error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in_jail(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut result = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            for (name, value) in vars {
+                jail.set_env(name, value);
+            }
+            result = Some(Config::load(None));
+            Ok(())
+        });
+        result.unwrap_or_else(|| Err(ConfigError::Invalid("jail did not run".into())))
+    }
+
+    #[test]
+    fn defaults() {
+        let config = load_in_jail(&[]).expect("defaults are valid");
+        assert_eq!(config.public_url.as_str(), "http://localhost:8080/");
+        assert_eq!(config.domain(), "localhost:8080");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.database_url, "sqlite://./data/perch.db");
+        assert!(!config.allow_private_addresses);
+        assert_eq!(config.log, "info");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut result = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "perch.toml",
+                "public_url = \"https://file.example\"\nbind = \"0.0.0.0:9000\"\nlog = \"debug\"\n",
+            )?;
+            jail.set_env("PERCH_PUBLIC_URL", "https://env.example");
+            jail.set_env("PERCH_ALLOW_PRIVATE_ADDRESSES", "yes");
+            jail.set_env("PERCH_DATA_DIR", "/srv/perch");
+            // Other PERCH_ variables (such as the test suite's) are not config.
+            jail.set_env("PERCH_TEST_POSTGRES_URL", "postgres://elsewhere/");
+            result = Some(Config::load(None));
+            Ok(())
+        });
+        let config = result.expect("ran").expect("valid");
+        assert_eq!(config.domain(), "env.example");
+        assert_eq!(config.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.log, "debug");
+        assert!(config.allow_private_addresses);
+        assert_eq!(config.database_url, "sqlite:///srv/perch/perch.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let mut result = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("perch.toml", "publc_url = \"https://typo.example\"\n")?;
+            result = Some(Config::load(None));
+            Ok(())
+        });
+        let error = result.expect("ran").expect_err("typo refused").to_string();
+        assert!(error.contains("publc_url"), "{error}");
+    }
+
+    #[test]
+    fn public_url_rules() {
+        for (value, why) in [
+            ("not a url", "is not a valid URL"),
+            ("ftp://example.com", "must start with http"),
+            ("https://example.com/perch", "must not have a path"),
+            ("https://example.com/?x=1", "must not have a query"),
+            (
+                "https://user:pw@example.com",
+                "must not contain credentials",
+            ),
+        ] {
+            let error = load_in_jail(&[("PERCH_PUBLIC_URL", value)])
+                .expect_err(value)
+                .to_string();
+            assert!(error.starts_with("PERCH_PUBLIC_URL: "), "{error}");
+            assert!(error.contains(why), "{value}: {error}");
+        }
+        let config = load_in_jail(&[("PERCH_PUBLIC_URL", "https://example.com/")]).expect("ok");
+        assert_eq!(config.domain(), "example.com");
+    }
+
+    #[test]
+    fn other_rules() {
+        let error = load_in_jail(&[("PERCH_BIND", "localhost")]).expect_err("bad bind");
+        assert!(matches!(error, ConfigError::Bind(_)));
+        let error = load_in_jail(&[("PERCH_DATABASE_URL", "mysql://x/y")]).expect_err("mysql");
+        assert!(
+            error.to_string().contains("unsupported scheme `mysql`"),
+            "{error}"
+        );
+        let error = load_in_jail(&[("PERCH_ALLOW_PRIVATE_ADDRESSES", "maybe")]).expect_err("bool");
+        assert!(
+            error.to_string().contains("expected true or false"),
+            "{error}"
+        );
+        let error = load_in_jail(&[("PERCH_LOG", "[[[")]).expect_err("filter");
+        assert!(matches!(error, ConfigError::Log(_)));
+        let error = load_in_jail(&[("PERCH_DATABASE_MAX_CONNECTIONS", "0")]).expect_err("zero");
+        assert!(matches!(error, ConfigError::MaxConnections));
+    }
+}

@@ -1,0 +1,19 @@
+//! The `perch` binary's library: configuration, start-up, the HTTP server's
+//! assembly, background workers and graceful shutdown.
+//!
+//! Entry points: [`config::Config::load`], then [`Application::build`] (or
+//! [`Application::build_with_listener`] in tests) and
+//! [`Application::run_until_stopped`]. The CLI's subcommands live in
+//! [`commands`].
+//!
+//! Must not: contain business rules, SQL or protocol JSON; it wires the other
+//! crates together.
+
+mod app;
+pub mod commands;
+pub mod config;
+mod ids;
+mod ops;
+pub mod telemetry;
+
+pub use app::{Application, StartupError};

@@ -1,0 +1,110 @@
+//! The `perch` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use perch_server::commands::{self, CreateUser};
+use perch_server::config::Config;
+
+/// Perch: a federated ActivityPub server with a Mastodon-compatible API.
+#[derive(Parser)]
+#[command(name = "perch", version, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML); `PERCH_*` environment variables override it.
+    /// Defaults to ./perch.toml when that file exists.
+    #[arg(long, global = true, env = "PERCH_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Manage local users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a local user
+    Create {
+        /// Letters, digits and underscores, at most 30
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input;
+        /// without it a random password is generated and printed
+        #[arg(long)]
+        password_stdin: bool,
+        /// Give the user administrator rights
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List local users
+    List,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration, the data directory and the database
+    /// connection, and print the effective settings
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => return fail(&anyhow::Error::new(error)),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::Error::new(error).context("starting the runtime")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => commands::serve(config).await,
+            Command::Migrate => commands::migrate(config).await,
+            Command::User(UserCommand::Create {
+                username,
+                email,
+                password_stdin,
+                admin,
+            }) => {
+                let request = CreateUser {
+                    username,
+                    email,
+                    password_from_stdin: password_stdin,
+                    admin,
+                };
+                commands::create_user(config, request).await
+            }
+            Command::User(UserCommand::List) => commands::list_users(config).await,
+            Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// One line on stderr, the whole cause chain, and exit status 1.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}

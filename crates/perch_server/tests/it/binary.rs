@@ -1,0 +1,406 @@
+//! The `perch` binary as an operator meets it: start-up errors, the CLI's
+//! subcommands, serving with no configuration, and shutdown on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use perch_db::testing::TestDatabase;
+
+use crate::support::{perch, run_with_stdin, stderr, stdout, wait_with_deadline};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Run `perch serve` with `vars` and expect exactly one `error: …` line
+/// containing `expected`, and exit status 1.
+fn assert_startup_fails(vars: &[(&str, &str)], expected: &str) {
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let mut command = perch(dir.path());
+    command.arg("serve").env("PERCH_BIND", "127.0.0.1:0");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = run_with_stdin(command, "");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{vars:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected, got: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains(expected),
+        "{vars:?}: expected `{expected}` in: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn unparsable_public_url() {
+    assert_startup_fails(
+        &[("PERCH_PUBLIC_URL", "not a url")],
+        "PERCH_PUBLIC_URL: `not a url` is not a valid URL",
+    );
+}
+
+#[test]
+fn public_url_with_a_path_or_query() {
+    assert_startup_fails(
+        &[("PERCH_PUBLIC_URL", "https://example.com/social")],
+        "PERCH_PUBLIC_URL: `https://example.com/social` must not have a path",
+    );
+    assert_startup_fails(
+        &[("PERCH_PUBLIC_URL", "https://example.com/?instance=1")],
+        "must not have a query",
+    );
+}
+
+#[test]
+fn unparsable_database_url_and_bind_address() {
+    assert_startup_fails(
+        &[("PERCH_DATABASE_URL", "mysql://perch@localhost/perch")],
+        "PERCH_DATABASE_URL: unsupported scheme `mysql`",
+    );
+    assert_startup_fails(&[("PERCH_BIND", "everywhere")], "PERCH_BIND: `everywhere`");
+}
+
+#[test]
+fn unreachable_postgres() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused.
+    assert_startup_fails(
+        &[(
+            "PERCH_DATABASE_URL",
+            "postgres://perch:hunter2@127.0.0.1:1/perch",
+        )],
+        "cannot connect to the database at postgres://perch:****@127.0.0.1:1/perch",
+    );
+}
+
+#[test]
+fn unreachable_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let url = format!("sqlite://{}/missing/dir/perch.db", dir.path().display());
+    assert_startup_fails(
+        &[("PERCH_DATABASE_URL", &url)],
+        "cannot connect to the database at",
+    );
+}
+
+#[test]
+fn unwritable_data_dir() {
+    // A path below a regular file can never be created, even by root.
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").expect("write file");
+    let data_dir = file.join("data");
+    assert_startup_fails(
+        &[("PERCH_DATA_DIR", data_dir.to_str().expect("utf-8 path"))],
+        &format!(
+            "PERCH_DATA_DIR: cannot use {} as the data directory",
+            data_dir.display()
+        ),
+    );
+}
+
+#[test]
+fn port_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("address").to_string();
+    let data = tempfile::tempdir().expect("temporary dir");
+    assert_startup_fails(
+        &[
+            ("PERCH_BIND", &addr),
+            ("PERCH_DATA_DIR", data.path().to_str().expect("utf-8 path")),
+        ],
+        &format!("cannot listen on {addr}: Address already in use"),
+    );
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let output = run_with_stdin(
+        {
+            let mut c = perch(dir.path());
+            c.arg("--version");
+            c
+        },
+        "",
+    );
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output).trim(),
+        format!("perch {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["user", "--help"],
+        &["user", "create", "--help"],
+        &["user", "list", "--help"],
+        &["config", "check", "--help"],
+    ] {
+        let mut command = perch(dir.path());
+        command.args(args);
+        let output = run_with_stdin(command, "");
+        assert!(output.status.success(), "{args:?}");
+        assert!(stdout(&output).contains("Usage: perch"), "{args:?}");
+    }
+}
+
+/// The README's promise: `perch` with no configuration at all serves
+/// `/health` from SQLite under ./data, and stops cleanly on SIGTERM.
+#[test]
+fn serves_with_no_configuration_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut command = perch(dir.path());
+    // Only the port differs from the defaults, so parallel tests do not collide.
+    command
+        .env("PERCH_BIND", format!("127.0.0.1:{port}"))
+        .env("PERCH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().expect("perch starts");
+
+    let health = format!("http://127.0.0.1:{port}/health");
+    let started = Instant::now();
+    let status = loop {
+        match probe::http_status(&health) {
+            Some(status) => break status,
+            None if started.elapsed() < DEADLINE => std::thread::yield_now(),
+            None => panic!("perch did not answer /health within {DEADLINE:?}"),
+        }
+    };
+    assert_eq!(status, 200);
+    assert!(dir.path().join("data/perch.db").is_file());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let output = wait_with_deadline(child, DEADLINE);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("shutdown complete"), "{err}");
+}
+
+/// A blocking GET that returns the status, or None while nothing listens.
+mod probe {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub fn http_status(url: &str) -> Option<u16> {
+        let rest = url.strip_prefix("http://")?;
+        let (host, path) = rest.split_once('/')?;
+        let mut stream = TcpStream::connect(host).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+fn with_database(dir: &std::path::Path, database: &TestDatabase, args: &[&str]) -> Command {
+    let mut command = perch(dir);
+    command
+        .args(args)
+        .env("PERCH_DATABASE_URL", database.url())
+        .env("PERCH_DATA_DIR", dir.join("data"))
+        .env("PERCH_PUBLIC_URL", "https://perch.example");
+    command
+}
+
+#[tokio::test]
+async fn user_create_and_list() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+
+    let create = |args: &[&str], stdin: &str| {
+        let mut full = vec!["user", "create"];
+        full.extend_from_slice(args);
+        run_with_stdin(with_database(dir, &database, &full), stdin)
+    };
+
+    let output = create(
+        &[
+            "--username",
+            "Alice",
+            "--email",
+            "alice@example.com",
+            "--password-stdin",
+            "--admin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("created admin @Alice@perch.example (id "));
+
+    // No --password-stdin: a password is generated and shown once.
+    let output = create(&["--username", "bob", "--email", "bob@example.com"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = stdout(&output);
+    let password = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("generated password printed");
+    assert_eq!(password.len(), 24);
+
+    // Refusals, each with one clear line and status 1, and nothing written.
+    for (args, stdin, expected) in [
+        (
+            &[
+                "--username",
+                "alice",
+                "--email",
+                "other@example.com",
+                "--password-stdin",
+            ][..],
+            "another password\n",
+            "username is already taken",
+        ),
+        (
+            &[
+                "--username",
+                "carol",
+                "--email",
+                "ALICE@example.com",
+                "--password-stdin",
+            ],
+            "another password\n",
+            "email address is already in use",
+        ),
+        (
+            &[
+                "--username",
+                "no spaces",
+                "--email",
+                "x@example.com",
+                "--password-stdin",
+            ],
+            "another password\n",
+            "--username: username must be 1 to 30 characters",
+        ),
+        (
+            &[
+                "--username",
+                "dave",
+                "--email",
+                "not-an-email",
+                "--password-stdin",
+            ],
+            "another password\n",
+            "--email: email address is not valid",
+        ),
+        (
+            &[
+                "--username",
+                "erin",
+                "--email",
+                "erin@example.com",
+                "--password-stdin",
+            ],
+            "short\n",
+            "password: password must be 8 to 128 characters long",
+        ),
+    ] {
+        let output = create(args, stdin);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expected),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    let output = run_with_stdin(with_database(dir, &database, &["user", "list"]), "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = stdout(&output);
+    let rows: Vec<&str> = listing
+        .lines()
+        .skip(1)
+        .filter(|l| !l.ends_with("user(s)"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{listing}");
+    assert!(rows[0].contains("Alice") && rows[0].contains("alice@example.com"));
+    assert!(
+        rows[0].split_whitespace().nth(3) == Some("yes"),
+        "admin flag: {}",
+        rows[0]
+    );
+    assert!(rows[1].contains("bob") && rows[1].split_whitespace().nth(3) == Some("no"));
+    assert!(listing.trim_end().ends_with("2 user(s)"));
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent_and_config_check_reports() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+
+    let first = run_with_stdin(with_database(dir, &database, &["migrate"]), "");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).starts_with("1 migration(s) applied"),
+        "{}",
+        stdout(&first)
+    );
+    let second = run_with_stdin(with_database(dir, &database, &["migrate"]), "");
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).starts_with("0 migration(s) applied"),
+        "{}",
+        stdout(&second)
+    );
+
+    let check = run_with_stdin(with_database(dir, &database, &["config", "check"]), "");
+    assert!(check.status.success(), "{}", stderr(&check));
+    let report = stdout(&check);
+    assert!(
+        report.contains("federation domain: perch.example"),
+        "{report}"
+    );
+    assert!(report.contains("configuration OK"), "{report}");
+}
+
+#[test]
+fn config_file_is_read_and_environment_wins() {
+    let dir = tempfile::tempdir().expect("temporary dir");
+    std::fs::write(
+        dir.path().join("perch.toml"),
+        "public_url = \"https://from-file.example\"\nlog = \"warn\"\n",
+    )
+    .expect("write perch.toml");
+    let output = run_with_stdin(
+        {
+            let mut c = perch(dir.path());
+            c.args(["config", "check"]);
+            c
+        },
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("federation domain: from-file.example"));
+
+    let mut command = perch(dir.path());
+    command
+        .args(["config", "check"])
+        .env("PERCH_PUBLIC_URL", "https://from-env.example");
+    let output = run_with_stdin(command, "");
+    assert!(stdout(&output).contains("federation domain: from-env.example"));
+
+    let mut command = perch(dir.path());
+    command.args(["--config", "missing.toml", "config", "check"]);
+    let output = run_with_stdin(command, "");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("configuration file missing.toml does not exist"));
+}

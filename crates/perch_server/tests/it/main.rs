@@ -1,0 +1,7 @@
+//! perch_server's integration tests: real servers on 127.0.0.1 port 0 with
+//! their own fresh database (SQLite, or PostgreSQL when the test script
+//! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
+
+mod binary;
+mod http;
+mod support;

@@ -1,0 +1,153 @@
+//! Test harness: `spawn_app()` and helpers to run the `perch` binary.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use perch_db::Db;
+use perch_db::testing::TestDatabase;
+use perch_server::Application;
+use perch_server::config::Config;
+use tokio_util::sync::CancellationToken;
+
+/// A running server with its own database and data directory.
+pub struct TestApp {
+    pub address: std::net::SocketAddr,
+    pub base_url: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    stop: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::create().await;
+    let data_dir = tempfile::tempdir().expect("temporary data dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let address = listener.local_addr().expect("bound address");
+    let base_url = format!("http://{address}");
+    let config = test_config(&base_url, data_dir.path(), database.url());
+    let app = Application::build_with_listener(config, listener)
+        .await
+        .expect("app builds");
+    let db = app.db().clone();
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
+    TestApp {
+        address,
+        base_url,
+        db,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        stop,
+        server: Some(server),
+        _database: database,
+        _data_dir: data_dir,
+    }
+}
+
+pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Config {
+    Config {
+        public_url: public_url.parse().expect("valid URL"),
+        bind: "127.0.0.1:0".parse().expect("valid address"),
+        data_dir: data_dir.to_owned(),
+        database_url: database_url.to_owned(),
+        database_max_connections: 5,
+        allow_private_addresses: true,
+        log: "warn".to_owned(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stop the server the way a signal does, and wait for it to finish.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        let server = self.server.take().expect("running");
+        tokio::time::timeout(Duration::from_secs(30), server)
+            .await
+            .expect("server stops within the deadline")
+            .expect("server task did not panic")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The `perch` binary with a clean environment: no stray `PERCH_*`
+/// variables, run in `dir` so no `perch.toml` is picked up by accident.
+pub fn perch(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_perch"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("PERCH_") {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(dir).env("PERCH_LOG", "warn");
+    command
+}
+
+/// Run to completion with `stdin` as standard input.
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("perch starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin piped")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    wait_with_deadline(child, Duration::from_secs(60))
+}
+
+/// Wait for a child process, killing it if it outlives `deadline`.
+pub fn wait_with_deadline(child: std::process::Child, deadline: Duration) -> Output {
+    let pid = child.id();
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match outcome.recv_timeout(deadline) {
+        Ok(output) => output.expect("collect output"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+            panic!("perch did not exit within {deadline:?}");
+        }
+    }
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
