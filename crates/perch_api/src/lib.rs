@@ -1,21 +1,43 @@
-//! Perch's client side: the Mastodon-compatible REST API (and, later, OAuth,
-//! JWT access tokens and the WebSocket hub for streaming and chat).
+//! Perch's client side: the Mastodon-compatible REST API, OAuth 2 with JWT
+//! access tokens and rotating refresh tokens (and, later, the WebSocket hub
+//! for streaming and chat).
 //!
-//! Entry points: [`error::ApiError`], the one error type every handler
-//! returns, rendered as Mastodon's `{"error": "…"}`; [`fallback`] for unknown
-//! paths; and [`json_charset`], which makes every JSON response say
+//! Entry points: [`router`] with an [`ApiState`]; [`error::ApiError`], the
+//! one error type every handler returns, rendered as Mastodon's
+//! `{"error": "…"}`; [`auth::Auth`], the extractor that authenticates a
+//! request and enforces scopes; [`fallback`] for unknown paths; and
+//! [`json_charset`], which makes every JSON response say
 //! `application/json; charset=utf-8` as Mastodon clients expect.
 //!
 //! Must not: build or send ActivityPub activities (it emits domain events that
 //! perch_apub turns into deliveries), or issue SQL (storage goes through
 //! perch_db).
 
+pub mod accounts;
+pub mod auth;
+pub mod entities;
 pub mod error;
+pub mod instance;
+pub mod oauth;
+pub mod params;
+pub mod rate_limit;
+pub mod state;
 
+use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 pub use error::ApiError;
+pub use state::{ApiConfig, ApiState, RegistrationMode};
+
+/// Every route of the client API, OAuth included.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .merge(oauth::routes())
+        .merge(accounts::routes())
+        .merge(instance::routes())
+        .with_state(state)
+}
 
 /// The answer for a path no route matches, in Mastodon's words.
 pub async fn fallback() -> ApiError {

@@ -12,3 +12,4 @@ pub mod account;
 pub mod id;
 pub mod password;
 pub mod time;
+pub mod totp;

@@ -15,6 +15,12 @@ use crate::account::Password;
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+impl HashError {
+    pub fn from_message(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
 /// A well-formed hash, with the same parameters as real hashes, of a password
 /// nobody knows.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZmFrZWZha2VmYWtlZmFrZWZha2VmYWtlZmFrZWZha2U";

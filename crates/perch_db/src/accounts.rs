@@ -74,6 +74,10 @@ pub struct NewLocalAccount {
     pub admin: bool,
     pub approved: bool,
     pub locale: String,
+    /// E.164, unique when present.
+    pub phone: Option<String>,
+    /// Why the person wants to join (approval-required sign-ups).
+    pub reason: Option<String>,
     pub urls: ActorUrls,
     pub keys: KeyPairPem,
     pub created_at: UnixMillis,
@@ -85,6 +89,8 @@ pub enum CreateAccountError {
     UsernameTaken,
     #[error("email address is already in use")]
     EmailTaken,
+    #[error("phone number is already in use")]
+    PhoneTaken,
     #[error(transparent)]
     Db(#[from] Error),
 }
@@ -138,7 +144,8 @@ pub async fn create_local(
         .await?;
         sqlx::query(
             "INSERT INTO users (account_id, email, password_hash, locale, admin, approved, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+             phone, registration_reason, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
         .bind(id)
         .bind(new.email.as_str())
@@ -146,6 +153,8 @@ pub async fn create_local(
         .bind(new.locale.as_str())
         .bind(new.admin)
         .bind(new.approved)
+        .bind(new.phone.as_deref())
+        .bind(new.reason.as_deref())
         .bind(new.created_at)
         .execute(&mut *conn)
         .await?;
@@ -165,6 +174,7 @@ pub async fn create_local(
     .await);
     inserted.map_err(|error| match error {
         Error::UniqueViolation(name) if name.contains("email") => CreateAccountError::EmailTaken,
+        Error::UniqueViolation(name) if name.contains("phone") => CreateAccountError::PhoneTaken,
         Error::UniqueViolation(name) if name.contains("username") || name.contains("uri") => {
             CreateAccountError::UsernameTaken
         }
@@ -216,5 +226,62 @@ pub async fn list_local_users(db: &Db) -> Result<Vec<LocalUserSummary>> {
 pub async fn count_local_users(db: &Db) -> Result<i64> {
     Ok(on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
+    }))
+}
+
+/// Follow requests waiting for this account's decision.
+pub async fn count_follow_requests(db: &Db, account_id: i64) -> Result<i64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM follow_requests WHERE target_account_id = $1")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+/// Figures the instance documents and NodeInfo report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstanceStats {
+    pub local_users: i64,
+    pub local_statuses: i64,
+    /// Other servers we know accounts on.
+    pub known_domains: i64,
+    /// Local users who signed in or used a session since the given instant.
+    pub active_users: i64,
+}
+
+pub async fn instance_stats(db: &Db, active_since: UnixMillis) -> Result<InstanceStats> {
+    let (local_users, local_statuses, known_domains, active_users): (i64, i64, i64, i64) = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT \
+               (SELECT COUNT(*) FROM users), \
+               (SELECT COUNT(*) FROM statuses WHERE local), \
+               (SELECT COUNT(DISTINCT domain) FROM accounts WHERE domain IS NOT NULL), \
+               (SELECT COUNT(DISTINCT s.account_id) FROM oauth_sessions s \
+                  WHERE s.account_id IS NOT NULL \
+                    AND (s.created_at >= $1 OR s.last_used_at >= $1))",
+        )
+        .bind(active_since)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(InstanceStats {
+        local_users,
+        local_statuses,
+        known_domains,
+        active_users,
+    })
+}
+
+/// The instance's contact: its oldest administrator.
+pub async fn first_admin(db: &Db) -> Result<Option<AccountRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT ", account_columns!(),
+            " FROM accounts WHERE id = \
+              (SELECT account_id FROM users WHERE admin ORDER BY account_id LIMIT 1)"
+        ))
+        .fetch_optional(pool)
+        .await?
     }))
 }

@@ -20,10 +20,13 @@ mod macros;
 
 pub mod accounts;
 mod error;
+pub mod jwt_keys;
 pub mod nodes;
+pub mod oauth;
 mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod users;
 
 pub use error::{Error, Result};
 pub use pool::{Backend, ConnectOptions, Db, Tx, redact_url};

@@ -12,6 +12,9 @@ use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::get;
+use perch_api::auth::tokens::TokenKeys;
+use perch_api::rate_limit::SignInLimits;
+use perch_api::{ApiConfig, ApiState};
 use perch_core::id::IdGenerator;
 use perch_db::{ConnectOptions, Db};
 use tokio::net::TcpListener;
@@ -50,6 +53,8 @@ pub enum StartupError {
     Database(#[from] perch_db::Error),
     #[error("cannot lease an id node number")]
     IdLease(#[from] perch_db::nodes::LeaseError),
+    #[error("cannot load the access-token signing keys")]
+    TokenKeys(#[from] perch_api::auth::tokens::KeyError),
 }
 
 /// A built server: storage is connected and migrated, the port is bound, and
@@ -59,6 +64,7 @@ pub struct Application {
     listener: TcpListener,
     db: Db,
     ids: LeasedIds,
+    api: ApiState,
 }
 
 impl Application {
@@ -85,11 +91,13 @@ impl Application {
         ops::prometheus();
         let db = connect_and_migrate(&config).await?;
         let ids = LeasedIds::acquire(&db).await?;
+        let api = api_state(&config, &db, ids.generator()).await?;
         Ok(Self {
             config: Arc::new(config),
             listener,
             db,
             ids,
+            api,
         })
     }
 
@@ -128,7 +136,7 @@ impl Application {
         }
         workers.close();
 
-        let router = router(self.db.clone());
+        let router = router(self.db.clone(), self.api.clone());
         let app = NormalizePathLayer::trim_trailing_slash().layer(router);
         let service = ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
         tracing::info!(
@@ -172,13 +180,40 @@ impl Application {
     }
 }
 
-fn router(db: Db) -> Router {
+async fn api_state(
+    config: &Config,
+    db: &Db,
+    ids: Arc<IdGenerator>,
+) -> Result<ApiState, StartupError> {
+    let issuer = config.public_url.as_str().trim_end_matches('/').to_owned();
+    let audience = format!("{issuer}/api");
+    let tokens = TokenKeys::load_or_create(db, issuer, audience).await?;
+    Ok(ApiState {
+        db: db.clone(),
+        ids,
+        config: Arc::new(ApiConfig {
+            public_url: config.public_url.clone(),
+            domain: config.domain(),
+            registrations: config.registrations,
+            access_token_ttl: config.access_token_ttl,
+            refresh_token_ttl: config.refresh_token_ttl,
+            contact_email: config.contact_email.clone(),
+            title: config.instance_title.clone(),
+            description: config.instance_description.clone(),
+        }),
+        tokens: Arc::new(tokens),
+        sign_in_limits: Arc::new(SignInLimits::default()),
+    })
+}
+
+fn router(db: Db, api: ApiState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
-        .fallback(perch_api::fallback)
         .with_state(db)
+        .merge(perch_api::router(api))
+        .fallback(perch_api::fallback)
         .layer(middleware::from_fn(ops::track_requests))
         .layer(middleware::map_response(perch_api::json_charset))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

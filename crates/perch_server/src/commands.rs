@@ -4,12 +4,9 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use perch_apub::keys::generate_actor_keys;
-use perch_apub::urls::ActorUrlLayout;
+use perch_api::accounts::registration::{NewAccount, create_local_account};
 use perch_core::account::{Email, Password, Username};
-use perch_core::password::hash_password;
-use perch_core::time::now_millis;
-use perch_db::accounts::{self, KeyPairPem, NewLocalAccount};
+use perch_db::accounts;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
@@ -80,40 +77,31 @@ pub async fn create_user(config: Config, request: CreateUser) -> anyhow::Result<
     let username = Username::parse(&request.username).context("--username")?;
     let email = Email::parse(&request.email).context("--email")?;
     let (password, generated) = if request.password_from_stdin {
-        (read_password_line()?, false)
+        (read_password_line()?, None)
     } else {
         let generated: String = rand::thread_rng()
             .sample_iter(Alphanumeric)
             .take(24)
             .map(char::from)
             .collect();
-        (generated, true)
+        (generated.clone(), Some(generated))
     };
     let password = Password::parse(&password).context("password")?;
 
     prepare_data_dir(&config.data_dir)?;
     let db = connect_and_migrate(&config).await?;
     let ids = LeasedIds::acquire(&db).await?;
-    let password_hash = hash_password(&password)?;
-    let (public_key_pem, private_key_pem) = generate_actor_keys()?;
-    let layout = ActorUrlLayout::new(config.public_url.clone());
-    let new = NewLocalAccount {
-        id: ids.generator().next_id(),
-        keys: KeyPairPem {
-            key_id: layout.key_id(username.as_str()),
-            public_key_pem,
-            private_key_pem,
-        },
-        urls: layout.actor_urls(username.as_str()),
+    let new = NewAccount {
         username,
         email,
-        password_hash,
+        password,
         admin: request.admin,
         approved: true,
         locale: "en".to_owned(),
-        created_at: now_millis(),
+        phone: None,
+        reason: None,
     };
-    let created = accounts::create_local(&db, &new).await;
+    let created = create_local_account(&db, &ids.generator(), &config.public_url, new).await;
     ids.release(&db).await;
     db.close().await;
     let account = created?;
@@ -124,8 +112,8 @@ pub async fn create_user(config: Config, request: CreateUser) -> anyhow::Result<
         config.domain(),
         account.id
     );
-    if generated {
-        println!("password: {}", password.expose());
+    if let Some(password) = generated {
+        println!("password: {password}");
     }
     Ok(())
 }

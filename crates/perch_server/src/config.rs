@@ -7,6 +7,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use perch_api::RegistrationMode;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -26,7 +29,21 @@ const KEYS: &[&str] = &[
     "database_max_connections",
     "allow_private_addresses",
     "log",
+    "registrations",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "instance_title",
+    "instance_description",
+    "contact_email",
 ];
+
+/// Default lifetime of access tokens: a year. Most Mastodon apps never use
+/// refresh tokens, so a short lifetime would sign them out; every request
+/// checks the token's server-side session, so revocation is immediate
+/// whatever the lifetime.
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: u64 = 365 * 24 * 3600;
+/// Default lifetime of a refresh token (each use issues a fresh one).
+pub const DEFAULT_REFRESH_TOKEN_TTL_SECS: u64 = 400 * 24 * 3600;
 
 /// Validated configuration.
 #[derive(Clone, Debug)]
@@ -42,6 +59,13 @@ pub struct Config {
     pub allow_private_addresses: bool,
     /// A `tracing` filter, e.g. `info` or `perch_apub=debug,info`.
     pub log: String,
+    /// Who may sign up through the API.
+    pub registrations: RegistrationMode,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub instance_title: String,
+    pub instance_description: String,
+    pub contact_email: String,
 }
 
 impl Config {
@@ -90,6 +114,10 @@ pub enum ConfigError {
     MaxConnections,
     #[error("PERCH_LOG: `{0}` is not a valid log filter")]
     Log(String),
+    #[error("PERCH_REGISTRATIONS: `{0}` is not one of open, approval, closed")]
+    Registrations(String),
+    #[error("{0} must be at least 60 seconds")]
+    TokenTtl(&'static str),
 }
 
 /// The configuration as written, before validation.
@@ -104,6 +132,12 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lenient_bool")]
     allow_private_addresses: Option<bool>,
     log: Option<String>,
+    registrations: Option<String>,
+    access_token_ttl: Option<u64>,
+    refresh_token_ttl: Option<u64>,
+    instance_title: Option<String>,
+    instance_description: Option<String>,
+    contact_email: Option<String>,
 }
 
 impl RawConfig {
@@ -133,7 +167,31 @@ impl RawConfig {
         {
             return Err(ConfigError::Log(log));
         }
+        let registrations = match self.registrations.as_deref().unwrap_or("approval") {
+            "open" => RegistrationMode::Open,
+            "approval" => RegistrationMode::Approval,
+            "closed" => RegistrationMode::Closed,
+            other => return Err(ConfigError::Registrations(other.to_owned())),
+        };
+        let access_token_ttl = self
+            .access_token_ttl
+            .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL_SECS);
+        if access_token_ttl < 60 {
+            return Err(ConfigError::TokenTtl("PERCH_ACCESS_TOKEN_TTL"));
+        }
+        let refresh_token_ttl = self
+            .refresh_token_ttl
+            .unwrap_or(DEFAULT_REFRESH_TOKEN_TTL_SECS);
+        if refresh_token_ttl < 60 {
+            return Err(ConfigError::TokenTtl("PERCH_REFRESH_TOKEN_TTL"));
+        }
         Ok(Config {
+            registrations,
+            access_token_ttl: Duration::from_secs(access_token_ttl),
+            refresh_token_ttl: Duration::from_secs(refresh_token_ttl),
+            instance_title: self.instance_title.unwrap_or_else(|| "Perch".to_owned()),
+            instance_description: self.instance_description.unwrap_or_default(),
+            contact_email: self.contact_email.unwrap_or_default(),
             public_url,
             bind,
             data_dir,
@@ -250,6 +308,11 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://./data/perch.db");
         assert!(!config.allow_private_addresses);
         assert_eq!(config.log, "info");
+        assert_eq!(config.registrations, RegistrationMode::Approval);
+        assert_eq!(
+            config.access_token_ttl,
+            Duration::from_secs(DEFAULT_ACCESS_TOKEN_TTL_SECS)
+        );
     }
 
     #[test]
@@ -330,5 +393,16 @@ mod tests {
         assert!(matches!(error, ConfigError::Log(_)));
         let error = load_in_jail(&[("PERCH_DATABASE_MAX_CONNECTIONS", "0")]).expect_err("zero");
         assert!(matches!(error, ConfigError::MaxConnections));
+        let error = load_in_jail(&[("PERCH_REGISTRATIONS", "sometimes")]).expect_err("mode");
+        assert!(matches!(error, ConfigError::Registrations(_)));
+        let error = load_in_jail(&[("PERCH_ACCESS_TOKEN_TTL", "5")]).expect_err("ttl");
+        assert!(matches!(error, ConfigError::TokenTtl(_)));
+        let config = load_in_jail(&[
+            ("PERCH_REGISTRATIONS", "open"),
+            ("PERCH_ACCESS_TOKEN_TTL", "3600"),
+        ])
+        .expect("valid");
+        assert_eq!(config.registrations, RegistrationMode::Open);
+        assert_eq!(config.access_token_ttl, Duration::from_secs(3600));
     }
 }

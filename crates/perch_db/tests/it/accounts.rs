@@ -20,6 +20,8 @@ fn new_account(username: &str, email: &str) -> NewLocalAccount {
         admin: false,
         approved: true,
         locale: "en".to_owned(),
+        phone: None,
+        reason: None,
         urls: ActorUrls {
             url: format!("https://perch.example/@{username}"),
             inbox_url: format!("{actor}/inbox"),

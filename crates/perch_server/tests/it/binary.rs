@@ -349,11 +349,12 @@ async fn migrate_is_idempotent_and_config_check_reports() {
 
     let first = run_with_stdin(with_database(dir, &database, &["migrate"]), "");
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).starts_with("1 migration(s) applied"),
-        "{}",
-        stdout(&first)
-    );
+    let applied: usize = stdout(&first)
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count of migrations");
+    assert!(applied >= 1, "{}", stdout(&first));
     let second = run_with_stdin(with_database(dir, &database, &["migrate"]), "");
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(

@@ -4,4 +4,6 @@
 
 mod binary;
 mod http;
+mod jwt;
+mod oauth;
 mod support;

@@ -15,6 +15,7 @@ pub struct TestApp {
     pub address: std::net::SocketAddr,
     pub base_url: String,
     pub db: Db,
+    pub ids: std::sync::Arc<perch_core::id::IdGenerator>,
     pub client: reqwest::Client,
     stop: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -23,6 +24,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Start an app after `adjust` has changed its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let data_dir = tempfile::tempdir().expect("temporary data dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -30,17 +36,20 @@ pub async fn spawn_app() -> TestApp {
         .expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let base_url = format!("http://{address}");
-    let config = test_config(&base_url, data_dir.path(), database.url());
+    let mut config = test_config(&base_url, data_dir.path(), database.url());
+    adjust(&mut config);
     let app = Application::build_with_listener(config, listener)
         .await
         .expect("app builds");
     let db = app.db().clone();
+    let ids = app.ids();
     let stop = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
     TestApp {
         address,
         base_url,
         db,
+        ids,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -61,6 +70,12 @@ pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Con
         database_max_connections: 5,
         allow_private_addresses: true,
         log: "warn".to_owned(),
+        registrations: perch_server::config::RegistrationMode::Open,
+        access_token_ttl: std::time::Duration::from_secs(3600),
+        refresh_token_ttl: std::time::Duration::from_secs(86400),
+        instance_title: "Perch test".to_owned(),
+        instance_description: "A test instance".to_owned(),
+        contact_email: "admin@perch.test".to_owned(),
     }
 }
 
@@ -75,6 +90,28 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// A local user made directly (as `perch user create` does); returns
+    /// the account id.
+    pub async fn create_user(&self, username: &str, password: &str) -> i64 {
+        use perch_api::accounts::registration::{NewAccount, create_local_account};
+        use perch_core::account::{Email, Password, Username};
+        let new = NewAccount {
+            username: Username::parse(username).expect("valid username"),
+            email: Email::parse(&format!("{username}@example.com")).expect("valid email"),
+            password: Password::parse(password).expect("valid password"),
+            admin: false,
+            approved: true,
+            locale: "en".to_owned(),
+            phone: None,
+            reason: None,
+        };
+        let public_url = self.base_url.parse().expect("valid URL");
+        create_local_account(&self.db, &self.ids, &public_url, new)
+            .await
+            .expect("account created")
+            .id
     }
 
     /// Stop the server the way a signal does, and wait for it to finish.

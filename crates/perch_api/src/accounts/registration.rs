@@ -1,0 +1,75 @@
+//! Creating a local account: the one path shared by sign-up through the API
+//! and `perch user create`.
+
+use perch_apub::keys::generate_actor_keys;
+use perch_apub::urls::ActorUrlLayout;
+use perch_core::account::{Email, Password, Username};
+use perch_core::id::IdGenerator;
+use perch_core::password::hash_password;
+use perch_core::time::now_millis;
+use perch_db::Db;
+use perch_db::accounts::{self, AccountRow, CreateAccountError, KeyPairPem, NewLocalAccount};
+use url::Url;
+
+/// A validated request for a new local account.
+#[derive(Debug)]
+pub struct NewAccount {
+    pub username: Username,
+    pub email: Email,
+    pub password: Password,
+    pub admin: bool,
+    /// False while an administrator has to approve the sign-up.
+    pub approved: bool,
+    pub locale: String,
+    pub phone: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error(transparent)]
+    Create(#[from] CreateAccountError),
+    #[error("password hashing failed")]
+    Hash(#[from] perch_core::password::HashError),
+    #[error("key generation failed")]
+    Keys(#[from] perch_apub::keys::KeyGenerationError),
+}
+
+/// Hash the password, make the actor's key pair, and store the account, its
+/// credentials and keys in one transaction.
+pub async fn create_local_account(
+    db: &Db,
+    ids: &IdGenerator,
+    public_url: &Url,
+    new: NewAccount,
+) -> Result<AccountRow, RegistrationError> {
+    // Hashing (tens of milliseconds) and RSA key generation (up to a few
+    // hundred) are CPU work: keep them off the async workers.
+    let password = new.password;
+    let hashed =
+        tokio::task::spawn_blocking(move || (hash_password(&password), generate_actor_keys()))
+            .await
+            .map_err(|_| perch_core::password::HashError::from_message("worker stopped"))?;
+    let (password_hash, keys) = (hashed.0?, hashed.1?);
+    let (public_key_pem, private_key_pem) = keys;
+    let layout = ActorUrlLayout::new(public_url.clone());
+    let account = NewLocalAccount {
+        id: ids.next_id(),
+        keys: KeyPairPem {
+            key_id: layout.key_id(new.username.as_str()),
+            public_key_pem,
+            private_key_pem,
+        },
+        urls: layout.actor_urls(new.username.as_str()),
+        username: new.username,
+        email: new.email,
+        password_hash,
+        admin: new.admin,
+        approved: new.approved,
+        locale: new.locale,
+        phone: new.phone,
+        reason: new.reason,
+        created_at: now_millis(),
+    };
+    Ok(accounts::create_local(db, &account).await?)
+}

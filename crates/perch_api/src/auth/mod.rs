@@ -1,0 +1,11 @@
+//! Who is calling: OAuth scopes, JWT access tokens, opaque secrets, and the
+//! request extractor that turns `Authorization: Bearer …` into an
+//! [`Auth`].
+
+mod extract;
+pub mod scopes;
+pub mod secrets;
+pub mod tokens;
+
+pub use extract::{Auth, MaybeAuth};
+pub use scopes::Scopes;

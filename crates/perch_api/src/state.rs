@@ -1,0 +1,51 @@
+//! What every handler can reach: storage, ids, and the API's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perch_core::id::IdGenerator;
+use perch_db::Db;
+use url::Url;
+
+use crate::auth::tokens::TokenKeys;
+use crate::rate_limit::SignInLimits;
+
+/// Who may sign up through `POST /api/v1/accounts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// Anyone; the account can be used at once.
+    Open,
+    /// Anyone may ask; an administrator approves before sign-in works.
+    Approval,
+    /// Nobody: accounts are created by administrators (`perch user create`).
+    Closed,
+}
+
+/// The API's settings, taken from the server's configuration.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// The instance's public base URL.
+    pub public_url: Url,
+    /// The federation domain: host[:port] of the public URL.
+    pub domain: String,
+    pub registrations: RegistrationMode,
+    /// Lifetime of JWT access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (each use issues a new one).
+    pub refresh_token_ttl: Duration,
+    /// Contact address shown by `/api/v1/instance`.
+    pub contact_email: String,
+    /// Instance title and short description shown to clients.
+    pub title: String,
+    pub description: String,
+}
+
+/// Shared state of the API's handlers. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    pub ids: Arc<IdGenerator>,
+    pub config: Arc<ApiConfig>,
+    pub tokens: Arc<TokenKeys>,
+    pub sign_in_limits: Arc<SignInLimits>,
+}
