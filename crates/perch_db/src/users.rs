@@ -221,3 +221,35 @@ pub async fn change_password(
     });
     tx.commit().await
 }
+
+/// Which of a sign-up's unique values are already taken, checked together
+/// so that every problem is reported at once. The unique indexes still
+/// decide races.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Taken {
+    pub username: bool,
+    pub email: bool,
+    pub phone: bool,
+}
+
+pub async fn taken(db: &Db, username: &str, email: &str, phone: Option<&str>) -> Result<Taken> {
+    let (username, email, phone): (bool, bool, bool) = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT \
+               EXISTS (SELECT 1 FROM accounts \
+                       WHERE lower(username) = lower($1) AND domain IS NULL), \
+               EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($2)), \
+               EXISTS (SELECT 1 FROM users WHERE phone = $3)",
+        )
+        .bind(username)
+        .bind(email)
+        .bind(phone)
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(Taken {
+        username,
+        email,
+        phone,
+    })
+}

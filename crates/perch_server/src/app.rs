@@ -32,6 +32,8 @@ use crate::ops;
 /// How long in-flight requests and workers get to finish after a shutdown
 /// signal before the process stops anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The window of the sign-in attempt limits.
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Why the server could not start. Each variant reads as one line for the
 /// operator.
@@ -202,7 +204,10 @@ async fn api_state(
             description: config.instance_description.clone(),
         }),
         tokens: Arc::new(tokens),
-        sign_in_limits: Arc::new(SignInLimits::default()),
+        sign_in_limits: Arc::new(SignInLimits::new(
+            (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
+            (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
+        )),
     })
 }
 

@@ -35,6 +35,8 @@ const KEYS: &[&str] = &[
     "instance_title",
     "instance_description",
     "contact_email",
+    "sign_in_attempts_per_ip",
+    "sign_in_attempts_per_account",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -66,6 +68,10 @@ pub struct Config {
     pub instance_title: String,
     pub instance_description: String,
     pub contact_email: String,
+    /// Sign-in attempts allowed per client address in five minutes.
+    pub sign_in_attempts_per_ip: u32,
+    /// Sign-in attempts allowed per account in five minutes.
+    pub sign_in_attempts_per_account: u32,
 }
 
 impl Config {
@@ -138,6 +144,8 @@ struct RawConfig {
     instance_title: Option<String>,
     instance_description: Option<String>,
     contact_email: Option<String>,
+    sign_in_attempts_per_ip: Option<u32>,
+    sign_in_attempts_per_account: Option<u32>,
 }
 
 impl RawConfig {
@@ -192,6 +200,8 @@ impl RawConfig {
             instance_title: self.instance_title.unwrap_or_else(|| "Perch".to_owned()),
             instance_description: self.instance_description.unwrap_or_default(),
             contact_email: self.contact_email.unwrap_or_default(),
+            sign_in_attempts_per_ip: self.sign_in_attempts_per_ip.unwrap_or(30).max(1),
+            sign_in_attempts_per_account: self.sign_in_attempts_per_account.unwrap_or(10).max(1),
             public_url,
             bind,
             data_dir,

@@ -114,8 +114,15 @@ pub(crate) async fn authenticate(state: &ApiState, token: &str) -> Result<Auth, 
     if !subject_matches {
         return Err(invalid());
     }
-    if status.account_id.is_some() && !status.user_may_sign_in() {
-        return Err(ApiError::unauthorized("Your login is currently disabled"));
+    if status.account_id.is_some() {
+        if status.disabled_at.is_some() {
+            return Err(ApiError::forbidden("Your login is currently disabled"));
+        }
+        if status.approved != Some(true) {
+            return Err(ApiError::forbidden(
+                "Your login is currently pending approval",
+            ));
+        }
     }
     let scopes = Scopes::parse(&claims.scope).map_err(|_| invalid())?;
     Ok(Auth {

@@ -4,7 +4,7 @@
 
 mod apps;
 mod authorize;
-mod issue;
+pub(crate) mod issue;
 mod metadata;
 mod revoke;
 pub mod signin;

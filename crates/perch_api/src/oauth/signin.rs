@@ -54,13 +54,23 @@ pub async fn check(
             retry_after: retry.duration(),
         }));
     }
-    let Some(user) = users::find_by_login(&state.db, login).await? else {
-        verify_against_nothing(password);
+    let user = users::find_by_login(&state.db, login).await?;
+    // argon2 takes tens of milliseconds of CPU: keep it off the async
+    // workers. An unknown login costs the same work as a wrong password.
+    let candidate = password.to_owned();
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => verify_password(&candidate, &hash),
+        None => {
+            verify_against_nothing(&candidate);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let (Some(user), true) = (user, matches) else {
         return Ok(Err(SignInError::BadCredentials));
     };
-    if !verify_password(password, &user.password_hash) {
-        return Ok(Err(SignInError::BadCredentials));
-    }
     if user.disabled_at.is_some() {
         return Ok(Err(SignInError::Disabled));
     }

@@ -4,6 +4,9 @@
 
 mod binary;
 mod http;
+mod instance;
 mod jwt;
 mod oauth;
+mod security;
+mod signup;
 mod support;

@@ -76,6 +76,9 @@ pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Con
         instance_title: "Perch test".to_owned(),
         instance_description: "A test instance".to_owned(),
         contact_email: "admin@perch.test".to_owned(),
+        // Tests sign in often; the rate-limit test sets its own limits.
+        sign_in_attempts_per_ip: 1000,
+        sign_in_attempts_per_account: 1000,
     }
 }
 

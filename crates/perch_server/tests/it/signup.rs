@@ -1,0 +1,252 @@
+//! `POST /api/v1/accounts`: sign-up rules, each validation error, and the
+//! registration modes.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::oauth::{Client, get_with, register_app, token_request};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
+use perch_server::config::RegistrationMode;
+
+async fn app_token(app: &TestApp, client: &Client, scope: &str) -> String {
+    let response = token_request(
+        app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.id),
+            ("client_secret", &client.secret),
+            ("scope", scope),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn sign_up(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/accounts"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent")
+}
+
+fn valid(username: &str) -> Value {
+    json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": "a fine long password",
+        "agreement": true,
+        "locale": "en",
+    })
+}
+
+#[tokio::test]
+async fn open_sign_up_returns_a_working_token() {
+    let app = spawn_app().await;
+    let client = register_app(&app, "read write follow push").await;
+    let token = app_token(&app, &client, "read write follow push").await;
+
+    let response = sign_up(&app, &token, valid("newcomer")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "follow push read write");
+    let user_token = body["access_token"].as_str().expect("token");
+    let me = get_with(&app, "/api/v1/accounts/verify_credentials", user_token).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.expect("json");
+    assert_eq!(me["username"], "newcomer");
+    assert_eq!(me["acct"], "newcomer");
+
+    // Form-encoded with agreement as Rails writes it.
+    let response = app
+        .client
+        .post(app.url("/api/v1/accounts"))
+        .bearer_auth(&token)
+        .form(&[
+            ("username", "formed"),
+            ("email", "formed@example.com"),
+            ("password", "another fine password"),
+            ("agreement", "1"),
+            ("locale", "pt-BR"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once() {
+    let app = spawn_app().await;
+    let client = register_app(&app, "read write").await;
+    let token = app_token(&app, &client, "write").await;
+    let first = sign_up(
+        &app,
+        &token,
+        json!({
+            "username": "taken", "email": "taken@example.com", "password": "a fine long password",
+            "agreement": true, "phone": "+14155550100",
+        }),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::OK);
+
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"username": ""}), "username", "ERR_BLANK"),
+        (json!({"username": "no spaces"}), "username", "ERR_INVALID"),
+        (
+            json!({"username": "x".repeat(31)}),
+            "username",
+            "ERR_TOO_LONG",
+        ),
+        (json!({"username": "Admin"}), "username", "ERR_RESERVED"),
+        (json!({"username": "TAKEN"}), "username", "ERR_TAKEN"),
+        (json!({"email": ""}), "email", "ERR_BLANK"),
+        (json!({"email": "not-an-address"}), "email", "ERR_INVALID"),
+        (json!({"email": "Taken@Example.com"}), "email", "ERR_TAKEN"),
+        (json!({"password": ""}), "password", "ERR_BLANK"),
+        (json!({"password": "short"}), "password", "ERR_TOO_SHORT"),
+        (
+            json!({"password": "p".repeat(129)}),
+            "password",
+            "ERR_TOO_LONG",
+        ),
+        (json!({"agreement": false}), "agreement", "ERR_ACCEPTED"),
+        (json!({"locale": "english"}), "locale", "ERR_INCLUSION"),
+        (json!({"phone": "555-0100"}), "phone", "ERR_INVALID"),
+        (json!({"phone": "+14155550100"}), "phone", "ERR_TAKEN"),
+        (
+            json!({"reason": "r".repeat(1001)}),
+            "reason",
+            "ERR_TOO_LONG",
+        ),
+    ];
+    for (change, field, code) in cases {
+        let mut body = valid("candidate");
+        for (key, value) in change.as_object().expect("object") {
+            body[key] = value.clone();
+        }
+        let response = sign_up(&app, &token, body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field} {code}"
+        );
+        let body: Value = response.json().await.expect("json");
+        assert!(
+            body["error"]
+                .as_str()
+                .expect("error")
+                .starts_with("Validation failed"),
+            "{body}"
+        );
+        assert_eq!(body["details"][field][0]["error"], code, "{body}");
+        assert_eq!(
+            body["details"].as_object().expect("details").len(),
+            1,
+            "{body}"
+        );
+    }
+
+    let response = sign_up(
+        &app,
+        &token,
+        json!({"username": "", "email": "bad", "password": "x"}),
+    )
+    .await;
+    let body: Value = response.json().await.expect("json");
+    let fields: Vec<&String> = body["details"]
+        .as_object()
+        .expect("details")
+        .keys()
+        .collect();
+    assert_eq!(fields, ["agreement", "email", "password", "username"]);
+
+    // Nothing of the refused sign-ups was stored.
+    let taken = perch_db::users::taken(&app.db, "candidate", "candidate@example.com", None)
+        .await
+        .expect("query");
+    assert!(!taken.username && !taken.email);
+}
+
+#[tokio::test]
+async fn sign_up_needs_a_token_with_write_accounts() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/accounts"))
+        .json(&valid("anonymous"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let client = register_app(&app, "read write").await;
+    let read_only = app_token(&app, &client, "read").await;
+    let response = sign_up(&app, &read_only, valid("reader")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn approval_mode_holds_the_account_until_approved() {
+    let app = spawn_app_with(|c| c.registrations = RegistrationMode::Approval).await;
+    let client = register_app(&app, "read write").await;
+    let token = app_token(&app, &client, "read write").await;
+    let response = sign_up(&app, &token, valid("patient")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    let user_token = body["access_token"].as_str().expect("token");
+
+    let me = get_with(&app, "/api/v1/accounts/verify_credentials", user_token).await;
+    assert_eq!(me.status(), StatusCode::FORBIDDEN);
+    let me: Value = me.json().await.expect("json");
+    assert_eq!(me["error"], "Your login is currently pending approval");
+
+    let response = token_request(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("client_id", &client.id),
+            ("client_secret", &client.secret),
+            ("username", "patient"),
+            ("password", "a fine long password"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["error_description"],
+        "Your login is currently pending approval"
+    );
+
+    let instance: Value = app
+        .get("/api/v2/instance")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(instance["registrations"]["enabled"], true);
+    assert_eq!(instance["registrations"]["approval_required"], true);
+}
+
+#[tokio::test]
+async fn closed_registrations_refuse_sign_up() {
+    let app = spawn_app_with(|c| c.registrations = RegistrationMode::Closed).await;
+    let client = register_app(&app, "read write").await;
+    let token = app_token(&app, &client, "write").await;
+    let response = sign_up(&app, &token, valid("latecomer")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let instance: Value = app
+        .get("/api/v1/instance")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(instance["registrations"], false);
+}
