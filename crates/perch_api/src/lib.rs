@@ -14,6 +14,7 @@
 //! perch_db).
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod entities;
 pub mod error;
@@ -35,6 +36,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(oauth::routes())
         .merge(accounts::routes())
+        .merge(admin::routes())
         .merge(instance::routes())
         .with_state(state)
 }

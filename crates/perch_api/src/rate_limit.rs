@@ -250,7 +250,7 @@ impl Default for SignInLimits {
 /// are grouped by their /64 prefix. IPv4 addresses mapped into IPv6 (as
 /// dual-stack sockets report them) are keyed as plain IPv4; otherwise they
 /// would all share `::ffff:0:0`'s /64.
-fn ip_key(ip: IpAddr) -> String {
+pub fn ip_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -8,7 +8,7 @@ use perch_db::Db;
 use url::Url;
 
 use crate::auth::tokens::TokenKeys;
-use crate::rate_limit::SignInLimits;
+use crate::rate_limit::{RateLimiter, SignInLimits};
 
 /// Who may sign up through `POST /api/v1/accounts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,4 +48,6 @@ pub struct ApiState {
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenKeys>,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Accounts created through the API per client address.
+    pub sign_up_limit: Arc<RateLimiter>,
 }

@@ -253,3 +253,20 @@ pub async fn taken(db: &Db, username: &str, email: &str, phone: Option<&str>) ->
         phone,
     })
 }
+
+/// Approve a sign-up that waits for an administrator. Returns false when
+/// there is no such local user or it was approved already.
+pub async fn approve(db: &Db, account_id: i64, now: UnixMillis) -> Result<bool> {
+    let updated = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE users SET approved = TRUE, updated_at = $1 \
+             WHERE account_id = $2 AND NOT approved",
+        )
+        .bind(now)
+        .bind(account_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
+}

@@ -13,7 +13,7 @@ use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::get;
 use perch_api::auth::tokens::TokenKeys;
-use perch_api::rate_limit::SignInLimits;
+use perch_api::rate_limit::{RateLimiter, SignInLimits};
 use perch_api::{ApiConfig, ApiState};
 use perch_core::id::IdGenerator;
 use perch_db::{ConnectOptions, Db};
@@ -34,6 +34,8 @@ use crate::ops;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// The window of the sign-in attempt limits.
 const SIGN_IN_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// The window of the sign-up limit.
+const SIGN_UP_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// Why the server could not start. Each variant reads as one line for the
 /// operator.
@@ -208,6 +210,7 @@ async fn api_state(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
             (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
         )),
+        sign_up_limit: Arc::new(RateLimiter::new(config.sign_ups_per_ip, SIGN_UP_WINDOW)),
     })
 }
 

@@ -6,7 +6,8 @@ use std::io::BufRead;
 use anyhow::{Context, bail};
 use perch_api::accounts::registration::{NewAccount, create_local_account};
 use perch_core::account::{Email, Password, Username};
-use perch_db::accounts;
+use perch_core::time::now_millis;
+use perch_db::{accounts, users};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
@@ -153,6 +154,29 @@ pub async fn list_users(config: Config) -> anyhow::Result<()> {
         );
     }
     println!("{} user(s)", users.len());
+    Ok(())
+}
+
+/// `perch user approve`: let a waiting sign-up sign in.
+pub async fn approve_user(config: Config, username: &str) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let outcome = async {
+        let account = accounts::find_local_by_username(&db, username)
+            .await?
+            .with_context(|| format!("no local user named {username}"))?;
+        let approved = users::approve(&db, account.id, now_millis()).await?;
+        anyhow::Ok((account.username, approved))
+    }
+    .await;
+    db.close().await;
+    let (name, approved) = outcome?;
+    if approved {
+        println!("approved @{name}");
+    } else {
+        println!("@{name} was already approved");
+    }
     Ok(())
 }
 

@@ -37,6 +37,7 @@ const KEYS: &[&str] = &[
     "contact_email",
     "sign_in_attempts_per_ip",
     "sign_in_attempts_per_account",
+    "sign_ups_per_ip",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -72,6 +73,8 @@ pub struct Config {
     pub sign_in_attempts_per_ip: u32,
     /// Sign-in attempts allowed per account in five minutes.
     pub sign_in_attempts_per_account: u32,
+    /// Accounts created through the API per client address in 30 minutes.
+    pub sign_ups_per_ip: u32,
 }
 
 impl Config {
@@ -146,6 +149,7 @@ struct RawConfig {
     contact_email: Option<String>,
     sign_in_attempts_per_ip: Option<u32>,
     sign_in_attempts_per_account: Option<u32>,
+    sign_ups_per_ip: Option<u32>,
 }
 
 impl RawConfig {
@@ -202,6 +206,7 @@ impl RawConfig {
             contact_email: self.contact_email.unwrap_or_default(),
             sign_in_attempts_per_ip: self.sign_in_attempts_per_ip.unwrap_or(30).max(1),
             sign_in_attempts_per_account: self.sign_in_attempts_per_account.unwrap_or(10).max(1),
+            sign_ups_per_ip: self.sign_ups_per_ip.unwrap_or(5).max(1),
             public_url,
             bind,
             data_dir,

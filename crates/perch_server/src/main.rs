@@ -53,6 +53,11 @@ enum UserCommand {
     },
     /// List local users
     List,
+    /// Approve a sign-up waiting for an administrator (PERCH_REGISTRATIONS=approval)
+    Approve {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +99,9 @@ fn main() -> ExitCode {
                 commands::create_user(config, request).await
             }
             Command::User(UserCommand::List) => commands::list_users(config).await,
+            Command::User(UserCommand::Approve { username }) => {
+                commands::approve_user(config, &username).await
+            }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
         }
     });

@@ -2,9 +2,11 @@
 //! and its 422 answer listing every refused field at once.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use perch_core::account::{Email, Password, Username};
 use perch_db::accounts::CreateAccountError;
 use perch_db::{oauth, users};
@@ -15,6 +17,7 @@ use crate::auth::Auth;
 use crate::error::FieldError;
 use crate::oauth::issue::{SessionFor, TokenResponse, start_session};
 use crate::params::{Params, lenient_bool};
+use crate::rate_limit::ip_key;
 use crate::{ApiError, ApiState, RegistrationMode};
 
 /// Names people must not be able to take: they impersonate the instance or
@@ -60,6 +63,7 @@ fn field_error(error: &'static str, description: &str) -> FieldError {
 
 pub async fn sign_up(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     auth: Auth,
     Params(request): Params<SignUp>,
 ) -> Result<Json<TokenResponse>, ApiError> {
@@ -203,6 +207,14 @@ pub async fn sign_up(
         return Err(ApiError::validation(details));
     };
 
+    // Counted once a sign-up is valid, so that correcting a typo costs
+    // nothing while mass creation from one address is held back.
+    if let Err(retry) = state
+        .sign_up_limit
+        .check(&ip_key(peer.ip()), Instant::now())
+    {
+        return Err(ApiError::too_many_requests(retry.duration()));
+    }
     let new = NewAccount {
         username,
         email,

@@ -2,6 +2,7 @@
 //! `client_credentials` and `refresh_token` grants.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -90,6 +91,14 @@ pub async fn token(
         }
         None => None,
     };
+    // The password grant counts against the sign-in limits (address and
+    // account) as it checks credentials; the other grants count against the
+    // address's.
+    if grant != "password" {
+        if let Err(retry) = state.sign_in_limits.check(peer.ip(), None, Instant::now()) {
+            return Err(ApiError::too_many_requests(retry.duration()));
+        }
+    }
     let response = match grant {
         "password" => password_grant(&state, &app, peer, &request, requested).await?,
         "client_credentials" => {

@@ -562,3 +562,68 @@ async fn authorization_server_metadata() {
         assert!(scopes.contains(&json!(scope)), "{scope}");
     }
 }
+
+/// `/oauth/token` takes JSON and multipart as well as forms, and client
+/// credentials by HTTP Basic as well as in the body.
+#[tokio::test]
+async fn the_token_endpoint_accepts_json_multipart_and_basic_auth() {
+    let app = spawn_app().await;
+    app.create_user("judy", PASSWORD).await;
+    let client = register_app(&app, "read").await;
+
+    let json = app
+        .client
+        .post(app.url("/oauth/token"))
+        .json(&json!({
+            "grant_type": "password",
+            "client_id": client.id,
+            "client_secret": client.secret,
+            "username": "judy",
+            "password": PASSWORD,
+            "scope": "read",
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(json.status(), StatusCode::OK);
+
+    let multipart = reqwest::multipart::Form::new()
+        .text("grant_type", "password")
+        .text("client_id", client.id.clone())
+        .text("client_secret", client.secret.clone())
+        .text("username", "judy@example.com")
+        .text("password", PASSWORD);
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .multipart(multipart)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let token: Value = response.json().await.expect("json");
+    assert_eq!(token["scope"], "read");
+
+    let basic = app
+        .client
+        .post(app.url("/oauth/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(basic.status(), StatusCode::OK);
+
+    let unsupported = token_request(
+        &app,
+        &[
+            ("grant_type", "implicit"),
+            ("client_id", &client.id),
+            ("client_secret", &client.secret),
+        ],
+    )
+    .await;
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+    let body: Value = unsupported.json().await.expect("json");
+    assert_eq!(body["error"], "unsupported_grant_type");
+}

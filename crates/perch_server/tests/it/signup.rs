@@ -195,7 +195,7 @@ async fn sign_up_needs_a_token_with_write_accounts() {
 #[tokio::test]
 async fn approval_mode_holds_the_account_until_approved() {
     let app = spawn_app_with(|c| c.registrations = RegistrationMode::Approval).await;
-    let client = register_app(&app, "read write").await;
+    let client = register_app(&app, "read write admin:write").await;
     let token = app_token(&app, &client, "read write").await;
     let response = sign_up(&app, &token, valid("patient")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -233,6 +233,60 @@ async fn approval_mode_holds_the_account_until_approved() {
         .expect("json");
     assert_eq!(instance["registrations"]["enabled"], true);
     assert_eq!(instance["registrations"]["approval_required"], true);
+
+    // An administrator approves; the same token then works.
+    let patient = perch_db::accounts::find_local_by_username(&app.db, "patient")
+        .await
+        .expect("query")
+        .expect("stored");
+    app.create_user("plain", "a fine long password").await;
+    app.create_admin("boss", "a fine long password").await;
+    let approve_path = format!("/api/v1/admin/accounts/{}/approve", patient.id);
+    let plain = password_token_for(&app, &client, "plain", "read write admin:write").await;
+    let refused = app
+        .client
+        .post(app.url(&approve_path))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "only administrators approve"
+    );
+    let boss = password_token_for(&app, &client, "boss", "read write admin:write").await;
+    let approved = app
+        .client
+        .post(app.url(&approve_path))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(approved.status(), StatusCode::OK);
+    let approved: Value = approved.json().await.expect("json");
+    assert_eq!(approved["approved"], true);
+    assert_eq!(approved["account"]["username"], "patient");
+    let me = get_with(&app, "/api/v1/accounts/verify_credentials", user_token).await;
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
+async fn password_token_for(app: &TestApp, client: &Client, login: &str, scope: &str) -> String {
+    let response = token_request(
+        app,
+        &[
+            ("grant_type", "password"),
+            ("client_id", &client.id),
+            ("client_secret", &client.secret),
+            ("username", login),
+            ("password", "a fine long password"),
+            ("scope", scope),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["access_token"].as_str().expect("token").to_owned()
 }
 
 #[tokio::test]
@@ -249,4 +303,74 @@ async fn closed_registrations_refuse_sign_up() {
         .await
         .expect("json");
     assert_eq!(instance["registrations"], false);
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_address() {
+    let app = spawn_app_with(|c| c.sign_ups_per_ip = 2).await;
+    let client = register_app(&app, "read write").await;
+    let token = app_token(&app, &client, "write").await;
+    // Refused sign-ups do not count.
+    let refused = sign_up(&app, &token, json!({"username": "x"})).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for name in ["first", "second"] {
+        assert_eq!(
+            sign_up(&app, &token, valid(name)).await.status(),
+            StatusCode::OK,
+            "{name}"
+        );
+    }
+    let third = sign_up(&app, &token, valid("third")).await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().contains_key(reqwest::header::RETRY_AFTER));
+    let taken = perch_db::users::taken(&app.db, "third", "third@example.com", None)
+        .await
+        .expect("query");
+    assert!(!taken.username, "nothing stored for a limited sign-up");
+}
+
+/// `perch user approve` does what the admin API does.
+#[tokio::test]
+async fn the_cli_approves_waiting_sign_ups() {
+    let app = spawn_app_with(|c| c.registrations = RegistrationMode::Approval).await;
+    let client = register_app(&app, "read write").await;
+    let token = app_token(&app, &client, "read write").await;
+    let response = sign_up(&app, &token, valid("waiting")).await;
+    let body: Value = response.json().await.expect("json");
+    let user_token = body["access_token"].as_str().expect("token").to_owned();
+    let me = get_with(&app, "/api/v1/accounts/verify_credentials", &user_token).await;
+    assert_eq!(me.status(), StatusCode::FORBIDDEN);
+
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let approve = |username: &'static str| {
+        let mut command = crate::support::perch(dir.path());
+        command
+            .args(["user", "approve", "--username", username])
+            .env("PERCH_DATABASE_URL", &app.database_url)
+            .env("PERCH_DATA_DIR", dir.path().join("data"));
+        command
+    };
+    let output = tokio::task::spawn_blocking({
+        let command = approve("Waiting");
+        move || crate::support::run_with_stdin(command, "")
+    })
+    .await
+    .expect("ran");
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    assert_eq!(crate::support::stdout(&output).trim(), "approved @waiting");
+    let me = get_with(&app, "/api/v1/accounts/verify_credentials", &user_token).await;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let output = tokio::task::spawn_blocking({
+        let command = approve("nobody");
+        move || crate::support::run_with_stdin(command, "")
+    })
+    .await
+    .expect("ran");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(crate::support::stderr(&output).contains("no local user named nobody"));
 }

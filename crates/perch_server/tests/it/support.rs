@@ -15,6 +15,8 @@ pub struct TestApp {
     pub address: std::net::SocketAddr,
     pub base_url: String,
     pub db: Db,
+    /// The database's URL, for running the `perch` binary against it.
+    pub database_url: String,
     pub ids: std::sync::Arc<perch_core::id::IdGenerator>,
     pub client: reqwest::Client,
     stop: CancellationToken,
@@ -49,6 +51,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         address,
         base_url,
         db,
+        database_url: database.url().to_owned(),
         ids,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -79,6 +82,7 @@ pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Con
         // Tests sign in often; the rate-limit test sets its own limits.
         sign_in_attempts_per_ip: 1000,
         sign_in_attempts_per_account: 1000,
+        sign_ups_per_ip: 1000,
     }
 }
 
@@ -98,13 +102,22 @@ impl TestApp {
     /// A local user made directly (as `perch user create` does); returns
     /// the account id.
     pub async fn create_user(&self, username: &str, password: &str) -> i64 {
+        self.create_account(username, password, false).await
+    }
+
+    /// Like [`TestApp::create_user`], with administrator rights.
+    pub async fn create_admin(&self, username: &str, password: &str) -> i64 {
+        self.create_account(username, password, true).await
+    }
+
+    async fn create_account(&self, username: &str, password: &str, admin: bool) -> i64 {
         use perch_api::accounts::registration::{NewAccount, create_local_account};
         use perch_core::account::{Email, Password, Username};
         let new = NewAccount {
             username: Username::parse(username).expect("valid username"),
             email: Email::parse(&format!("{username}@example.com")).expect("valid email"),
             password: Password::parse(password).expect("valid password"),
-            admin: false,
+            admin,
             approved: true,
             locale: "en".to_owned(),
             phone: None,
