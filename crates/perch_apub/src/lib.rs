@@ -1,13 +1,21 @@
 //! Perch's ActivityPub side: the only crate that knows ActivityPub JSON and
 //! the URL layout of actors.
 //!
-//! Entry points so far: [`urls::ActorUrlLayout`] (where a local actor's id,
-//! inbox, outbox and collections live) and [`keys::generate_actor_keys`]
-//! (each local actor's RSA-2048 key pair, for HTTP signatures). Actor
-//! documents, WebFinger, NodeInfo, the inbox and the delivery worker follow.
+//! Entry points: [`routes::router`] (WebFinger, host-meta, NodeInfo, actor
+//! documents) over an [`ApubState`]; [`objects`] (protocol types and pure
+//! mappers to and from database rows); [`urls::ActorUrlLayout`] (where a
+//! local actor's id, inbox, outbox and collections live);
+//! [`keys::generate_actor_keys`] and [`instance_actor::ensure`]. The inbox
+//! and the delivery worker follow.
 //!
 //! Must not: serve the Mastodon client API, or issue SQL (storage goes
 //! through perch_db).
 
+pub mod instance_actor;
 pub mod keys;
+pub mod objects;
+pub mod routes;
+mod state;
 pub mod urls;
+
+pub use state::{ApubConfig, ApubState};

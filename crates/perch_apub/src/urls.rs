@@ -36,6 +36,16 @@ impl ActorUrlLayout {
         format!("{}#main-key", self.actor_uri(username))
     }
 
+    /// The shared inbox, where one delivery serves every local recipient.
+    pub fn shared_inbox_uri(&self) -> String {
+        self.at("/inbox")
+    }
+
+    /// The instance actor, which signs fetches on behalf of the server.
+    pub fn instance_actor_uri(&self) -> String {
+        self.at("/actor")
+    }
+
     /// Every address of a local actor.
     pub fn actor_urls(&self, username: &str) -> ActorUrls {
         let actor = self.actor_uri(username);
@@ -45,7 +55,7 @@ impl ActorUrlLayout {
             outbox_url: format!("{actor}/outbox"),
             followers_url: format!("{actor}/followers"),
             following_url: format!("{actor}/following"),
-            shared_inbox_url: self.at("/inbox"),
+            shared_inbox_url: self.shared_inbox_uri(),
             uri: actor,
         }
     }

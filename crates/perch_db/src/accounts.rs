@@ -106,16 +106,6 @@ pub struct LocalUserSummary {
     pub created_at: i64,
 }
 
-/// The columns of [`AccountRow`], for `concat!` into static queries.
-macro_rules! account_columns {
-    () => {
-        "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, \
-         discoverable, avatar_url, header_url, inbox_url, shared_inbox_url, outbox_url, \
-         followers_url, following_url, followers_count, following_count, statuses_count, \
-         last_status_at, created_at, updated_at"
-    };
-}
-
 /// Create a local account with its credentials and key pair, atomically.
 pub async fn create_local(
     db: &Db,

@@ -19,6 +19,7 @@
 mod macros;
 
 pub mod accounts;
+pub mod actors;
 mod error;
 pub mod jwt_keys;
 pub mod nodes;

@@ -25,3 +25,13 @@ macro_rules! on_tx {
         }
     };
 }
+
+/// The columns of [`AccountRow`], for `concat!` into static queries.
+macro_rules! account_columns {
+    () => {
+        "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, \
+         discoverable, avatar_url, header_url, inbox_url, shared_inbox_url, outbox_url, \
+         followers_url, following_url, followers_count, following_count, statuses_count, \
+         last_status_at, created_at, updated_at"
+    };
+}

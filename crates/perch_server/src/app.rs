@@ -14,7 +14,9 @@ use axum::middleware;
 use axum::routing::get;
 use perch_api::auth::tokens::TokenKeys;
 use perch_api::rate_limit::{RateLimiter, SignInLimits};
-use perch_api::{ApiConfig, ApiState};
+use perch_api::{ApiConfig, ApiState, RegistrationMode};
+use perch_apub::urls::ActorUrlLayout;
+use perch_apub::{ApubConfig, ApubState};
 use perch_core::id::IdGenerator;
 use perch_db::{ConnectOptions, Db};
 use tokio::net::TcpListener;
@@ -59,6 +61,8 @@ pub enum StartupError {
     IdLease(#[from] perch_db::nodes::LeaseError),
     #[error("cannot load the access-token signing keys")]
     TokenKeys(#[from] perch_api::auth::tokens::KeyError),
+    #[error("cannot set up the instance actor")]
+    InstanceActor(#[from] perch_apub::instance_actor::InstanceActorError),
 }
 
 /// A built server: storage is connected and migrated, the port is bound, and
@@ -69,6 +73,7 @@ pub struct Application {
     db: Db,
     ids: LeasedIds,
     api: ApiState,
+    apub: ApubState,
 }
 
 impl Application {
@@ -96,12 +101,14 @@ impl Application {
         let db = connect_and_migrate(&config).await?;
         let ids = LeasedIds::acquire(&db).await?;
         let api = api_state(&config, &db, ids.generator()).await?;
+        let apub = apub_state(&config, &db, ids.generator()).await?;
         Ok(Self {
             config: Arc::new(config),
             listener,
             db,
             ids,
             api,
+            apub,
         })
     }
 
@@ -140,7 +147,7 @@ impl Application {
         }
         workers.close();
 
-        let router = router(self.db.clone(), self.api.clone());
+        let router = router(self.db.clone(), self.api.clone(), self.apub.clone());
         let app = NormalizePathLayer::trim_trailing_slash().layer(router);
         let service = ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
         tracing::info!(
@@ -214,13 +221,36 @@ async fn api_state(
     })
 }
 
-fn router(db: Db, api: ApiState) -> Router {
+async fn apub_state(
+    config: &Config,
+    db: &Db,
+    ids: Arc<IdGenerator>,
+) -> Result<ApubState, StartupError> {
+    let layout = ActorUrlLayout::new(config.public_url.clone());
+    perch_apub::instance_actor::ensure(db, &ids, &layout, &config.domain()).await?;
+    Ok(ApubState {
+        db: db.clone(),
+        ids,
+        config: Arc::new(ApubConfig {
+            public_url: config.public_url.clone(),
+            domain: config.domain(),
+            title: config.instance_title.clone(),
+            description: config.instance_description.clone(),
+            open_registrations: config.registrations != RegistrationMode::Closed,
+            allow_private_addresses: config.allow_private_addresses,
+        }),
+        layout,
+    })
+}
+
+fn router(db: Db, api: ApiState, apub: ApubState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/health", get(ops::health))
         .route("/metrics", get(ops::metrics))
         .with_state(db)
         .merge(perch_api::router(api))
+        .merge(perch_apub::routes::router(apub))
         .fallback(perch_api::fallback)
         .layer(middleware::from_fn(ops::track_requests))
         .layer(middleware::map_response(perch_api::json_charset))

@@ -1,0 +1,26 @@
+//! ActivityPub objects: protocol types, and pure mappers between them and
+//! database rows (one direction each).
+
+pub mod person;
+
+/// The JSON-LD context of actor documents: ActivityStreams, the security
+/// vocabulary (publicKey), and the extension terms Mastodon defined and the
+/// fediverse reads.
+pub fn actor_context() -> serde_json::Value {
+    serde_json::json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "toot": "http://joinmastodon.org/ns#",
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable",
+            "schema": "http://schema.org#",
+            "PropertyValue": "schema:PropertyValue",
+            "value": "schema:value"
+        }
+    ])
+}
+
+/// The media type of ActivityPub documents we serve.
+pub const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";

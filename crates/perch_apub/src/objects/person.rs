@@ -1,0 +1,281 @@
+//! Actors (`Person`, `Service`, `Application`, `Group`, `Organization`).
+
+use activitypub_federation::protocol::public_key::PublicKey;
+use perch_core::time::UnixMillis;
+use perch_db::accounts::AccountRow;
+use perch_db::actors::{ActorKey, RemoteActor};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// An actor document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    #[serde(rename = "@context", skip_serializing_if = "Option::is_none", default)]
+    pub context: Option<serde_json::Value>,
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub preferred_username: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default, deserialize_with = "lenient_url")]
+    pub url: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    pub inbox: Url,
+    #[serde(default)]
+    pub outbox: Option<Url>,
+    #[serde(default)]
+    pub followers: Option<Url>,
+    #[serde(default)]
+    pub following: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    pub public_key: PublicKey,
+    #[serde(default)]
+    pub manually_approves_followers: Option<bool>,
+    #[serde(default)]
+    pub discoverable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "skip_bad_items"
+    )]
+    pub attachment: Vec<PropertyValue>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    #[serde(default)]
+    pub shared_inbox: Option<Url>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    #[serde(rename = "type", default = "image_type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub url: Url,
+}
+
+fn image_type() -> String {
+    "Image".to_owned()
+}
+
+/// A profile field.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PropertyValue {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// `url` is sometimes a Link object or a list; keep the first plain URL.
+fn lenient_url<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Url>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(de)?;
+    Ok(match value {
+        Some(serde_json::Value::String(s)) => Url::parse(&s).ok(),
+        Some(serde_json::Value::Array(items)) => items.iter().find_map(|v| match v {
+            serde_json::Value::String(s) => Url::parse(s).ok(),
+            serde_json::Value::Object(o) => o
+                .get("href")
+                .and_then(|h| h.as_str())
+                .and_then(|h| Url::parse(h).ok()),
+            _ => None,
+        }),
+        Some(serde_json::Value::Object(o)) => o
+            .get("href")
+            .and_then(|h| h.as_str())
+            .and_then(|h| Url::parse(h).ok()),
+        _ => None,
+    })
+}
+
+/// Attachments other than PropertyValue (links, identity proofs…) are
+/// skipped rather than failing the whole actor.
+fn skip_bad_items<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<PropertyValue>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(de)?;
+    let items = match value {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(other @ serde_json::Value::Object(_)) => vec![other],
+        _ => Vec::new(),
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|item| serde_json::from_value::<PropertyValue>(item).ok())
+        .filter(|p| p.kind == "PropertyValue")
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ActorError {
+    #[error("actor type `{0}` is not one we federate with")]
+    UnsupportedType(String),
+    #[error("the public key's owner is not the actor")]
+    KeyOwnerMismatch,
+    #[error("the actor's inbox is on another host")]
+    ForeignInbox,
+    #[error("the actor has no host")]
+    NoHost,
+    #[error("preferredUsername is empty or too long")]
+    BadUsername,
+}
+
+const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
+
+/// Our actor document for a local account.
+pub fn person_from_row(row: &AccountRow, key: &ActorKey) -> Option<Person> {
+    let id = Url::parse(&row.uri).ok()?;
+    let inbox = Url::parse(row.inbox_url.as_deref()?).ok()?;
+    let parse = |s: &Option<String>| s.as_deref().and_then(|s| Url::parse(s).ok());
+    let image = |url: &Option<String>| {
+        parse(url).map(|url| Image {
+            kind: "Image".to_owned(),
+            media_type: media_type_of(url.path()),
+            url,
+        })
+    };
+    Some(Person {
+        context: Some(super::actor_context()),
+        kind: row.actor_type.clone(),
+        preferred_username: row.username.clone(),
+        name: Some(row.display_name.clone()),
+        summary: Some(row.note.clone()),
+        url: parse(&row.url),
+        icon: image(&row.avatar_url),
+        image: image(&row.header_url),
+        inbox,
+        outbox: parse(&row.outbox_url),
+        followers: parse(&row.followers_url),
+        following: parse(&row.following_url),
+        endpoints: Some(Endpoints {
+            shared_inbox: parse(&row.shared_inbox_url),
+        }),
+        public_key: PublicKey {
+            id: key.key_id.clone(),
+            owner: id.clone(),
+            public_key_pem: key.public_key_pem.clone(),
+        },
+        manually_approves_followers: Some(row.locked),
+        discoverable: Some(row.discoverable),
+        published: Some(iso8601(row.created_at)),
+        attachment: Vec::new(),
+        id,
+    })
+}
+
+/// A fetched actor document, checked, as a row to store.
+pub fn remote_actor_from_person(
+    person: &Person,
+    fetched_at: UnixMillis,
+) -> Result<RemoteActor, ActorError> {
+    if !ACTOR_TYPES.contains(&person.kind.as_str()) {
+        return Err(ActorError::UnsupportedType(person.kind.clone()));
+    }
+    let host = authority(&person.id).ok_or(ActorError::NoHost)?;
+    if person.public_key.owner != person.id {
+        return Err(ActorError::KeyOwnerMismatch);
+    }
+    let key_url = Url::parse(&person.public_key.id).map_err(|_| ActorError::KeyOwnerMismatch)?;
+    if authority(&key_url).as_deref() != Some(host.as_str()) {
+        return Err(ActorError::KeyOwnerMismatch);
+    }
+    if authority(&person.inbox).as_deref() != Some(host.as_str()) {
+        return Err(ActorError::ForeignInbox);
+    }
+    let username = person.preferred_username.trim();
+    if username.is_empty() || username.chars().count() > 100 {
+        return Err(ActorError::BadUsername);
+    }
+    let same_host = |url: &Option<Url>| {
+        url.as_ref()
+            .filter(|u| authority(u).as_deref() == Some(host.as_str()))
+            .map(Url::to_string)
+    };
+    Ok(RemoteActor {
+        uri: person.id.to_string(),
+        username: username.to_owned(),
+        domain: host.clone(),
+        url: person.url.as_ref().map(Url::to_string),
+        actor_type: person.kind.clone(),
+        display_name: person.name.clone().unwrap_or_default(),
+        note: person.summary.clone().unwrap_or_default(),
+        locked: person.manually_approves_followers.unwrap_or(false),
+        bot: matches!(person.kind.as_str(), "Service" | "Application"),
+        discoverable: person.discoverable.unwrap_or(false),
+        avatar_url: person.icon.as_ref().map(|i| i.url.to_string()),
+        header_url: person.image.as_ref().map(|i| i.url.to_string()),
+        inbox_url: person.inbox.to_string(),
+        shared_inbox_url: same_host(
+            &person
+                .endpoints
+                .as_ref()
+                .and_then(|e| e.shared_inbox.clone()),
+        ),
+        outbox_url: same_host(&person.outbox),
+        followers_url: same_host(&person.followers),
+        following_url: same_host(&person.following),
+        key_id: person.public_key.id.clone(),
+        public_key_pem: person.public_key.public_key_pem.clone(),
+        fetched_at,
+    })
+}
+
+/// host[:port], lower-cased: how a server is named in `acct` and origin checks.
+pub fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+fn media_type_of(path: &str) -> Option<String> {
+    let ext = path.rsplit('.').next()?.to_ascii_lowercase();
+    Some(
+        match ext.as_str() {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "gif" => "image/gif",
+            "webp" => "image/webp",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+fn iso8601(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_795_454_365_000), "2026-11-23T17:19:25Z");
+    }
+
+    #[test]
+    fn authority_includes_non_default_ports() {
+        let url = Url::parse("https://Example.COM:8443/users/a").expect("url");
+        assert_eq!(authority(&url).as_deref(), Some("example.com:8443"));
+        let url = Url::parse("https://example.com/users/a").expect("url");
+        assert_eq!(authority(&url).as_deref(), Some("example.com"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Actor documents: `/users/:username` and the instance actor at `/actor`.
+//! ActivityPub clients get JSON; browsers are sent to the profile page.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use perch_db::accounts::{self, AccountRow};
+use perch_db::actors;
+
+use crate::ApubState;
+use crate::objects::ACTIVITY_JSON;
+use crate::objects::person::person_from_row;
+
+/// Whether the request asks for ActivityPub JSON (`application/activity+json`
+/// or `application/ld+json` with the ActivityStreams profile, as servers
+/// send them).
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|accept| {
+            accept.contains("application/activity+json") || accept.contains("application/ld+json")
+        })
+}
+
+pub async fn actor(
+    State(state): State<ApubState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let row = match accounts::find_local_by_username(&state.db, &username).await {
+        Ok(Some(row)) if row.actor_type != "Application" => row,
+        Ok(_) => return not_found(),
+        Err(error) => return internal(&error),
+    };
+    if !wants_activity_json(&headers) {
+        let profile = row
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("/@{}", row.username));
+        return Redirect::to(&profile).into_response();
+    }
+    document(&state, &row).await
+}
+
+pub async fn instance_actor(State(state): State<ApubState>) -> Response {
+    match actors::find_by_uri(&state.db, &state.layout.instance_actor_uri()).await {
+        Ok(Some(row)) => document(&state, &row).await,
+        Ok(None) => not_found(),
+        Err(error) => internal(&error),
+    }
+}
+
+async fn document(state: &ApubState, row: &AccountRow) -> Response {
+    let key = match actors::key_of_account(&state.db, row.id).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return not_found(),
+        Err(error) => return internal(&error),
+    };
+    let Some(person) = person_from_row(row, &key) else {
+        return internal(&"stored actor has invalid URLs");
+    };
+    let mut response = Json(person).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ACTIVITY_JSON),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "Record not found" })),
+    )
+        .into_response()
+}
+
+fn internal(error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%error, "serving an actor failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": "Internal server error" })),
+    )
+        .into_response()
+}

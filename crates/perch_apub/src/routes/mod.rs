@@ -1,0 +1,27 @@
+//! HTTP routes of the federation side: discovery (WebFinger, host-meta,
+//! NodeInfo) and actor documents.
+
+mod actor;
+mod nodeinfo;
+mod webfinger;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::ApubState;
+
+pub fn router(state: ApubState) -> Router {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(webfinger::host_meta))
+        .route(
+            "/.well-known/host-meta.json",
+            get(webfinger::host_meta_json),
+        )
+        .route("/.well-known/nodeinfo", get(nodeinfo::discovery))
+        .route("/nodeinfo/2.0", get(nodeinfo::schema_2_0))
+        .route("/nodeinfo/2.1", get(nodeinfo::schema_2_1))
+        .route("/users/{username}", get(actor::actor))
+        .route("/actor", get(actor::instance_actor))
+        .with_state(state)
+}
