@@ -4,7 +4,6 @@
 //! `read:statuses`, `admin:read` covers `admin:read:accounts`. The legacy
 //! `follow` scope covers reading and writing follows, blocks and mutes.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// Every scope a client may ask for.
@@ -74,23 +73,27 @@ pub const DEFAULT: &str = "read";
 #[error("unknown scope `{0}`")]
 pub struct UnknownScope(pub String);
 
-/// A set of known scopes.
+/// A set of known scopes, in the order they were asked for: Mastodon
+/// answers a token's `scope` in the client's order, and some clients compare
+/// the string.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes(BTreeSet<&'static str>);
+pub struct Scopes(Vec<&'static str>);
 
 impl Scopes {
     /// Parse a space-separated list (`+` also separates, as in URLs).
     /// Duplicates collapse; unknown scopes are refused.
     pub fn parse(text: &str) -> Result<Scopes, UnknownScope> {
-        let mut set = BTreeSet::new();
+        let mut list = Vec::new();
         for word in text.split([' ', '+', '\t', '\n']).filter(|w| !w.is_empty()) {
             let known = KNOWN
                 .iter()
                 .find(|k| **k == word)
                 .ok_or_else(|| UnknownScope(word.to_owned()))?;
-            set.insert(*known);
+            if !list.contains(known) {
+                list.push(*known);
+            }
         }
-        Ok(Scopes(set))
+        Ok(Scopes(list))
     }
 
     /// Parse, with Mastodon's default when the text is empty or absent.
@@ -157,7 +160,7 @@ mod tests {
     #[test]
     fn parsing() {
         assert_eq!(scopes("read write").to_string(), "read write");
-        assert_eq!(scopes("write+read  read").to_string(), "read write");
+        assert_eq!(scopes("write+read  read").to_string(), "write read");
         assert_eq!(
             Scopes::parse("read bogus"),
             Err(UnknownScope("bogus".into()))

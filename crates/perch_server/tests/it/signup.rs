@@ -54,7 +54,10 @@ async fn open_sign_up_returns_a_working_token() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["scope"], "follow push read write");
+    assert_eq!(
+        body["scope"], "read write follow push",
+        "in the order asked for"
+    );
     let user_token = body["access_token"].as_str().expect("token");
     let me = get_with(&app, "/api/v1/accounts/verify_credentials", user_token).await;
     assert_eq!(me.status(), StatusCode::OK);

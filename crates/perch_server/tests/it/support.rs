@@ -204,3 +204,90 @@ pub fn stderr(output: &Output) -> String {
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// A `perch serve` process, as an operator runs it.
+pub struct ServedPerch {
+    pub base_url: String,
+    child: Option<std::process::Child>,
+    stderr_lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl ServedPerch {
+    /// Start `perch serve` in `dir` on a free loopback port with `vars` set,
+    /// and wait (with a deadline) until it says it is serving.
+    pub fn start(dir: &Path, vars: &[(&str, &str)]) -> ServedPerch {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let base_url = format!("http://127.0.0.1:{port}");
+        let mut command = perch(dir);
+        command
+            .arg("serve")
+            .env("PERCH_BIND", format!("127.0.0.1:{port}"))
+            .env("PERCH_PUBLIC_URL", &base_url)
+            .env("PERCH_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("perch starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (lines, stderr_lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = ServedPerch {
+            base_url,
+            child: Some(child),
+            stderr_lines,
+        };
+        served.wait_for_line("perch is serving", Duration::from_secs(60));
+        served
+    }
+
+    /// Wait until the server logs a line containing `needle`.
+    pub fn wait_for_line(&mut self, needle: &str, deadline: Duration) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let left = deadline.saturating_sub(started.elapsed());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("perch did not log `{needle}` within {deadline:?}"),
+            }
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let output = wait_with_deadline(child, Duration::from_secs(60));
+        output.status
+    }
+}
+
+impl Drop for ServedPerch {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+// Signs in to a Perch server with masto.js, a widely used Mastodon client
+// library, and reads the account and the instance through it. Run by
+// crates/perch_server/tests/it/client_libraries.rs; by hand:
+//
+//   node masto.mjs http://127.0.0.1:8080 alice 'a long passphrase'
+//
+// Arguments may instead come from PERCH_TEST_URL, PERCH_TEST_LOGIN (a
+// username or an email) and PERCH_TEST_PASSWORD. On success it prints one
+// JSON line with what it read and exits 0; on any failure it prints the
+// error and exits 1.
+//
+// Every request goes through the library's own HTTP code (its fetch-based
+// adapter, its request encoding and its response parsing): nothing here
+// talks HTTP by hand.
+
+import { createOAuthAPIClient, createRestAPIClient } from "masto";
+
+const [url, login, password] = [
+  process.argv[2] ?? process.env.PERCH_TEST_URL,
+  process.argv[3] ?? process.env.PERCH_TEST_LOGIN,
+  process.argv[4] ?? process.env.PERCH_TEST_PASSWORD,
+];
+const SCOPES = "read write follow push";
+const OOB = "urn:ietf:wg:oauth:2.0:oob";
+const TIMEOUT_MS = 20_000;
+
+function check(condition, message) {
+  if (!condition) throw new Error(`unexpected response: ${message}`);
+}
+
+function describe(error) {
+  // MastoHttpError carries the status and the server's error fields.
+  const status = error?.statusCode ? ` (HTTP ${error.statusCode})` : "";
+  const details = error?.description ? `: ${error.description}` : "";
+  const cause = error?.cause instanceof Error ? `\ncaused by: ${error.cause.stack}` : "";
+  return `${error?.stack ?? error}${status}${details}${cause}`;
+}
+
+async function main() {
+  if (!url || !login || !password) {
+    throw new Error("usage: node masto.mjs BASE_URL LOGIN PASSWORD");
+  }
+
+  // Anonymous client: registers the app and reads the public instance.
+  const anonymous = createRestAPIClient({ url, timeout: TIMEOUT_MS });
+  const app = await anonymous.v1.apps.create({
+    clientName: "masto.js acceptance test",
+    redirectUris: OOB,
+    scopes: SCOPES,
+    website: "https://github.com/neet/masto.js",
+  });
+  check(typeof app.clientId === "string" && app.clientId, "app without client_id");
+  check(typeof app.clientSecret === "string" && app.clientSecret, "app without client_secret");
+
+  // The password grant, through the library's OAuth client.
+  const oauth = createOAuthAPIClient({ url, timeout: TIMEOUT_MS });
+  const token = await oauth.token.create({
+    grantType: "password",
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    redirectUri: OOB,
+    scope: SCOPES,
+    username: login,
+    password,
+  });
+  check(typeof token.accessToken === "string" && token.accessToken, "token without access_token");
+  check(
+    typeof token.tokenType === "string" && token.tokenType.toLowerCase() === "bearer",
+    `token_type ${token.tokenType}`,
+  );
+
+  const client = createRestAPIClient({ url, accessToken: token.accessToken, timeout: TIMEOUT_MS });
+  const account = await client.v1.accounts.verifyCredentials();
+  check(typeof account.id === "string", "account id is not a string");
+  check(typeof account.username === "string", "account without username");
+  check(account.source && typeof account.source === "object", "credential account without source");
+  const application = await client.v1.apps.verifyCredentials();
+
+  const v1 = await anonymous.v1.instance.fetch();
+  const v2 = await anonymous.v2.instance.fetch();
+  check(typeof v1.uri === "string", "v1 instance without uri");
+  check(typeof v2.domain === "string", "v2 instance without domain");
+
+  // Revoking through the library stops the token.
+  await oauth.revoke({
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    token: token.accessToken,
+  });
+  let revoked = false;
+  try {
+    await client.v1.accounts.verifyCredentials();
+  } catch (error) {
+    if (error?.statusCode !== 401) throw error;
+    revoked = true;
+  }
+  check(revoked, "the token still works after /oauth/revoke");
+
+  console.log(
+    JSON.stringify({
+      library: "masto",
+      app: application.name,
+      scope: token.scope,
+      id: account.id,
+      username: account.username,
+      acct: account.acct,
+      instance_uri: v1.uri,
+      instance_domain: v2.domain,
+      version: v2.version,
+      streaming: v2.configuration?.urls?.streaming ?? null,
+      revoked,
+    }),
+  );
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  console.error(`masto.js against ${url}: ${describe(error)}`);
+  process.exit(1);
+}

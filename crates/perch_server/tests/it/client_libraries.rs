@@ -1,0 +1,149 @@
+//! Acceptance: real Mastodon client libraries, run by Node.js, against a
+//! running `perch serve` process. Each script in this crate's
+//! `tests/clients/` registers an app, signs in with the password grant and
+//! reads the account and the instance through the library's own HTTP code;
+//! this test checks what it read.
+//!
+//! The libraries come from `npm ci` in `tests/clients` (`scripts/test` runs
+//! it). Without them the test fails under `CI=true` and is skipped
+//! otherwise, so a plain `cargo test` works on a machine without Node.js.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use perch_db::testing::TestDatabase;
+
+use crate::support::{ServedPerch, perch, run_with_stdin, stderr, stdout, wait_with_deadline};
+
+const PASSWORD: &str = "correct horse battery staple";
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// Whether the libraries can run here; a missing piece is a failure under
+/// `CI=true` and a notice otherwise.
+fn libraries_installed(library: &str) -> bool {
+    let dir = clients_dir();
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let problem = if !matches!(node, Ok(status) if status.success()) {
+        "node is not on PATH: install Node.js (20 or later), then run npm ci in \
+         crates/perch_server/tests/clients"
+    } else if !dir.join("node_modules").join(library).is_dir() {
+        "tests/clients/node_modules is missing: run npm ci in crates/perch_server/tests/clients (scripts/test does)"
+    } else {
+        return true;
+    };
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{problem}");
+    eprintln!("skipping the {library} client-library test: {problem}");
+    false
+}
+
+/// Run `node tests/clients/<script> BASE_URL LOGIN PASSWORD` and return the
+/// JSON line it printed, failing with its output if it did not succeed.
+async fn run_client(script: &str, base_url: &str, login: &str) -> Value {
+    let child = Command::new("node")
+        .arg(script)
+        .arg(base_url)
+        .arg(login)
+        .arg(PASSWORD)
+        .current_dir(clients_dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node starts");
+    // The server answers on this runtime: wait for node off it.
+    let output = tokio::task::spawn_blocking(move || wait_with_deadline(child, DEADLINE))
+        .await
+        .expect("node finished within the deadline");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_else(|| panic!("{script} printed nothing; stderr:\n{stderr}"));
+    serde_json::from_str(line).unwrap_or_else(|error| panic!("{script} printed {line:?}: {error}"))
+}
+
+#[tokio::test]
+async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    // The operator's way: a database, `perch serve`, `perch user create`.
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let vars = [
+        ("PERCH_DATABASE_URL", database.url()),
+        ("PERCH_DATA_DIR", data_dir),
+        ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
+    ];
+    let server = ServedPerch::start(dir.path(), &vars);
+    let mut create = perch(dir.path());
+    create
+        .args([
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+        ])
+        .arg("--password-stdin")
+        .envs(vars)
+        .env("PERCH_PUBLIC_URL", &server.base_url);
+    let created =
+        tokio::task::spawn_blocking(move || run_with_stdin(create, &format!("{PASSWORD}\n")))
+            .await
+            .expect("perch user create ran");
+    assert!(created.status.success(), "{}", stderr(&created));
+    let id = stdout(&created)
+        .split("(id ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the new account's id")
+        .to_owned();
+    let domain = server.base_url.trim_start_matches("http://").to_owned();
+
+    let read = run_client("masto.mjs", &server.base_url, "alice").await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    assert_eq!(read["id"], id, "{read}");
+    assert_eq!(read["username"], "alice", "{read}");
+    assert_eq!(
+        read["acct"], "alice",
+        "a local account's acct has no domain"
+    );
+    assert_eq!(read["app"], "masto.js acceptance test", "{read}");
+    assert_eq!(
+        read["scope"], "read write follow push",
+        "in the order asked for: {read}"
+    );
+    assert_eq!(read["instance_uri"], domain.as_str(), "{read}");
+    assert_eq!(read["instance_domain"], domain.as_str(), "{read}");
+    assert!(
+        read["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{read}"
+    );
+    assert_eq!(read["streaming"], format!("ws://{domain}"), "{read}");
+    assert_eq!(read["revoked"], true, "{read}");
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}
