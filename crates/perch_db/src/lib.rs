@@ -20,7 +20,9 @@ mod macros;
 
 pub mod accounts;
 pub mod actors;
+pub mod deliveries;
 mod error;
+pub mod follows;
 pub mod jwt_keys;
 pub mod nodes;
 pub mod oauth;

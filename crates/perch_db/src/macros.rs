@@ -35,3 +35,14 @@ macro_rules! account_columns {
          last_status_at, created_at, updated_at"
     };
 }
+
+/// [`account_columns!`] qualified with the alias `a`, for joins.
+macro_rules! prefixed_account_columns {
+    () => {
+        "a.id, a.username, a.domain, a.uri, a.url, a.actor_type, a.display_name, a.note, \
+         a.locked, a.bot, a.discoverable, a.avatar_url, a.header_url, a.inbox_url, \
+         a.shared_inbox_url, a.outbox_url, a.followers_url, a.following_url, \
+         a.followers_count, a.following_count, a.statuses_count, a.last_status_at, \
+         a.created_at, a.updated_at"
+    };
+}

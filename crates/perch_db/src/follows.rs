@@ -1,0 +1,264 @@
+//! Follows and follow requests, with the account counters kept in step in
+//! the same transaction.
+
+use perch_core::time::UnixMillis;
+
+use crate::accounts::AccountRow;
+use crate::{Db, Result, Tx};
+
+/// A follow or a follow request.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct FollowRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub target_account_id: i64,
+    pub uri: Option<String>,
+    pub created_at: i64,
+}
+
+/// A new follow (or request): `account_id` follows `target_account_id`.
+#[derive(Clone, Debug)]
+pub struct NewFollow {
+    pub id: i64,
+    pub account_id: i64,
+    pub target_account_id: i64,
+    /// The Follow activity's id.
+    pub uri: Option<String>,
+    pub created_at: UnixMillis,
+}
+
+/// Which table a relation lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Follow,
+    Request,
+}
+
+/// Insert an accepted follow and bump both counters; false when it existed.
+pub async fn insert_follow(tx: &mut Tx, follow: &NewFollow) -> Result<bool> {
+    let inserted = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO follows (id, account_id, target_account_id, uri, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(follow.id)
+        .bind(follow.account_id)
+        .bind(follow.target_account_id)
+        .bind(&follow.uri)
+        .bind(follow.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    if inserted == 1 {
+        adjust_counters(tx, follow.account_id, follow.target_account_id, 1).await?;
+    }
+    Ok(inserted == 1)
+}
+
+/// Insert a pending follow request; false when one existed.
+pub async fn insert_request(tx: &mut Tx, follow: &NewFollow) -> Result<bool> {
+    let inserted = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO follow_requests (id, account_id, target_account_id, uri, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(follow.id)
+        .bind(follow.account_id)
+        .bind(follow.target_account_id)
+        .bind(&follow.uri)
+        .bind(follow.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(inserted == 1)
+}
+
+/// Remove a follow and lower both counters (never below zero). Returns the
+/// removed row.
+pub async fn delete_follow(
+    tx: &mut Tx,
+    account_id: i64,
+    target_id: i64,
+) -> Result<Option<FollowRow>> {
+    let removed: Option<FollowRow> = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 \
+             RETURNING id, account_id, target_account_id, uri, created_at",
+        )
+        .bind(account_id)
+        .bind(target_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    if removed.is_some() {
+        adjust_counters(tx, account_id, target_id, -1).await?;
+    }
+    Ok(removed)
+}
+
+/// Remove a pending request. Returns the removed row.
+pub async fn delete_request(
+    tx: &mut Tx,
+    account_id: i64,
+    target_id: i64,
+) -> Result<Option<FollowRow>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(
+            "DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2 \
+             RETURNING id, account_id, target_account_id, uri, created_at",
+        )
+        .bind(account_id)
+        .bind(target_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    }))
+}
+
+async fn adjust_counters(tx: &mut Tx, follower: i64, target: i64, delta: i64) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE accounts SET following_count = \
+               CASE WHEN following_count + $1 < 0 THEN 0 ELSE following_count + $1 END \
+             WHERE id = $2",
+        )
+        .bind(delta)
+        .bind(follower)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE accounts SET followers_count = \
+               CASE WHEN followers_count + $1 < 0 THEN 0 ELSE followers_count + $1 END \
+             WHERE id = $2",
+        )
+        .bind(delta)
+        .bind(target)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// The follow or request between two accounts, if any.
+pub async fn find(
+    db: &Db,
+    kind: Kind,
+    account_id: i64,
+    target_id: i64,
+) -> Result<Option<FollowRow>> {
+    Ok(on_db!(db, pool => {
+        match kind {
+            Kind::Follow => sqlx::query_as(
+                "SELECT id, account_id, target_account_id, uri, created_at FROM follows \
+                 WHERE account_id = $1 AND target_account_id = $2",
+            ),
+            Kind::Request => sqlx::query_as(
+                "SELECT id, account_id, target_account_id, uri, created_at FROM follow_requests \
+                 WHERE account_id = $1 AND target_account_id = $2",
+            ),
+        }
+        .bind(account_id)
+        .bind(target_id)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// A follow or request by its Follow activity's id.
+pub async fn find_by_uri(db: &Db, kind: Kind, uri: &str) -> Result<Option<FollowRow>> {
+    Ok(on_db!(db, pool => {
+        match kind {
+            Kind::Follow => sqlx::query_as(
+                "SELECT id, account_id, target_account_id, uri, created_at FROM follows \
+                 WHERE uri = $1",
+            ),
+            Kind::Request => sqlx::query_as(
+                "SELECT id, account_id, target_account_id, uri, created_at FROM follow_requests \
+                 WHERE uri = $1",
+            ),
+        }
+        .bind(uri)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// One page of a relation list: accounts with the relation's id, newest
+/// first, for `Link` pagination by relation id.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Which list to page through.
+#[derive(Clone, Copy, Debug)]
+pub enum List {
+    /// Accounts following the given account.
+    Followers,
+    /// Accounts the given account follows.
+    Following,
+    /// Accounts asking to follow the given account.
+    Requests,
+}
+
+/// `(relation id, account)` pairs, newest relation first (oldest first
+/// when paging forward with `min_id`, as Mastodon does, then reversed).
+pub async fn page(
+    db: &Db,
+    list: List,
+    account_id: i64,
+    page: &Page,
+) -> Result<Vec<(i64, AccountRow)>> {
+    let lower = page.min_id.or(page.since_id).unwrap_or(i64::MIN);
+    let upper = page.max_id.unwrap_or(i64::MAX);
+    let ascending = page.min_id.is_some();
+    macro_rules! relation_page {
+        ($table:literal, $join:literal, $filter:literal) => {
+            on_db!(db, pool => {
+                let rows: Vec<RelatedAccount> = if ascending {
+                    sqlx::query_as(concat!(
+                        "SELECT r.id AS relation_id, ", prefixed_account_columns!(),
+                        " FROM ", $table, " r JOIN accounts a ON a.id = ", $join,
+                        " WHERE ", $filter, " = $1 AND r.id > $2 AND r.id < $3 \
+                          ORDER BY r.id ASC LIMIT $4"
+                    ))
+                    .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+                    .fetch_all(pool).await?
+                } else {
+                    sqlx::query_as(concat!(
+                        "SELECT r.id AS relation_id, ", prefixed_account_columns!(),
+                        " FROM ", $table, " r JOIN accounts a ON a.id = ", $join,
+                        " WHERE ", $filter, " = $1 AND r.id > $2 AND r.id < $3 \
+                          ORDER BY r.id DESC LIMIT $4"
+                    ))
+                    .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+                    .fetch_all(pool).await?
+                };
+                rows
+            })
+        };
+    }
+    let mut rows = match list {
+        List::Followers => relation_page!("follows", "r.account_id", "r.target_account_id"),
+        List::Following => relation_page!("follows", "r.target_account_id", "r.account_id"),
+        List::Requests => relation_page!("follow_requests", "r.account_id", "r.target_account_id"),
+    };
+    if ascending {
+        rows.reverse();
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.relation_id, r.account))
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct RelatedAccount {
+    relation_id: i64,
+    #[sqlx(flatten)]
+    account: AccountRow,
+}

@@ -1,0 +1,148 @@
+use perch_db::deliveries::{self, NewActivity, Target};
+use perch_db::testing::TestDatabase;
+
+use crate::accounts::create;
+
+fn target(id: i64, inbox: &str) -> Target {
+    Target {
+        delivery_id: id,
+        inbox_url: inbox.to_owned(),
+        host: url_host(inbox),
+    }
+}
+
+fn url_host(inbox: &str) -> String {
+    inbox.split('/').nth(2).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn jobs_are_claimed_once_leased_and_reclaimed_after_the_lease() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "author", "author@example.com").await;
+    let mut tx = db.begin().await.expect("tx");
+    let activity = NewActivity {
+        id: 1,
+        uri: "https://perch.example/activities/1".to_owned(),
+        actor_account_id: author.id,
+        body: "{}".to_owned(),
+        created_at: 1000,
+    };
+    let targets = [
+        target(11, "https://a.example/inbox"),
+        target(12, "https://b.example/inbox"),
+    ];
+    deliveries::enqueue(&mut tx, &activity, &targets)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 2);
+
+    let first = deliveries::claim_due(&db, "worker-1", 1000, 61_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].activity_uri, "https://perch.example/activities/1");
+    // Leased: another worker gets nothing.
+    assert!(
+        deliveries::claim_due(&db, "worker-2", 2000, 62_000, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    deliveries::mark_delivered(&db, first[0].id, "worker-1", 202, 3000)
+        .await
+        .expect("delivered");
+    deliveries::mark_failed(
+        &db,
+        first[1].id,
+        "worker-1",
+        Some(500),
+        "boom",
+        Some(10_000),
+        3000,
+    )
+    .await
+    .expect("failed");
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 1);
+    assert!(
+        deliveries::claim_due(&db, "worker-2", 5000, 65_000, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "not due yet"
+    );
+    let retry = deliveries::claim_due(&db, "worker-2", 10_000, 70_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].attempts, 1);
+
+    // worker-2 dies holding the job; after the lease, worker-3 takes it over.
+    assert!(
+        deliveries::claim_due(&db, "worker-3", 69_999, 130_000, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let taken = deliveries::claim_due(&db, "worker-3", 70_001, 130_001, 10)
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 1);
+    // The dead worker's late report changes nothing.
+    deliveries::mark_delivered(&db, taken[0].id, "worker-2", 202, 70_002)
+        .await
+        .expect("ignored");
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 1);
+    deliveries::mark_failed(
+        &db,
+        taken[0].id,
+        "worker-3",
+        Some(410),
+        "gone",
+        None,
+        70_003,
+    )
+    .await
+    .expect("given up");
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn one_inbox_gets_its_activities_in_order() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "orderly", "orderly@example.com").await;
+    for (id, delivery) in [(1, 11), (2, 12)] {
+        let mut tx = db.begin().await.expect("tx");
+        let activity = NewActivity {
+            id,
+            uri: format!("https://perch.example/activities/{id}"),
+            actor_account_id: author.id,
+            body: "{}".to_owned(),
+            created_at: 1000,
+        };
+        deliveries::enqueue(
+            &mut tx,
+            &activity,
+            &[target(delivery, "https://a.example/inbox")],
+        )
+        .await
+        .expect("enqueue");
+        tx.commit().await.expect("commit");
+    }
+    let first = deliveries::claim_due(&db, "w", 1000, 2000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1, "the Undo waits for its Follow");
+    assert_eq!(first[0].activity_uri, "https://perch.example/activities/1");
+    deliveries::mark_delivered(&db, first[0].id, "w", 202, 1001)
+        .await
+        .expect("delivered");
+    let second = deliveries::claim_due(&db, "w", 1002, 2002, 10)
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].activity_uri, "https://perch.example/activities/2");
+}
