@@ -11,9 +11,11 @@
 //! Must not: serve the Mastodon client API, or issue SQL (storage goes
 //! through perch_db).
 
+pub mod activities;
 pub mod instance_actor;
 pub mod keys;
 pub mod objects;
+pub mod publish;
 pub mod routes;
 mod state;
 pub mod urls;

@@ -36,6 +36,11 @@ impl ActorUrlLayout {
         format!("{}#main-key", self.actor_uri(username))
     }
 
+    /// The id of an activity we publish.
+    pub fn activity_uri(&self, id: i64) -> String {
+        self.at(&format!("/activities/{id}"))
+    }
+
     /// The shared inbox, where one delivery serves every local recipient.
     pub fn shared_inbox_uri(&self) -> String {
         self.at("/inbox")

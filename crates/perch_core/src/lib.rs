@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod id;
+pub mod outbound;
 pub mod password;
 pub mod time;
 pub mod totp;

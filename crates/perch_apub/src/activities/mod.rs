@@ -1,0 +1,25 @@
+//! Activities, one file per kind: the protocol type, a pure builder for the
+//! ones we send, and checks for the ones we receive.
+//!
+//! Received activities are parsed leniently where servers differ (an
+//! embedded object or just its id) and strictly where safety depends on it
+//! (ids, actors, origins).
+
+pub mod follow;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// An object given by id, or embedded with its id.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ObjectRef<T> {
+    Id(Url),
+    Object(Box<T>),
+}
+
+/// The ActivityStreams context every activity we send carries.
+pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
+
+/// The public collection, for addressing.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
