@@ -18,10 +18,12 @@ pub mod admin;
 pub mod auth;
 pub mod entities;
 pub mod error;
+pub mod follows;
 pub mod instance;
 pub mod oauth;
 pub mod params;
 pub mod rate_limit;
+pub mod search;
 pub mod state;
 
 use axum::Router;
@@ -37,6 +39,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(oauth::routes())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(follows::routes())
+        .merge(search::routes())
         .merge(instance::routes())
         .with_state(state)
 }

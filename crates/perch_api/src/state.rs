@@ -50,4 +50,6 @@ pub struct ApiState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Accounts created through the API per client address.
     pub sign_up_limit: Arc<RateLimiter>,
+    /// The federation side: resolving remote accounts and publishing.
+    pub federation: perch_apub::ApubState,
 }

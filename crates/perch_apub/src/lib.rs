@@ -12,11 +12,17 @@
 //! through perch_db).
 
 pub mod activities;
+pub mod delivery;
+pub mod fetch;
+pub mod inbox;
 pub mod instance_actor;
 pub mod keys;
 pub mod objects;
 pub mod publish;
+pub mod resolve;
 pub mod routes;
+pub mod signatures;
+pub mod signer;
 mod state;
 pub mod urls;
 

@@ -6,6 +6,11 @@ use perch_core::id::IdGenerator;
 use perch_db::Db;
 use url::Url;
 
+use tokio::sync::Notify;
+
+use crate::fetch::Fetcher;
+use crate::signatures::DateWindow;
+use crate::signer::SigningKeys;
 use crate::urls::ActorUrlLayout;
 
 /// Settings the federation layer needs from the server's configuration.
@@ -20,6 +25,8 @@ pub struct ApubConfig {
     pub open_registrations: bool,
     /// Federation may reach loopback/private addresses (tests, development).
     pub allow_private_addresses: bool,
+    /// How old (or how far in the future) a signature's date may be.
+    pub signature_window: DateWindow,
 }
 
 /// Shared state of the federation routes. Cheap to clone.
@@ -29,4 +36,10 @@ pub struct ApubState {
     pub ids: Arc<IdGenerator>,
     pub config: Arc<ApubConfig>,
     pub layout: ActorUrlLayout,
+    /// Every outbound request goes through it.
+    pub fetcher: Fetcher,
+    /// Parsed private keys of local actors.
+    pub signing_keys: Arc<SigningKeys>,
+    /// Wakes the delivery worker when jobs were enqueued.
+    pub delivery_wake: Arc<Notify>,
 }

@@ -275,3 +275,15 @@ pub async fn first_admin(db: &Db) -> Result<Option<AccountRow>> {
         .await?
     }))
 }
+
+/// Lock or unlock an account (follows then need approval).
+pub async fn set_locked(db: &Db, account_id: i64, locked: bool) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE accounts SET locked = $1 WHERE id = $2")
+            .bind(locked)
+            .bind(account_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}

@@ -8,7 +8,7 @@ use perch_core::id::Id;
 use perch_core::time::UnixMillis;
 
 use crate::accounts::AccountRow;
-use crate::{Db, Result};
+use crate::{Db, Result, Tx};
 
 /// A remote actor as fetched and verified by the federation layer.
 #[derive(Clone, Debug)]
@@ -235,15 +235,16 @@ pub struct InstanceActor {
     pub created_at: UnixMillis,
 }
 
-/// Record an inbound activity id; false when it was seen before (the
-/// activity must then be acknowledged and not applied again).
+/// Record an inbound activity id inside the transaction that applies it;
+/// false when it was seen before (the activity must then be acknowledged
+/// and not applied again).
 pub async fn record_received(
-    db: &Db,
+    tx: &mut Tx,
     uri: &str,
     actor_account_id: i64,
     now: UnixMillis,
 ) -> Result<bool> {
-    let inserted = on_db!(db, pool => {
+    let inserted = on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO received_activities (uri, actor_account_id, received_at) \
              VALUES ($1, $2, $3) ON CONFLICT (uri) DO NOTHING",
@@ -251,9 +252,27 @@ pub async fn record_received(
         .bind(uri)
         .bind(actor_account_id)
         .bind(now)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
     Ok(inserted == 1)
+}
+
+/// A remote account by `username@domain`, case-insensitively.
+pub async fn find_remote_by_acct(
+    db: &Db,
+    username: &str,
+    domain: &str,
+) -> Result<Option<AccountRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT ", account_columns!(),
+            " FROM accounts WHERE lower(username) = lower($1) AND lower(domain) = lower($2)"
+        ))
+        .bind(username)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await?
+    }))
 }

@@ -15,6 +15,9 @@ use axum::routing::get;
 use perch_api::auth::tokens::TokenKeys;
 use perch_api::rate_limit::{RateLimiter, SignInLimits};
 use perch_api::{ApiConfig, ApiState, RegistrationMode};
+use perch_apub::fetch::{FetchPolicy, Fetcher};
+use perch_apub::signatures::DateWindow;
+use perch_apub::signer::SigningKeys;
 use perch_apub::urls::ActorUrlLayout;
 use perch_apub::{ApubConfig, ApubState};
 use perch_core::id::IdGenerator;
@@ -63,6 +66,8 @@ pub enum StartupError {
     TokenKeys(#[from] perch_api::auth::tokens::KeyError),
     #[error("cannot set up the instance actor")]
     InstanceActor(#[from] perch_apub::instance_actor::InstanceActorError),
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] perch_apub::fetch::FetchError),
 }
 
 /// A built server: storage is connected and migrated, the port is bound, and
@@ -100,8 +105,8 @@ impl Application {
         ops::prometheus();
         let db = connect_and_migrate(&config).await?;
         let ids = LeasedIds::acquire(&db).await?;
-        let api = api_state(&config, &db, ids.generator()).await?;
         let apub = apub_state(&config, &db, ids.generator()).await?;
+        let api = api_state(&config, &db, ids.generator(), apub.clone()).await?;
         Ok(Self {
             config: Arc::new(config),
             listener,
@@ -131,6 +136,11 @@ impl Application {
         self.ids.generator()
     }
 
+    /// The federation side's state (tests drain the delivery queue with it).
+    pub fn apub(&self) -> &ApubState {
+        &self.apub
+    }
+
     /// Serve until `shutdown` completes, then stop accepting connections, let
     /// in-flight requests and background workers finish (up to a grace
     /// period), release the id lease and close the database.
@@ -144,6 +154,11 @@ impl Application {
         {
             let (ids, db, stop) = (ids.clone(), self.db.clone(), stop.clone());
             workers.spawn(async move { ids.keep_renewed(db, stop).await });
+        }
+        if self.config.delivery_worker {
+            let owner = format!("delivery-{}-{}", std::process::id(), ids.generator().node());
+            let (apub, stop) = (self.apub.clone(), stop.clone());
+            workers.spawn(perch_apub::delivery::worker(apub, owner, stop));
         }
         workers.close();
 
@@ -195,6 +210,7 @@ async fn api_state(
     config: &Config,
     db: &Db,
     ids: Arc<IdGenerator>,
+    federation: ApubState,
 ) -> Result<ApiState, StartupError> {
     let issuer = config.public_url.as_str().trim_end_matches('/').to_owned();
     let audience = format!("{issuer}/api");
@@ -218,6 +234,7 @@ async fn api_state(
             (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
         )),
         sign_up_limit: Arc::new(RateLimiter::new(config.sign_ups_per_ip, SIGN_UP_WINDOW)),
+        federation,
     })
 }
 
@@ -228,6 +245,11 @@ async fn apub_state(
 ) -> Result<ApubState, StartupError> {
     let layout = ActorUrlLayout::new(config.public_url.clone());
     perch_apub::instance_actor::ensure(db, &ids, &layout, &config.domain()).await?;
+    let policy = FetchPolicy {
+        allow_private_addresses: config.allow_private_addresses,
+        ..FetchPolicy::for_domain(&config.domain())
+    };
+    let fetcher = Fetcher::new(policy).map_err(StartupError::HttpClient)?;
     Ok(ApubState {
         db: db.clone(),
         ids,
@@ -238,8 +260,15 @@ async fn apub_state(
             description: config.instance_description.clone(),
             open_registrations: config.registrations != RegistrationMode::Closed,
             allow_private_addresses: config.allow_private_addresses,
+            signature_window: DateWindow {
+                max_age: config.signature_max_age,
+                max_future: config.signature_max_future,
+            },
         }),
         layout,
+        fetcher,
+        signing_keys: Arc::new(SigningKeys::default()),
+        delivery_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 

@@ -38,6 +38,9 @@ const KEYS: &[&str] = &[
     "sign_in_attempts_per_ip",
     "sign_in_attempts_per_account",
     "sign_ups_per_ip",
+    "signature_max_age",
+    "signature_max_future",
+    "delivery_worker",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -75,6 +78,13 @@ pub struct Config {
     pub sign_in_attempts_per_account: u32,
     /// Accounts created through the API per client address in 30 minutes.
     pub sign_ups_per_ip: u32,
+    /// Oldest accepted HTTP-signature date, in seconds before now.
+    pub signature_max_age: Duration,
+    /// Furthest accepted HTTP-signature date, in seconds after now.
+    pub signature_max_future: Duration,
+    /// Run the background delivery worker (tests turn it off and drain the
+    /// queue themselves).
+    pub delivery_worker: bool,
 }
 
 impl Config {
@@ -150,6 +160,10 @@ struct RawConfig {
     sign_in_attempts_per_ip: Option<u32>,
     sign_in_attempts_per_account: Option<u32>,
     sign_ups_per_ip: Option<u32>,
+    signature_max_age: Option<u64>,
+    signature_max_future: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    delivery_worker: Option<bool>,
 }
 
 impl RawConfig {
@@ -207,6 +221,9 @@ impl RawConfig {
             sign_in_attempts_per_ip: self.sign_in_attempts_per_ip.unwrap_or(30).max(1),
             sign_in_attempts_per_account: self.sign_in_attempts_per_account.unwrap_or(10).max(1),
             sign_ups_per_ip: self.sign_ups_per_ip.unwrap_or(5).max(1),
+            signature_max_age: Duration::from_secs(self.signature_max_age.unwrap_or(12 * 3600)),
+            signature_max_future: Duration::from_secs(self.signature_max_future.unwrap_or(3600)),
+            delivery_worker: self.delivery_worker.unwrap_or(true),
             public_url,
             bind,
             data_dir,

@@ -6,9 +6,11 @@ mod nodeinfo;
 mod webfinger;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 use crate::ApubState;
+use crate::inbox::{self, MAX_BODY_BYTES};
 
 pub fn router(state: ApubState) -> Router {
     Router::new()
@@ -23,5 +25,13 @@ pub fn router(state: ApubState) -> Router {
         .route("/nodeinfo/2.1", get(nodeinfo::schema_2_1))
         .route("/users/{username}", get(actor::actor))
         .route("/actor", get(actor::instance_actor))
+        .route(
+            "/inbox",
+            post(inbox::shared_inbox).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route(
+            "/users/{username}/inbox",
+            post(inbox::user_inbox).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
         .with_state(state)
 }

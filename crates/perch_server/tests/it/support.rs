@@ -83,6 +83,9 @@ pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Con
         sign_in_attempts_per_ip: 1000,
         sign_in_attempts_per_account: 1000,
         sign_ups_per_ip: 1000,
+        signature_max_age: std::time::Duration::from_secs(12 * 3600),
+        signature_max_future: std::time::Duration::from_secs(3600),
+        delivery_worker: true,
     }
 }
 

@@ -1,0 +1,423 @@
+//! Following: the client API's follow endpoints and the domain rules behind
+//! them. Remote relations also publish their activity (Follow, Undo,
+//! Accept, Reject) through the federation layer, in the same transaction.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use perch_apub::publish;
+use perch_core::id::Id;
+use perch_core::outbound::{ActorRef, Outbound};
+use perch_core::time::now_millis;
+use perch_db::accounts::{self, AccountRow};
+use perch_db::follows::{self, Kind, List, NewFollow, Page};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Auth, MaybeAuth};
+use crate::entities::account::{Account, account_from_row};
+use crate::params::Query;
+use crate::{ApiError, ApiState};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/accounts/{id}/follow", post(follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(unfollow))
+        .route(
+            "/api/v1/accounts/{id}/remove_from_followers",
+            post(remove_from_followers),
+        )
+        .route("/api/v1/accounts/{id}/followers", get(followers))
+        .route("/api/v1/accounts/{id}/following", get(following))
+        .route("/api/v1/follow_requests", get(follow_requests))
+        .route("/api/v1/follow_requests/{id}/authorize", post(authorize))
+        .route("/api/v1/follow_requests/{id}/reject", post(reject))
+        .route("/api/v1/accounts/relationships", get(relationships))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RelationshipParams {
+    #[serde(default, alias = "id[]")]
+    id: Vec<String>,
+}
+
+/// `GET /api/v1/accounts/relationships?id[]=…`: one entry per existing
+/// account, in the order asked.
+async fn relationships(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(params): Query<RelationshipParams>,
+) -> Result<Json<Vec<Relationship>>, ApiError> {
+    let me = signed_in_with(&auth, false)?;
+    let mut answer = Vec::new();
+    for id in params.id.iter().take(100) {
+        let Ok(id) = id.parse::<Id>() else { continue };
+        if accounts::find_by_id(&state.db, id).await?.is_some() {
+            answer.push(relationship(&state, me, id.as_i64()).await?);
+        }
+    }
+    Ok(Json(answer))
+}
+
+/// Mastodon's Relationship entity.
+#[derive(Debug, Serialize)]
+pub struct Relationship {
+    id: String,
+    following: bool,
+    showing_reblogs: bool,
+    notifying: bool,
+    languages: Option<Vec<String>>,
+    followed_by: bool,
+    blocking: bool,
+    blocked_by: bool,
+    muting: bool,
+    muting_notifications: bool,
+    requested: bool,
+    requested_by: bool,
+    domain_blocking: bool,
+    endorsed: bool,
+    note: String,
+}
+
+async fn relationship(state: &ApiState, me: i64, other: i64) -> Result<Relationship, ApiError> {
+    let db = &state.db;
+    let following = follows::find(db, Kind::Follow, me, other).await?.is_some();
+    Ok(Relationship {
+        id: other.to_string(),
+        following,
+        showing_reblogs: following,
+        notifying: false,
+        languages: None,
+        followed_by: follows::find(db, Kind::Follow, other, me).await?.is_some(),
+        blocking: false,
+        blocked_by: false,
+        muting: false,
+        muting_notifications: false,
+        requested: follows::find(db, Kind::Request, me, other).await?.is_some(),
+        requested_by: follows::find(db, Kind::Request, other, me).await?.is_some(),
+        domain_blocking: false,
+        endorsed: false,
+        note: String::new(),
+    })
+}
+
+async fn account_by_path(state: &ApiState, id: &str) -> Result<AccountRow, ApiError> {
+    let id: Id = id.parse().map_err(|_| ApiError::not_found())?;
+    accounts::find_by_id(&state.db, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+fn actor_ref(row: &AccountRow) -> ActorRef {
+    ActorRef {
+        account_id: row.id,
+        uri: row.uri.clone(),
+        domain: row.domain.clone(),
+        inbox_url: row.inbox_url.clone(),
+    }
+}
+
+async fn publish_in(
+    state: &ApiState,
+    tx: &mut perch_db::Tx,
+    event: Outbound,
+) -> Result<(), ApiError> {
+    let apub = &state.federation;
+    publish::enqueue(tx, &apub.ids, &apub.layout, &event)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+fn signed_in_with(auth: &Auth, write: bool) -> Result<i64, ApiError> {
+    if write {
+        auth.require_any(&["write:follows", "follow"])?;
+    } else {
+        auth.require_any(&["read:follows", "follow"])?;
+    }
+    auth.account_id()
+}
+
+/// `POST /api/v1/accounts/:id/follow`.
+async fn follow(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, ApiError> {
+    let me_id = signed_in_with(&auth, true)?;
+    let target = account_by_path(&state, &id).await?;
+    if target.id == me_id || target.actor_type == "Application" {
+        return Err(ApiError::forbidden("This action is not allowed"));
+    }
+    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let known = follows::find(&state.db, Kind::Follow, me.id, target.id)
+        .await?
+        .is_some()
+        || follows::find(&state.db, Kind::Request, me.id, target.id)
+            .await?
+            .is_some();
+    if !known {
+        let remote = target.domain.is_some();
+        let follow_uri = publish::new_activity_uri(&state.federation.layout, &state.ids);
+        let relation = NewFollow {
+            id: state.ids.next_id().as_i64(),
+            account_id: me.id,
+            target_account_id: target.id,
+            uri: Some(follow_uri.clone()),
+            created_at: now_millis(),
+        };
+        let mut tx = state.db.begin().await?;
+        if remote || target.locked {
+            follows::insert_request(&mut tx, &relation).await?;
+        } else {
+            follows::insert_follow(&mut tx, &relation).await?;
+        }
+        if remote {
+            let event = Outbound::Follow {
+                follow_uri,
+                follower: actor_ref(&me),
+                target: actor_ref(&target),
+            };
+            publish_in(&state, &mut tx, event).await?;
+        }
+        tx.commit().await?;
+        state.federation.delivery_wake.notify_one();
+    }
+    Ok(Json(relationship(&state, me.id, target.id).await?))
+}
+
+/// `POST /api/v1/accounts/:id/unfollow`: also withdraws a pending request.
+async fn unfollow(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, ApiError> {
+    let me_id = signed_in_with(&auth, true)?;
+    let target = account_by_path(&state, &id).await?;
+    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mut tx = state.db.begin().await?;
+    let removed = match follows::delete_follow(&mut tx, me.id, target.id).await? {
+        Some(row) => Some(row),
+        None => follows::delete_request(&mut tx, me.id, target.id).await?,
+    };
+    if let (Some(row), Some(_)) = (&removed, &target.domain) {
+        let follow_uri = row
+            .uri
+            .clone()
+            .unwrap_or_else(|| publish::new_activity_uri(&state.federation.layout, &state.ids));
+        let event = Outbound::UndoFollow {
+            follow_uri,
+            follower: actor_ref(&me),
+            target: actor_ref(&target),
+        };
+        publish_in(&state, &mut tx, event).await?;
+    }
+    tx.commit().await?;
+    state.federation.delivery_wake.notify_one();
+    Ok(Json(relationship(&state, me.id, target.id).await?))
+}
+
+/// `POST /api/v1/follow_requests/:id/authorize` (the id is the requester's).
+async fn authorize(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, ApiError> {
+    answer_request(state, auth, id, true).await
+}
+
+/// `POST /api/v1/follow_requests/:id/reject`.
+async fn reject(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, ApiError> {
+    answer_request(state, auth, id, false).await
+}
+
+async fn answer_request(
+    state: ApiState,
+    auth: Auth,
+    id: String,
+    accept: bool,
+) -> Result<Json<Relationship>, ApiError> {
+    let me_id = signed_in_with(&auth, true)?;
+    let requester = account_by_path(&state, &id).await?;
+    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mut tx = state.db.begin().await?;
+    let Some(request) = follows::delete_request(&mut tx, requester.id, me.id).await? else {
+        return Err(ApiError::not_found());
+    };
+    if accept {
+        let follow = NewFollow {
+            id: state.ids.next_id().as_i64(),
+            account_id: requester.id,
+            target_account_id: me.id,
+            uri: request.uri.clone(),
+            created_at: now_millis(),
+        };
+        follows::insert_follow(&mut tx, &follow).await?;
+    }
+    if requester.domain.is_some() {
+        let follow_uri = request.uri.clone().unwrap_or_default();
+        let (follower, target) = (actor_ref(&requester), actor_ref(&me));
+        let event = if accept {
+            Outbound::AcceptFollow {
+                follow_uri,
+                follower,
+                target,
+            }
+        } else {
+            Outbound::RejectFollow {
+                follow_uri,
+                follower,
+                target,
+            }
+        };
+        publish_in(&state, &mut tx, event).await?;
+    }
+    tx.commit().await?;
+    state.federation.delivery_wake.notify_one();
+    Ok(Json(relationship(&state, me.id, requester.id).await?))
+}
+
+/// `POST /api/v1/accounts/:id/remove_from_followers`: a Reject of their
+/// Follow, for remote followers.
+async fn remove_from_followers(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Relationship>, ApiError> {
+    let me_id = signed_in_with(&auth, true)?;
+    let follower = account_by_path(&state, &id).await?;
+    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let mut tx = state.db.begin().await?;
+    let removed = follows::delete_follow(&mut tx, follower.id, me.id).await?;
+    if let (Some(row), Some(_)) = (&removed, &follower.domain) {
+        let follow_uri = row.uri.clone().unwrap_or_default();
+        let event = Outbound::RejectFollow {
+            follow_uri,
+            follower: actor_ref(&follower),
+            target: actor_ref(&me),
+        };
+        publish_in(&state, &mut tx, event).await?;
+    }
+    tx.commit().await?;
+    state.federation.delivery_wake.notify_one();
+    Ok(Json(relationship(&state, me.id, follower.id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageParams {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<String>,
+}
+
+impl PageParams {
+    fn page(&self, default: i64, max: i64) -> Page {
+        let id = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
+        let limit = self
+            .limit
+            .as_deref()
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(default)
+            .clamp(1, max);
+        Page {
+            max_id: id(&self.max_id),
+            since_id: id(&self.since_id),
+            min_id: id(&self.min_id),
+            limit,
+        }
+    }
+}
+
+/// A page of accounts with Mastodon's `Link` header (`next` for older,
+/// `prev` for newer), by relation id.
+fn paged(state: &ApiState, path: &str, rows: Vec<(i64, AccountRow)>, limit: i64) -> Response {
+    let base = state.config.public_url.as_str().trim_end_matches('/');
+    let links: Vec<String> = match (rows.first(), rows.last()) {
+        (Some((newest, _)), Some((oldest, _))) => {
+            let mut links = Vec::new();
+            if rows.len() as i64 >= limit {
+                links.push(format!(
+                    "<{base}{path}?limit={limit}&max_id={oldest}>; rel=\"next\""
+                ));
+            }
+            links.push(format!(
+                "<{base}{path}?limit={limit}&min_id={newest}>; rel=\"prev\""
+            ));
+            links
+        }
+        _ => Vec::new(),
+    };
+    let accounts: Vec<Account> = rows
+        .iter()
+        .map(|(_, row)| account_from_row(row, &state.config.public_url))
+        .collect();
+    let mut response = Json(accounts).into_response();
+    if !links.is_empty() {
+        if let Ok(value) = HeaderValue::try_from(links.join(", ")) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, value);
+        }
+    }
+    response
+}
+
+async fn relation_list(
+    state: ApiState,
+    id: String,
+    list: List,
+    params: PageParams,
+    path: String,
+) -> Result<Response, ApiError> {
+    let account = account_by_path(&state, &id).await?;
+    let page = params.page(40, 80);
+    let rows = follows::page(&state.db, list, account.id, &page).await?;
+    Ok(paged(&state, &path, rows, page.limit))
+}
+
+/// `GET /api/v1/accounts/:id/followers`.
+async fn followers(
+    State(state): State<ApiState>,
+    _auth: MaybeAuth,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let path = format!("/api/v1/accounts/{id}/followers");
+    relation_list(state, id, List::Followers, params, path).await
+}
+
+/// `GET /api/v1/accounts/:id/following`.
+async fn following(
+    State(state): State<ApiState>,
+    _auth: MaybeAuth,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let path = format!("/api/v1/accounts/{id}/following");
+    relation_list(state, id, List::Following, params, path).await
+}
+
+/// `GET /api/v1/follow_requests`.
+async fn follow_requests(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let me = signed_in_with(&auth, false)?;
+    let page = params.page(40, 80);
+    let rows = follows::page(&state.db, List::Requests, me, &page).await?;
+    Ok(paged(&state, "/api/v1/follow_requests", rows, page.limit))
+}

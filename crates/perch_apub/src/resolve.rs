@@ -1,0 +1,169 @@
+//! Finding remote actors: by actor id, by key id, or by `user@domain`
+//! through WebFinger. What the database already knows (and is fresh) is
+//! never fetched again.
+
+use activitypub_federation::fetch::webfinger::Webfinger;
+use perch_core::time::now_millis;
+use perch_db::accounts::AccountRow;
+use perch_db::actors::{self, ActorKey};
+use url::Url;
+
+use crate::ApubState;
+use crate::fetch::FetchError;
+use crate::objects::person::{Person, authority, remote_actor_from_person};
+use crate::signer::ActorSigner;
+
+/// How long a fetched actor is trusted before it is fetched again.
+pub const ACTOR_TTL_MILLIS: i64 = 24 * 3600 * 1000;
+const AP_ACCEPT: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+const JRD_ACCEPT: &str = "application/jrd+json, application/json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("fetching failed: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("the actor document is invalid: {0}")]
+    Invalid(String),
+    #[error("the document at {0} is not the actor it claims to be")]
+    Mismatch(String),
+    #[error("no ActivityPub actor found for {0}")]
+    NotFound(String),
+    #[error("that is a local account")]
+    Local,
+    #[error(transparent)]
+    Db(#[from] perch_db::Error),
+    #[error("signing the fetch failed: {0}")]
+    Sign(String),
+}
+
+/// The instance actor's signer, for fetches.
+async fn instance_signer(state: &ApubState) -> Result<ActorSigner, ResolveError> {
+    let actor = actors::find_by_uri(&state.db, &state.layout.instance_actor_uri())
+        .await?
+        .ok_or_else(|| ResolveError::Sign("no instance actor".to_owned()))?;
+    let key = state
+        .signing_keys
+        .for_account(&state.db, actor.id)
+        .await
+        .map_err(|e| ResolveError::Sign(e.to_string()))?;
+    Ok(ActorSigner { key })
+}
+
+/// Fetch the actor at `uri` and store it (signed GET with the instance
+/// actor's key, so servers with authorized fetch answer).
+pub async fn fetch_actor(
+    state: &ApubState,
+    uri: &Url,
+) -> Result<(AccountRow, ActorKey), ResolveError> {
+    if authority(uri).as_deref() == Some(state.config.domain.as_str()) {
+        return Err(ResolveError::Local);
+    }
+    let signer = instance_signer(state).await?;
+    let person: Person = state
+        .fetcher
+        .get_json(uri, AP_ACCEPT, Some(&signer))
+        .await?;
+    // The document must be the one we asked for: an actor served by its own
+    // origin under its own id.
+    let mut requested = uri.clone();
+    requested.set_fragment(None);
+    if person.id != requested {
+        return Err(ResolveError::Mismatch(uri.to_string()));
+    }
+    let remote = remote_actor_from_person(&person, now_millis())
+        .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+    let id = actors::upsert_remote(&state.db, state.ids.next_id(), &remote).await?;
+    let row = perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
+        .await?
+        .ok_or_else(|| ResolveError::NotFound(uri.to_string()))?;
+    let key = actors::key_of_account(&state.db, id)
+        .await?
+        .ok_or_else(|| ResolveError::NotFound(uri.to_string()))?;
+    Ok((row, key))
+}
+
+/// The actor with this id, from the database when known and fresh.
+pub async fn actor_by_uri(
+    state: &ApubState,
+    uri: &Url,
+) -> Result<(AccountRow, ActorKey), ResolveError> {
+    if let Some(row) = actors::find_by_uri(&state.db, uri.as_str()).await? {
+        let fresh = row.domain.is_none()
+            || row_fetched_at(&state.db, row.id)
+                .await?
+                .is_some_and(|at| now_millis() - at < ACTOR_TTL_MILLIS);
+        if fresh {
+            if let Some(key) = actors::key_of_account(&state.db, row.id).await? {
+                return Ok((row, key));
+            }
+        }
+    }
+    fetch_actor(state, uri).await
+}
+
+async fn row_fetched_at(db: &perch_db::Db, account_id: i64) -> Result<Option<i64>, ResolveError> {
+    Ok(actors::key_of_account(db, account_id)
+        .await?
+        .and_then(|k| k.fetched_at))
+}
+
+/// The key with this id; an unknown key is fetched through its owner
+/// (the key id without its fragment is the actor, for every common server).
+pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, bool), ResolveError> {
+    if let Some(key) = actors::key_by_id(&state.db, key_id).await? {
+        return Ok((key, false));
+    }
+    let mut owner =
+        Url::parse(key_id).map_err(|_| ResolveError::Invalid("keyId is not a URL".to_owned()))?;
+    owner.set_fragment(None);
+    let (_, key) = fetch_actor(state, &owner).await?;
+    if key.key_id != key_id {
+        return Err(ResolveError::Mismatch(key_id.to_owned()));
+    }
+    Ok((key, true))
+}
+
+/// `user@domain` through WebFinger, then the actor.
+pub async fn actor_by_acct(
+    state: &ApubState,
+    acct: &str,
+) -> Result<(AccountRow, ActorKey), ResolveError> {
+    let acct = acct.trim().trim_start_matches('@');
+    let (user, domain) = acct
+        .split_once('@')
+        .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+        .ok_or_else(|| ResolveError::NotFound(acct.to_owned()))?;
+    if domain.eq_ignore_ascii_case(&state.config.domain) {
+        return Err(ResolveError::Local);
+    }
+    if let Some(row) = perch_db::actors::find_remote_by_acct(&state.db, user, domain).await? {
+        return actor_by_uri(
+            state,
+            &Url::parse(&row.uri).map_err(|_| ResolveError::NotFound(acct.to_owned()))?,
+        )
+        .await;
+    }
+    let scheme = if state.config.allow_private_addresses {
+        "http"
+    } else {
+        "https"
+    };
+    let mut url = Url::parse(&format!("{scheme}://{domain}/.well-known/webfinger"))
+        .map_err(|_| ResolveError::NotFound(acct.to_owned()))?;
+    url.query_pairs_mut()
+        .append_pair("resource", &format!("acct:{user}@{domain}"));
+    let jrd: Webfinger = state.fetcher.get_json(&url, JRD_ACCEPT, None).await?;
+    let actor = jrd
+        .links
+        .iter()
+        .find(|link| {
+            link.rel.as_deref() == Some("self")
+                && link.kind.as_deref().is_some_and(|k| {
+                    k.starts_with("application/activity+json")
+                        || k.starts_with("application/ld+json")
+                })
+        })
+        .and_then(|link| link.href.clone())
+        .ok_or_else(|| ResolveError::NotFound(acct.to_owned()))?;
+    fetch_actor(state, &actor).await
+}

@@ -1,0 +1,3 @@
+//! Federation between complete instances in one process.
+
+mod follows;
