@@ -1,3 +1,4 @@
 //! Federation between complete instances in one process.
 
 mod follows;
+mod inbox;

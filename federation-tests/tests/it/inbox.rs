@@ -1,0 +1,261 @@
+//! The inbox refuses, and stores nothing of, activities that fail a check:
+//! a bad signature, a key not the actor's, a stale date, a digest that does
+//! not match, an id on another host. A replayed activity id is applied once.
+
+use std::time::{Duration, SystemTime};
+
+use http::{HeaderMap, HeaderValue, Method, header};
+use perch_apub::signatures::{SigningKey, sign_request};
+use perch_db::actors;
+use perch_db::follows::{self, Kind};
+use perch_federation_tests::Instance;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Setup {
+    a: Instance,
+    b: Instance,
+    alice_key: SigningKey,
+    alice_uri: String,
+    carol_uri: String,
+    bob_uri: String,
+    inbox: url::Url,
+}
+
+/// A knows alice and carol; B knows both of them (fetched through search)
+/// and has bob.
+async fn setup() -> Setup {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    let alice_id = a.create_user("alice", false).await;
+    a.create_user("carol", false).await;
+    b.create_user("bob", false).await;
+    let bob_token = b.token("bob").await;
+    b.resolve(&bob_token, &format!("alice@{}", a.domain)).await;
+    b.resolve(&bob_token, &format!("carol@{}", a.domain)).await;
+    let key = actors::key_of_account(&a.db, alice_id)
+        .await
+        .expect("query")
+        .expect("key");
+    let alice_key =
+        SigningKey::from_pem(key.key_id, &key.private_key_pem.expect("private key")).expect("key");
+    Setup {
+        alice_uri: format!("{}/users/alice", a.base_url),
+        carol_uri: format!("{}/users/carol", a.base_url),
+        bob_uri: format!("{}/users/bob", b.base_url),
+        inbox: url::Url::parse(&format!("{}/users/bob/inbox", b.base_url)).expect("url"),
+        alice_key,
+        a,
+        b,
+    }
+}
+
+fn follow(setup: &Setup, id: &str, actor: &str) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Follow",
+        "actor": actor,
+        "object": setup.bob_uri,
+    })
+}
+
+fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    sign_request(
+        &setup.alice_key,
+        &Method::POST,
+        &setup.inbox,
+        &mut headers,
+        Some(body),
+        at,
+    )
+    .expect("signs");
+    headers
+}
+
+async fn post(setup: &Setup, headers: HeaderMap, body: Vec<u8>) -> StatusCode {
+    setup
+        .b
+        .client
+        .post(setup.inbox.clone())
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .expect("sent")
+        .status()
+}
+
+/// Whether B has any follow or request from `follower_uri` to bob.
+async fn follows_bob(setup: &Setup, follower_uri: &str) -> bool {
+    let db = &setup.b.db;
+    let follower = actors::find_by_uri(db, follower_uri)
+        .await
+        .expect("query")
+        .expect("known");
+    let bob = actors::find_by_uri(db, &setup.bob_uri)
+        .await
+        .expect("query")
+        .expect("bob");
+    follows::find(db, Kind::Follow, follower.id, bob.id)
+        .await
+        .expect("query")
+        .is_some()
+        || follows::find(db, Kind::Request, follower.id, bob.id)
+            .await
+            .expect("query")
+            .is_some()
+}
+
+#[tokio::test]
+async fn forged_or_tampered_activities_are_refused_and_nothing_is_stored() {
+    let setup = setup().await;
+    let id = |n: &str| format!("{}/activities/{n}", setup.a.base_url);
+
+    // A bad signature: one byte of it changed.
+    let body = serde_json::to_vec(&follow(&setup, &id("1"), &setup.alice_uri)).expect("json");
+    let mut headers = signed(&setup, &body, SystemTime::now());
+    let original = headers[header::HeaderName::from_static("signature")]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let at = original.find("signature=\"").expect("signature param") + "signature=\"".len() + 10;
+    let mut tampered = original.clone().into_bytes();
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    headers.insert(
+        "signature",
+        HeaderValue::from_bytes(&tampered).expect("header"),
+    );
+    assert_eq!(
+        post(&setup, headers, body).await,
+        StatusCode::UNAUTHORIZED,
+        "bad signature"
+    );
+
+    // Signed by alice's key, claiming to be carol.
+    let body = serde_json::to_vec(&follow(&setup, &id("2"), &setup.carol_uri)).expect("json");
+    let headers = signed(&setup, &body, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, body).await,
+        StatusCode::UNAUTHORIZED,
+        "key owner is not the actor"
+    );
+    assert!(!follows_bob(&setup, &setup.carol_uri).await);
+
+    // A date thirteen hours old.
+    let body = serde_json::to_vec(&follow(&setup, &id("3"), &setup.alice_uri)).expect("json");
+    let stale = SystemTime::now() - Duration::from_secs(13 * 3600);
+    let headers = signed(&setup, &body, stale);
+    assert_eq!(
+        post(&setup, headers, body).await,
+        StatusCode::UNAUTHORIZED,
+        "stale date"
+    );
+
+    // The body changed after signing (same length, so only the digest tells).
+    let body = serde_json::to_vec(&follow(&setup, &id("4"), &setup.alice_uri)).expect("json");
+    let headers = signed(&setup, &body, SystemTime::now());
+    let other = serde_json::to_vec(&follow(&setup, &id("5"), &setup.alice_uri)).expect("json");
+    assert_eq!(other.len(), body.len());
+    assert_eq!(
+        post(&setup, headers, other).await,
+        StatusCode::UNAUTHORIZED,
+        "digest mismatch"
+    );
+
+    // A validly signed activity whose id is on another server.
+    let body = serde_json::to_vec(&follow(
+        &setup,
+        "https://elsewhere.example/follows/6",
+        &setup.alice_uri,
+    ))
+    .expect("json");
+    let headers = signed(&setup, &body, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, body).await,
+        StatusCode::FORBIDDEN,
+        "id on another host"
+    );
+
+    // No signature at all; malformed JSON.
+    let body = serde_json::to_vec(&follow(&setup, &id("7"), &setup.alice_uri)).expect("json");
+    let mut unsigned = HeaderMap::new();
+    unsigned.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    assert_eq!(
+        post(&setup, unsigned, body).await,
+        StatusCode::UNAUTHORIZED,
+        "unsigned"
+    );
+    let garbage = b"{not json".to_vec();
+    let headers = signed(&setup, &garbage, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, garbage).await,
+        StatusCode::BAD_REQUEST,
+        "malformed"
+    );
+
+    assert!(
+        !follows_bob(&setup, &setup.alice_uri).await,
+        "nothing of the refused activities was stored"
+    );
+
+    // An oversized body is refused before anything else.
+    let huge = vec![b' '; 300 * 1024];
+    let headers = signed(&setup, &huge, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_activity_is_applied_once() {
+    let setup = setup().await;
+    let follow_id = format!("{}/activities/replayed", setup.a.base_url);
+    let body = serde_json::to_vec(&follow(&setup, &follow_id, &setup.alice_uri)).expect("json");
+
+    let headers = signed(&setup, &body, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, body.clone()).await,
+        StatusCode::ACCEPTED
+    );
+    assert!(follows_bob(&setup, &setup.alice_uri).await);
+
+    // Alice undoes the follow…
+    let undo = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{follow_id}/undo"),
+        "type": "Undo",
+        "actor": setup.alice_uri,
+        "object": follow(&setup, &follow_id, &setup.alice_uri),
+    });
+    let undo = serde_json::to_vec(&undo).expect("json");
+    let headers = signed(&setup, &undo, SystemTime::now());
+    assert_eq!(post(&setup, headers, undo).await, StatusCode::ACCEPTED);
+    assert!(!follows_bob(&setup, &setup.alice_uri).await);
+
+    // …and the original Follow, replayed (freshly signed), changes nothing.
+    let headers = signed(&setup, &body, SystemTime::now());
+    assert_eq!(
+        post(&setup, headers, body).await,
+        StatusCode::ACCEPTED,
+        "acknowledged"
+    );
+    assert!(
+        !follows_bob(&setup, &setup.alice_uri).await,
+        "but not applied again"
+    );
+    let bob = setup.b.token("bob").await;
+    let (_, me) = setup
+        .b
+        .get("/api/v1/accounts/verify_credentials", &bob)
+        .await;
+    assert_eq!(me["followers_count"], 0);
+}
