@@ -2,7 +2,9 @@
 //! NodeInfo) and actor documents.
 
 mod actor;
+mod collections;
 mod nodeinfo;
+mod profile_page;
 mod webfinger;
 
 use axum::Router;
@@ -24,6 +26,10 @@ pub fn router(state: ApubState) -> Router {
         .route("/nodeinfo/2.0", get(nodeinfo::schema_2_0))
         .route("/nodeinfo/2.1", get(nodeinfo::schema_2_1))
         .route("/users/{username}", get(actor::actor))
+        .route("/users/{username}/followers", get(collections::followers))
+        .route("/users/{username}/following", get(collections::following))
+        .route("/users/{username}/outbox", get(collections::outbox))
+        .route("/{handle}", get(profile_page::profile))
         .route("/actor", get(actor::instance_actor))
         .route(
             "/inbox",

@@ -270,3 +270,68 @@ async fn actors_are_served_as_activitypub_json() {
         .expect("sent");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn collections_and_the_profile_page() {
+    let app = spawn_app().await;
+    app.create_user("dora", "a long enough password").await;
+    let actor = format!("{}/users/dora", app.base_url);
+    for name in ["followers", "following"] {
+        let response = app
+            .client
+            .get(format!("{actor}/{name}"))
+            .header(ACCEPT, AP_ACCEPT)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "application/activity+json; charset=utf-8"
+        );
+        let collection: Value = response.json().await.expect("json");
+        assert_eq!(collection["type"], "OrderedCollection");
+        assert_eq!(collection["id"], format!("{actor}/{name}"));
+        assert_eq!(collection["totalItems"], 0);
+        let first = collection["first"].as_str().expect("first page").to_owned();
+        let page: Value = app
+            .client
+            .get(&first)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["type"], "OrderedCollectionPage");
+        assert_eq!(page["partOf"], format!("{actor}/{name}"));
+        assert_eq!(page["orderedItems"], serde_json::json!([]));
+    }
+    let outbox: Value = app
+        .client
+        .get(format!("{actor}/outbox"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(outbox["type"], "OrderedCollection");
+    assert_eq!(outbox["totalItems"], 0);
+
+    let page = app.get("/@dora").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()[CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = page.text().await.expect("html");
+    assert!(html.contains("@dora@") && html.contains(&actor), "{html}");
+    assert_eq!(app.get("/@nobody").await.status(), StatusCode::NOT_FOUND);
+    let unknown = app.get("/not-a-profile").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let body: Value = unknown.json().await.expect("json");
+    assert_eq!(body["error"], "Record not found");
+}

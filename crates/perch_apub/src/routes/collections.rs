@@ -1,0 +1,136 @@
+//! An actor's collections: followers, following (paged
+//! `OrderedCollection`s of actor ids) and the outbox.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use perch_db::accounts::{self, AccountRow};
+use perch_db::follows::{self, List, Page};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ApubState;
+use crate::objects::ACTIVITY_JSON;
+
+const PAGE_SIZE: i64 = 40;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+    max_id: Option<i64>,
+}
+
+pub async fn followers(
+    State(state): State<ApubState>,
+    Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    relation(&state, &username, List::Followers, "followers", query).await
+}
+
+pub async fn following(
+    State(state): State<ApubState>,
+    Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    relation(&state, &username, List::Following, "following", query).await
+}
+
+/// The outbox: the account's public activities. Statuses are not
+/// published yet, so it is an empty collection with the right count.
+pub async fn outbox(State(state): State<ApubState>, Path(username): Path<String>) -> Response {
+    let Some(account) = local_account(&state, &username).await else {
+        return not_found();
+    };
+    let id = format!("{}/outbox", account.uri);
+    activity_json(json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": account.statuses_count.max(0),
+        "orderedItems": [],
+    }))
+}
+
+async fn local_account(state: &ApubState, username: &str) -> Option<AccountRow> {
+    match accounts::find_local_by_username(&state.db, username).await {
+        Ok(Some(row)) if row.actor_type != "Application" => Some(row),
+        _ => None,
+    }
+}
+
+async fn relation(
+    state: &ApubState,
+    username: &str,
+    list: List,
+    name: &str,
+    query: PageQuery,
+) -> Response {
+    let Some(account) = local_account(state, username).await else {
+        return not_found();
+    };
+    let id = format!("{}/{name}", account.uri);
+    let total = match list {
+        List::Followers => account.followers_count,
+        _ => account.following_count,
+    }
+    .max(0);
+    if query.page.is_none() {
+        return activity_json(json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{id}?page=true"),
+        }));
+    }
+    let page = Page {
+        max_id: query.max_id,
+        since_id: None,
+        min_id: None,
+        limit: PAGE_SIZE,
+    };
+    let rows = match follows::page(&state.db, list, account.id, &page).await {
+        Ok(rows) => rows,
+        Err(error) => {
+            tracing::error!(%error, "collection page failed");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let items: Vec<&str> = rows.iter().map(|(_, row)| row.uri.as_str()).collect();
+    let mut body = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": match query.max_id {
+            Some(max) => format!("{id}?page=true&max_id={max}"),
+            None => format!("{id}?page=true"),
+        },
+        "type": "OrderedCollectionPage",
+        "totalItems": total,
+        "partOf": id,
+        "orderedItems": items,
+    });
+    if rows.len() as i64 == PAGE_SIZE {
+        if let Some((last, _)) = rows.last() {
+            body["next"] = Value::from(format!("{id}?page=true&max_id={last}"));
+        }
+    }
+    activity_json(body)
+}
+
+fn activity_json(body: Value) -> Response {
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ACTIVITY_JSON),
+    );
+    response
+}
+
+fn not_found() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        Json(json!({ "error": "Record not found" })),
+    )
+        .into_response()
+}
