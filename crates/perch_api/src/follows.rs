@@ -13,8 +13,10 @@ use perch_core::outbound::{ActorRef, Outbound};
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::follows::{self, Kind, List, NewFollow, Page};
-use serde::{Deserialize, Serialize};
+use perch_db::profiles;
+use serde::Deserialize;
 
+use crate::accounts::relationships::{Relationship, relationship_from_row};
 use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
 use crate::params::Query;
@@ -33,73 +35,14 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/follow_requests", get(follow_requests))
         .route("/api/v1/follow_requests/{id}/authorize", post(authorize))
         .route("/api/v1/follow_requests/{id}/reject", post(reject))
-        .route("/api/v1/accounts/relationships", get(relationships))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct RelationshipParams {
-    #[serde(default, alias = "id[]")]
-    id: Vec<String>,
-}
-
-/// `GET /api/v1/accounts/relationships?id[]=…`: one entry per existing
-/// account, in the order asked.
-async fn relationships(
-    State(state): State<ApiState>,
-    auth: Auth,
-    Query(params): Query<RelationshipParams>,
-) -> Result<Json<Vec<Relationship>>, ApiError> {
-    let me = signed_in_with(&auth, false)?;
-    let mut answer = Vec::new();
-    for id in params.id.iter().take(100) {
-        let Ok(id) = id.parse::<Id>() else { continue };
-        if accounts::find_by_id(&state.db, id).await?.is_some() {
-            answer.push(relationship(&state, me, id.as_i64()).await?);
-        }
-    }
-    Ok(Json(answer))
-}
-
-/// Mastodon's Relationship entity.
-#[derive(Debug, Serialize)]
-pub struct Relationship {
-    id: String,
-    following: bool,
-    showing_reblogs: bool,
-    notifying: bool,
-    languages: Option<Vec<String>>,
-    followed_by: bool,
-    blocking: bool,
-    blocked_by: bool,
-    muting: bool,
-    muting_notifications: bool,
-    requested: bool,
-    requested_by: bool,
-    domain_blocking: bool,
-    endorsed: bool,
-    note: String,
-}
-
+/// How `me` relates to `other`, in Mastodon's shape.
 async fn relationship(state: &ApiState, me: i64, other: i64) -> Result<Relationship, ApiError> {
-    let db = &state.db;
-    let following = follows::find(db, Kind::Follow, me, other).await?.is_some();
-    Ok(Relationship {
-        id: other.to_string(),
-        following,
-        showing_reblogs: following,
-        notifying: false,
-        languages: None,
-        followed_by: follows::find(db, Kind::Follow, other, me).await?.is_some(),
-        blocking: false,
-        blocked_by: false,
-        muting: false,
-        muting_notifications: false,
-        requested: follows::find(db, Kind::Request, me, other).await?.is_some(),
-        requested_by: follows::find(db, Kind::Request, other, me).await?.is_some(),
-        domain_blocking: false,
-        endorsed: false,
-        note: String::new(),
-    })
+    let rows = profiles::relationships(&state.db, me, &[other]).await?;
+    rows.first()
+        .map(relationship_from_row)
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn account_by_path(state: &ApiState, id: &str) -> Result<AccountRow, ApiError> {

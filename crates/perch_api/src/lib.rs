@@ -20,6 +20,7 @@ pub mod entities;
 pub mod error;
 pub mod follows;
 pub mod instance;
+pub mod media_files;
 pub mod oauth;
 pub mod params;
 pub mod rate_limit;
@@ -42,6 +43,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(follows::routes())
         .merge(search::routes())
         .merge(instance::routes())
+        .merge(media_files::routes())
         .with_state(state)
 }
 

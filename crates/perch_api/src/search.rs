@@ -81,7 +81,7 @@ async fn find_account(
             Ok(accounts::find_local_by_username(&state.db, user).await?)
         }
         Some(domain) => {
-            if let Some(row) = actors::find_remote_by_acct(&state.db, user, domain).await? {
+            if let Some(row) = perch_db::profiles::find_remote(&state.db, user, domain).await? {
                 return Ok(Some(row));
             }
             if !resolve {

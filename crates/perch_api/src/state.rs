@@ -38,6 +38,8 @@ pub struct ApiConfig {
     /// Instance title and short description shown to clients.
     pub title: String,
     pub description: String,
+    /// Where uploaded media are stored (under `media/`).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Shared state of the API's handlers. Cheap to clone.

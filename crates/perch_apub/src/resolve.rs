@@ -136,7 +136,7 @@ pub async fn actor_by_acct(
     if domain.eq_ignore_ascii_case(&state.config.domain) {
         return Err(ResolveError::Local);
     }
-    if let Some(row) = perch_db::actors::find_remote_by_acct(&state.db, user, domain).await? {
+    if let Some(row) = perch_db::profiles::find_remote(&state.db, user, domain).await? {
         return actor_by_uri(
             state,
             &Url::parse(&row.uri).map_err(|_| ResolveError::NotFound(acct.to_owned()))?,

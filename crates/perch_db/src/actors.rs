@@ -258,21 +258,3 @@ pub async fn record_received(
     });
     Ok(inserted == 1)
 }
-
-/// A remote account by `username@domain`, case-insensitively.
-pub async fn find_remote_by_acct(
-    db: &Db,
-    username: &str,
-    domain: &str,
-) -> Result<Option<AccountRow>> {
-    Ok(on_db!(db, pool => {
-        sqlx::query_as(concat!(
-            "SELECT ", account_columns!(),
-            " FROM accounts WHERE lower(username) = lower($1) AND lower(domain) = lower($2)"
-        ))
-        .bind(username)
-        .bind(domain)
-        .fetch_optional(pool)
-        .await?
-    }))
-}

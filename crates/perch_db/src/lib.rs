@@ -27,6 +27,7 @@ pub mod jwt_keys;
 pub mod nodes;
 pub mod oauth;
 mod pool;
+pub mod profiles;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

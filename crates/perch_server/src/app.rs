@@ -227,6 +227,7 @@ async fn api_state(
             contact_email: config.contact_email.clone(),
             title: config.instance_title.clone(),
             description: config.instance_description.clone(),
+            data_dir: config.data_dir.clone(),
         }),
         tokens: Arc::new(tokens),
         sign_in_limits: Arc::new(SignInLimits::new(

@@ -1,13 +1,17 @@
 //! Account endpoints of the Mastodon API.
 
 mod credentials;
+mod lookup;
+mod profile;
 pub mod registration;
+pub mod relationships;
 mod security;
 mod show;
 mod signup;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post};
 
 use crate::ApiState;
 
@@ -22,5 +26,15 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/api/v1/accounts/verify_credentials",
             get(credentials::verify_credentials),
+        )
+        .route(
+            "/api/v1/accounts/update_credentials",
+            patch(profile::update_credentials)
+                .layer(DefaultBodyLimit::max(profile::UPDATE_BODY_LIMIT)),
+        )
+        .route("/api/v1/accounts/lookup", get(lookup::lookup))
+        .route(
+            "/api/v1/accounts/relationships",
+            get(relationships::relationships),
         )
 }

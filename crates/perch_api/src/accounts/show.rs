@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use perch_core::id::Id;
-use perch_db::accounts;
+use perch_db::{accounts, profiles};
 
 use crate::auth::MaybeAuth;
-use crate::entities::account::{Account, account_from_row};
+use crate::entities::account::{Account, account_with_fields};
 use crate::{ApiError, ApiState};
 
 pub async fn show(
@@ -19,5 +19,10 @@ pub async fn show(
         .await?
         .filter(|row| row.actor_type != "Application" || row.domain.is_some())
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(account_from_row(&row, &state.config.public_url)))
+    let fields = profiles::fields_of(&state.db, row.id).await?;
+    Ok(Json(account_with_fields(
+        &row,
+        &fields,
+        &state.config.public_url,
+    )))
 }

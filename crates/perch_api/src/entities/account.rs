@@ -7,6 +7,7 @@
 //! documented fields for `null` see a value rather than an absent key.
 
 use perch_db::accounts::AccountRow;
+use perch_db::profiles::FieldRow;
 use serde::Serialize;
 use url::Url;
 
@@ -222,6 +223,46 @@ pub fn credential_account(
         account,
         source,
         role,
+    }
+}
+
+/// [`account_from_row`] with the account's metadata fields (values as HTML).
+pub fn account_with_fields(row: &AccountRow, fields: &[FieldRow], public_url: &Url) -> Account {
+    Account {
+        fields: fields.iter().map(shown_field).collect(),
+        ..account_from_row(row, public_url)
+    }
+}
+
+/// [`credential_account`] with the account's metadata fields: values as
+/// HTML at the top level, as their owner typed them in `source.fields`.
+pub fn credential_account_with_fields(
+    row: &AccountRow,
+    fields: &[FieldRow],
+    source: SourceInput,
+    public_url: &Url,
+    admin: bool,
+) -> CredentialAccount {
+    let mut credential = credential_account(row, source, public_url, admin);
+    credential.account.fields = fields.iter().map(shown_field).collect();
+    credential.source.fields = fields
+        .iter()
+        .map(|field| Field {
+            value: field
+                .value_source
+                .clone()
+                .unwrap_or_else(|| field.value.clone()),
+            ..shown_field(field)
+        })
+        .collect();
+    credential
+}
+
+fn shown_field(field: &FieldRow) -> Field {
+    Field {
+        name: field.name.clone(),
+        value: field.value.clone(),
+        verified_at: field.verified_at.map(iso8601_millis),
     }
 }
 
@@ -480,6 +521,32 @@ pub(super) mod tests {
             "highlighted": false,
         });
         assert_eq!(credential_json(source_input(), false)["role"], expected);
+    }
+
+    #[test]
+    fn fields_are_html_at_the_top_level_and_typed_text_in_source() {
+        let fields = [FieldRow {
+            name: "Site".to_owned(),
+            value: "<a href=\"https://a.example\">https://a.example</a>".to_owned(),
+            value_source: Some("https://a.example".to_owned()),
+            verified_at: Some(0),
+        }];
+        let plain = account_with_fields(&local_row(), &fields, &public_url());
+        assert_eq!(plain.fields[0].value, fields[0].value);
+        assert_eq!(
+            plain.fields[0].verified_at.as_deref(),
+            Some("1970-01-01T00:00:00.000Z")
+        );
+        let json = to_json(&credential_account_with_fields(
+            &local_row(),
+            &fields,
+            source_input(),
+            &public_url(),
+            false,
+        ));
+        assert_eq!(json["fields"][0]["value"], fields[0].value);
+        assert_eq!(json["source"]["fields"][0]["name"], "Site");
+        assert_eq!(json["source"]["fields"][0]["value"], "https://a.example");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod http;
 mod instance;
 mod jwt;
 mod oauth;
+mod profile;
 mod security;
 mod signup;
 mod support;
