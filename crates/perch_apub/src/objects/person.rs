@@ -4,6 +4,7 @@ use activitypub_federation::protocol::public_key::PublicKey;
 use perch_core::time::UnixMillis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{ActorKey, RemoteActor};
+use perch_db::profiles::FieldRow;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -134,8 +135,9 @@ pub enum ActorError {
 
 const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
-/// Our actor document for a local account.
-pub fn person_from_row(row: &AccountRow, key: &ActorKey) -> Option<Person> {
+/// Our actor document for a local account, with its profile fields as
+/// `PropertyValue` attachments.
+pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) -> Option<Person> {
     let id = Url::parse(&row.uri).ok()?;
     let inbox = Url::parse(row.inbox_url.as_deref()?).ok()?;
     let parse = |s: &Option<String>| s.as_deref().and_then(|s| Url::parse(s).ok());
@@ -170,7 +172,14 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey) -> Option<Person> {
         manually_approves_followers: Some(row.locked),
         discoverable: Some(row.discoverable),
         published: Some(iso8601(row.created_at)),
-        attachment: Vec::new(),
+        attachment: fields
+            .iter()
+            .map(|field| PropertyValue {
+                kind: "PropertyValue".to_owned(),
+                name: field.name.clone(),
+                value: field.value.clone(),
+            })
+            .collect(),
         id,
     })
 }

@@ -59,7 +59,11 @@ async fn document(state: &ApubState, row: &AccountRow) -> Response {
         Ok(None) => return not_found(),
         Err(error) => return internal(&error),
     };
-    let Some(person) = person_from_row(row, &key) else {
+    let fields = match perch_db::profiles::fields_of(&state.db, row.id).await {
+        Ok(fields) => fields,
+        Err(error) => return internal(&error),
+    };
+    let Some(person) = person_from_row(row, &key, &fields) else {
         return internal(&"stored actor has invalid URLs");
     };
     let mut response = Json(person).into_response();

@@ -335,3 +335,47 @@ async fn collections_and_the_profile_page() {
     let body: Value = unknown.json().await.expect("json");
     assert_eq!(body["error"], "Record not found");
 }
+
+/// Profile fields and the avatar reach the actor document.
+#[tokio::test]
+async fn the_actor_carries_profile_fields() {
+    let app = spawn_app().await;
+    app.create_user("eve", "correct horse battery staple").await;
+    let client = crate::oauth::register_app(&app, "read write").await;
+    let token = crate::oauth::password_token(&app, &client, "eve", "read write").await;
+    let token = token["access_token"].as_str().expect("token");
+    let response = app
+        .client
+        .patch(app.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "display_name": "Eve",
+            "note": "Hello",
+            "locked": true,
+            "fields_attributes": [{"name": "Site", "value": "perch"}],
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let person: Value = app
+        .client
+        .get(app.url("/users/eve"))
+        .header(ACCEPT, AP_ACCEPT)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(person["name"], "Eve");
+    assert_eq!(person["manuallyApprovesFollowers"], true);
+    assert!(
+        person["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("Hello"))
+    );
+    assert_eq!(person["attachment"][0]["type"], "PropertyValue");
+    assert_eq!(person["attachment"][0]["name"], "Site");
+    assert_eq!(person["attachment"][0]["value"], "perch");
+}
