@@ -76,3 +76,41 @@ impl SigningKeys {
         Ok(key)
     }
 }
+
+/// Parsed public keys of remote actors, by key id. Parsing a PEM key costs
+/// about a fifth of a verification, and the same servers deliver again and
+/// again. An entry is used only while the stored PEM is unchanged, so a
+/// rotated key is parsed afresh. Bounded: past the cap the cache starts
+/// over, which costs parsing, never correctness.
+#[derive(Default)]
+pub struct VerifyingKeys {
+    cache: RwLock<HashMap<String, (String, Arc<crate::signatures::VerifyingKey>)>>,
+}
+
+const MAX_CACHED_KEYS: usize = 10_000;
+
+impl VerifyingKeys {
+    pub fn get(
+        &self,
+        key_id: &str,
+        pem: &str,
+    ) -> Result<Arc<crate::signatures::VerifyingKey>, crate::signatures::KeyError> {
+        if let Some((cached_pem, key)) = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key_id)
+        {
+            if cached_pem == pem {
+                return Ok(key.clone());
+            }
+        }
+        let key = Arc::new(crate::signatures::VerifyingKey::from_pem(pem)?);
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(key_id.to_owned(), (pem.to_owned(), key.clone()));
+        Ok(key)
+    }
+}

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::fetch::Fetcher;
 use crate::signatures::DateWindow;
-use crate::signer::SigningKeys;
+use crate::signer::{SigningKeys, VerifyingKeys};
 use crate::urls::ActorUrlLayout;
 
 /// Settings the federation layer needs from the server's configuration.
@@ -40,6 +40,8 @@ pub struct ApubState {
     pub fetcher: Fetcher,
     /// Parsed private keys of local actors.
     pub signing_keys: Arc<SigningKeys>,
+    /// Parsed public keys of remote actors.
+    pub verifying_keys: Arc<VerifyingKeys>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
 }

@@ -17,7 +17,7 @@ use perch_api::rate_limit::{RateLimiter, SignInLimits};
 use perch_api::{ApiConfig, ApiState, RegistrationMode};
 use perch_apub::fetch::{FetchPolicy, Fetcher};
 use perch_apub::signatures::DateWindow;
-use perch_apub::signer::SigningKeys;
+use perch_apub::signer::{SigningKeys, VerifyingKeys};
 use perch_apub::urls::ActorUrlLayout;
 use perch_apub::{ApubConfig, ApubState};
 use perch_core::id::IdGenerator;
@@ -269,6 +269,7 @@ async fn apub_state(
         layout,
         fetcher,
         signing_keys: Arc::new(SigningKeys::default()),
+        verifying_keys: Arc::new(VerifyingKeys::default()),
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }

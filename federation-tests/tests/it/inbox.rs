@@ -259,3 +259,83 @@ async fn a_replayed_activity_is_applied_once() {
         .await;
     assert_eq!(me["followers_count"], 0);
 }
+
+/// A Delete from an actor whose server answers 410 for it: acknowledged
+/// with a single fetch, no loop; anything else from such an actor is
+/// refused.
+#[tokio::test]
+async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let b = Instance::start().await;
+    b.create_user("bob", false).await;
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = fetches.clone();
+    let gone = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            StatusCode::GONE
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, gone).await });
+
+    let ghost = format!("{origin}/users/ghost");
+    let (_, private_pem) = perch_apub::keys::generate_actor_keys().expect("keys");
+    let key = SigningKey::from_pem(format!("{ghost}#main-key"), &private_pem).expect("key");
+    let inbox = url::Url::parse(&format!("{}/inbox", b.base_url)).expect("url");
+    let send = |activity: Value| {
+        let body = serde_json::to_vec(&activity).expect("json");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/activity+json"),
+        );
+        sign_request(
+            &key,
+            &Method::POST,
+            &inbox,
+            &mut headers,
+            Some(&body),
+            SystemTime::now(),
+        )
+        .expect("signs");
+        b.client
+            .post(inbox.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+    };
+
+    let delete = json!({
+        "id": format!("{ghost}#delete"),
+        "type": "Delete",
+        "actor": ghost,
+        "object": ghost,
+    });
+    let status = send(delete).await.expect("sent").status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "one fetch of the gone key, no loop"
+    );
+
+    let follow = json!({
+        "id": format!("{origin}/follows/1"),
+        "type": "Follow",
+        "actor": ghost,
+        "object": format!("{}/users/bob", b.base_url),
+    });
+    let status = send(follow).await.expect("sent").status();
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a gone actor cannot follow"
+    );
+}

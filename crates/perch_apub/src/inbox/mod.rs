@@ -23,7 +23,7 @@ use url::Url;
 use crate::ApubState;
 use crate::objects::person::authority;
 use crate::resolve::{self, ResolveError};
-use crate::signatures::{self, SignatureHeader, VerifyingKey};
+use crate::signatures::{self, SignatureHeader};
 
 /// Largest activity accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -201,7 +201,9 @@ async fn verified_key(
 ) -> Result<Option<ActorKey>, InboxError> {
     let window = state.config.signature_window;
     let verify = |key: &ActorKey| -> Result<(), InboxError> {
-        let parsed = VerifyingKey::from_pem(&key.public_key_pem)
+        let parsed = state
+            .verifying_keys
+            .get(&key.key_id, &key.public_key_pem)
             .map_err(|e| InboxError::Unauthorized(format!("unusable key: {e}")))?;
         signatures::verify_request(
             signature,
