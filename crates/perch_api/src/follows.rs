@@ -72,6 +72,33 @@ async fn publish_in(
         .map_err(|e| ApiError::internal(&e))
 }
 
+/// The signed-in account (with a `write:follows` token) and the account
+/// the path names.
+async fn me_and_other(
+    state: &ApiState,
+    auth: &Auth,
+    id: &str,
+) -> Result<(AccountRow, AccountRow), ApiError> {
+    let me_id = signed_in_with(auth, true)?;
+    let other = account_by_path(state, id).await?;
+    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((me, other))
+}
+
+/// Commit, wake the delivery worker, and answer with the relationship.
+async fn finish(
+    state: &ApiState,
+    tx: perch_db::Tx,
+    me: &AccountRow,
+    other: &AccountRow,
+) -> Result<Json<Relationship>, ApiError> {
+    tx.commit().await?;
+    state.federation.delivery_wake.notify_one();
+    Ok(Json(relationship(state, me.id, other.id).await?))
+}
+
 fn signed_in_with(auth: &Auth, write: bool) -> Result<i64, ApiError> {
     if write {
         auth.require_any(&["write:follows", "follow"])?;
@@ -137,11 +164,7 @@ async fn unfollow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Relationship>, ApiError> {
-    let me_id = signed_in_with(&auth, true)?;
-    let target = account_by_path(&state, &id).await?;
-    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let (me, target) = me_and_other(&state, &auth, &id).await?;
     let mut tx = state.db.begin().await?;
     let removed = match follows::delete_follow(&mut tx, me.id, target.id).await? {
         Some(row) => Some(row),
@@ -159,9 +182,7 @@ async fn unfollow(
         };
         publish_in(&state, &mut tx, event).await?;
     }
-    tx.commit().await?;
-    state.federation.delivery_wake.notify_one();
-    Ok(Json(relationship(&state, me.id, target.id).await?))
+    finish(&state, tx, &me, &target).await
 }
 
 /// `POST /api/v1/follow_requests/:id/authorize` (the id is the requester's).
@@ -188,11 +209,7 @@ async fn answer_request(
     id: String,
     accept: bool,
 ) -> Result<Json<Relationship>, ApiError> {
-    let me_id = signed_in_with(&auth, true)?;
-    let requester = account_by_path(&state, &id).await?;
-    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let (me, requester) = me_and_other(&state, &auth, &id).await?;
     let mut tx = state.db.begin().await?;
     let Some(request) = follows::delete_request(&mut tx, requester.id, me.id).await? else {
         return Err(ApiError::not_found());
@@ -225,9 +242,7 @@ async fn answer_request(
         };
         publish_in(&state, &mut tx, event).await?;
     }
-    tx.commit().await?;
-    state.federation.delivery_wake.notify_one();
-    Ok(Json(relationship(&state, me.id, requester.id).await?))
+    finish(&state, tx, &me, &requester).await
 }
 
 /// `POST /api/v1/accounts/:id/remove_from_followers`: a Reject of their
@@ -237,11 +252,7 @@ async fn remove_from_followers(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Relationship>, ApiError> {
-    let me_id = signed_in_with(&auth, true)?;
-    let follower = account_by_path(&state, &id).await?;
-    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let (me, follower) = me_and_other(&state, &auth, &id).await?;
     let mut tx = state.db.begin().await?;
     let removed = follows::delete_follow(&mut tx, follower.id, me.id).await?;
     if let (Some(row), Some(_)) = (&removed, &follower.domain) {
@@ -253,9 +264,7 @@ async fn remove_from_followers(
         };
         publish_in(&state, &mut tx, event).await?;
     }
-    tx.commit().await?;
-    state.federation.delivery_wake.notify_one();
-    Ok(Json(relationship(&state, me.id, follower.id).await?))
+    finish(&state, tx, &me, &follower).await
 }
 
 #[derive(Debug, Default, Deserialize)]
