@@ -37,18 +37,33 @@ pub async fn following(
     relation(&state, &username, List::Following, "following", query).await
 }
 
-/// The outbox: the account's public activities. Statuses are not
-/// published yet, so it is an empty collection with the right count.
-pub async fn outbox(State(state): State<ApubState>, Path(username): Path<String>) -> Response {
+/// The outbox: the account's public activities, paged. Statuses are not
+/// published yet, so its pages are empty; the count is the account's.
+pub async fn outbox(
+    State(state): State<ApubState>,
+    Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
     let Some(account) = local_account(&state, &username).await else {
         return not_found();
     };
     let id = format!("{}/outbox", account.uri);
+    let total = account.statuses_count.max(0);
+    if query.page.is_none() {
+        return activity_json(json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{id}?page=true"),
+        }));
+    }
     activity_json(json!({
         "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": "OrderedCollection",
-        "totalItems": account.statuses_count.max(0),
+        "id": format!("{id}?page=true"),
+        "type": "OrderedCollectionPage",
+        "totalItems": total,
+        "partOf": id,
         "orderedItems": [],
     }))
 }

@@ -318,6 +318,18 @@ async fn collections_and_the_profile_page() {
         .expect("json");
     assert_eq!(outbox["type"], "OrderedCollection");
     assert_eq!(outbox["totalItems"], 0);
+    let first = outbox["first"].as_str().expect("first page").to_owned();
+    let page: Value = app
+        .client
+        .get(&first)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["type"], "OrderedCollectionPage");
+    assert_eq!(page["partOf"], format!("{actor}/outbox"));
 
     let page = app.get("/@dora").await;
     assert_eq!(page.status(), StatusCode::OK);
