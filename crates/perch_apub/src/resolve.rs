@@ -88,23 +88,17 @@ pub async fn actor_by_uri(
     uri: &Url,
 ) -> Result<(AccountRow, ActorKey), ResolveError> {
     if let Some(row) = actors::find_by_uri(&state.db, uri.as_str()).await? {
-        let fresh = row.domain.is_none()
-            || row_fetched_at(&state.db, row.id)
-                .await?
-                .is_some_and(|at| now_millis() - at < ACTOR_TTL_MILLIS);
-        if fresh {
-            if let Some(key) = actors::key_of_account(&state.db, row.id).await? {
+        if let Some(key) = actors::key_of_account(&state.db, row.id).await? {
+            let fresh = row.domain.is_none()
+                || key
+                    .fetched_at
+                    .is_some_and(|at| now_millis() - at < ACTOR_TTL_MILLIS);
+            if fresh {
                 return Ok((row, key));
             }
         }
     }
     fetch_actor(state, uri).await
-}
-
-async fn row_fetched_at(db: &perch_db::Db, account_id: i64) -> Result<Option<i64>, ResolveError> {
-    Ok(actors::key_of_account(db, account_id)
-        .await?
-        .and_then(|k| k.fetched_at))
 }
 
 /// The key with this id; an unknown key is fetched through its owner

@@ -50,22 +50,35 @@ pub async fn outbox(
     let id = format!("{}/outbox", account.uri);
     let total = account.statuses_count.max(0);
     if query.page.is_none() {
-        return activity_json(json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": id,
-            "type": "OrderedCollection",
-            "totalItems": total,
-            "first": format!("{id}?page=true"),
-        }));
+        return activity_json(collection(&id, total));
     }
-    activity_json(json!({
+    activity_json(page(&id, total, None, &[]))
+}
+
+/// The collection itself: its size and where its first page is.
+fn collection(id: &str, total: i64) -> Value {
+    json!({
         "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{id}?page=true"),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": format!("{id}?page=true"),
+    })
+}
+
+/// One page of `id`, starting below `max_id` when given.
+fn page(id: &str, total: i64, max_id: Option<i64>, items: &[&str]) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": match max_id {
+            Some(max) => format!("{id}?page=true&max_id={max}"),
+            None => format!("{id}?page=true"),
+        },
         "type": "OrderedCollectionPage",
         "totalItems": total,
         "partOf": id,
-        "orderedItems": [],
-    }))
+        "orderedItems": items,
+    })
 }
 
 async fn local_account(state: &ApubState, username: &str) -> Option<AccountRow> {
@@ -92,21 +105,15 @@ async fn relation(
     }
     .max(0);
     if query.page.is_none() {
-        return activity_json(json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": id,
-            "type": "OrderedCollection",
-            "totalItems": total,
-            "first": format!("{id}?page=true"),
-        }));
+        return activity_json(collection(&id, total));
     }
-    let page = Page {
+    let bounds = Page {
         max_id: query.max_id,
         since_id: None,
         min_id: None,
         limit: PAGE_SIZE,
     };
-    let rows = match follows::page(&state.db, list, account.id, &page).await {
+    let rows = match follows::page(&state.db, list, account.id, &bounds).await {
         Ok(rows) => rows,
         Err(error) => {
             tracing::error!(%error, "collection page failed");
@@ -114,17 +121,7 @@ async fn relation(
         }
     };
     let items: Vec<&str> = rows.iter().map(|(_, row)| row.uri.as_str()).collect();
-    let mut body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": match query.max_id {
-            Some(max) => format!("{id}?page=true&max_id={max}"),
-            None => format!("{id}?page=true"),
-        },
-        "type": "OrderedCollectionPage",
-        "totalItems": total,
-        "partOf": id,
-        "orderedItems": items,
-    });
+    let mut body = page(&id, total, query.max_id, &items);
     if rows.len() as i64 == PAGE_SIZE {
         if let Some((last, _)) = rows.last() {
             body["next"] = Value::from(format!("{id}?page=true&max_id={last}"));
