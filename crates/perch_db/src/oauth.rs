@@ -351,6 +351,7 @@ pub struct SessionStatus {
     pub app_id: i64,
     pub account_id: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
     pub approved: Option<bool>,
     pub disabled_at: Option<i64>,
 }
@@ -365,7 +366,8 @@ impl SessionStatus {
 pub async fn session_status(db: &Db, session_id: i64) -> Result<Option<SessionStatus>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT s.app_id, s.account_id, s.revoked_at, u.approved, u.disabled_at \
+            "SELECT s.app_id, s.account_id, s.revoked_at, s.last_used_at, u.approved, \
+             u.disabled_at \
              FROM oauth_sessions s LEFT JOIN users u ON u.account_id = s.account_id \
              WHERE s.id = $1",
         )
@@ -373,4 +375,16 @@ pub async fn session_status(db: &Db, session_id: i64) -> Result<Option<SessionSt
         .fetch_optional(pool)
         .await?
     }))
+}
+
+/// Note that a session was used (for "active users" figures).
+pub async fn touch_session(db: &Db, session_id: i64, now: UnixMillis) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("UPDATE oauth_sessions SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
 }

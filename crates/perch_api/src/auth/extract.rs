@@ -10,6 +10,9 @@ use super::Scopes;
 use super::tokens::TokenError;
 use crate::{ApiError, ApiState};
 
+/// How stale a session's `last_used_at` may get before it is updated.
+const TOUCH_INTERVAL_MILLIS: i64 = 3600 * 1000;
+
 /// An authenticated caller: a user through an app, or an app alone
 /// (client credentials).
 #[derive(Clone, Debug)]
@@ -125,6 +128,17 @@ pub(crate) async fn authenticate(state: &ApiState, token: &str) -> Result<Auth, 
         }
     }
     let scopes = Scopes::parse(&claims.scope).map_err(|_| invalid())?;
+    // Record use at most hourly: one small write per session and hour. The
+    // figure feeds "active users" statistics, so a failure only gets logged.
+    let now = perch_core::time::now_millis();
+    if status
+        .last_used_at
+        .is_none_or(|at| now - at > TOUCH_INTERVAL_MILLIS)
+    {
+        if let Err(error) = oauth::touch_session(&state.db, session_id, now).await {
+            tracing::warn!(%error, "recording session use failed");
+        }
+    }
     Ok(Auth {
         session_id,
         app_id: status.app_id,

@@ -464,6 +464,26 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     .await;
     assert_eq!(dead.status(), StatusCode::BAD_REQUEST);
 
+    // Using a token records that its session was used.
+    let payload = access(&second).split('.').nth(1).expect("claims");
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .expect("base64"),
+    )
+    .expect("json");
+    let sid: i64 = claims["sid"]
+        .as_str()
+        .expect("sid")
+        .parse()
+        .expect("number");
+    let session = perch_db::oauth::find_session(&app.db, sid)
+        .await
+        .expect("query");
+    assert!(
+        session.expect("session").last_used_at.is_some(),
+        "last use recorded"
+    );
+
     // Another sign-in is a separate family and still works.
     let other = password_token(&app, &client, "dave", "read").await;
     let me = get_with(&app, "/api/v1/accounts/verify_credentials", access(&other)).await;
