@@ -180,6 +180,30 @@ pub async fn approve_user(config: Config, username: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `perch token-keys rotate`: retire the signing keys in use and make a
+/// new one.
+pub async fn rotate_token_keys(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let outcome = async {
+        let retired = perch_db::jwt_keys::retire_active(&db, now_millis()).await?;
+        let issuer = config.public_url.as_str().trim_end_matches('/').to_owned();
+        let keys = perch_api::auth::tokens::TokenKeys::load_or_create(
+            &db,
+            issuer.clone(),
+            format!("{issuer}/api"),
+        )
+        .await?;
+        anyhow::Ok((retired, keys.signing_kid()))
+    }
+    .await;
+    db.close().await;
+    let (retired, kid) = outcome?;
+    println!("retired {retired} key(s); new tokens are signed with key {kid}");
+    Ok(())
+}
+
 /// `perch config check`: validate the configuration (already done by
 /// loading it), the data directory and the database connection, and show the
 /// effective settings.

@@ -32,6 +32,17 @@ enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage the keys that sign access tokens
+    #[command(subcommand)]
+    TokenKeys(TokenKeysCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenKeysCommand {
+    /// Start signing with a new key; tokens signed with the old one stay
+    /// valid until they expire. Running servers sign with the new key after
+    /// a restart.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -103,6 +114,9 @@ fn main() -> ExitCode {
                 commands::approve_user(config, &username).await
             }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
+            Command::TokenKeys(TokenKeysCommand::Rotate) => {
+                commands::rotate_token_keys(config).await
+            }
         }
     });
     match result {

@@ -99,6 +99,15 @@ impl TokenKeys {
         })
     }
 
+    /// The id of the key new tokens are signed with.
+    pub fn signing_kid(&self) -> String {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .signing_kid
+            .clone()
+    }
+
     pub fn issuer(&self) -> &str {
         &self.issuer
     }

@@ -405,3 +405,40 @@ fn config_file_is_read_and_environment_wins() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("configuration file missing.toml does not exist"));
 }
+
+#[tokio::test]
+async fn token_keys_rotate() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+    let migrate = run_with_stdin(with_database(dir, &database, &["migrate"]), "");
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    let first = run_with_stdin(with_database(dir, &database, &["token-keys", "rotate"]), "");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).starts_with("retired 0 key(s); new tokens are signed with key "));
+    let second = run_with_stdin(with_database(dir, &database, &["token-keys", "rotate"]), "");
+    assert!(second.status.success(), "{}", stderr(&second));
+    let kid = |out: &std::process::Output| {
+        stdout(out)
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        stdout(&second).starts_with("retired 1 key(s)"),
+        "{}",
+        stdout(&second)
+    );
+    assert_ne!(kid(&first), kid(&second));
+
+    let db = database.connect().await;
+    let keys = perch_db::jwt_keys::all(&db).await.expect("keys");
+    assert_eq!(
+        keys.len(),
+        2,
+        "the retired key stays, to verify tokens it signed"
+    );
+    assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+}
