@@ -41,14 +41,19 @@ pub async fn enqueue(
     layout: &ActorUrlLayout,
     event: &Outbound,
 ) -> Result<(), PublishError> {
-    let (actor, recipient, body) = match event {
+    let (actor, recipient, uri, body) = match event {
         Outbound::Follow {
             follow_uri,
             follower,
             target,
         } => {
             let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
-            (follower, target, serde_json::to_string(&follow)?)
+            (
+                follower,
+                target,
+                follow.id.to_string(),
+                serde_json::to_string(&follow)?,
+            )
         }
         Outbound::UndoFollow {
             follow_uri,
@@ -57,7 +62,12 @@ pub async fn enqueue(
         } => {
             let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
             let undo = build_undo(url(&format!("{follow_uri}/undo"))?, &follow);
-            (follower, target, serde_json::to_string(&undo)?)
+            (
+                follower,
+                target,
+                undo.id.to_string(),
+                serde_json::to_string(&undo)?,
+            )
         }
         Outbound::AcceptFollow {
             follow_uri,
@@ -76,10 +86,14 @@ pub async fn enqueue(
             let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
             let id = url(&new_activity_uri(layout, ids))?;
             let answer = build_answer(id, kind, url(&target.uri)?, &follow);
-            (target, follower, serde_json::to_string(&answer)?)
+            (
+                target,
+                follower,
+                answer.id.to_string(),
+                serde_json::to_string(&answer)?,
+            )
         }
     };
-    let uri = activity_id_of(&body)?;
     let targets = remote_inbox(ids, recipient)?
         .into_iter()
         .collect::<Vec<_>>();
@@ -92,14 +106,6 @@ pub async fn enqueue(
     };
     deliveries::enqueue(tx, &activity, &targets).await?;
     Ok(())
-}
-
-fn activity_id_of(body: &str) -> Result<String, PublishError> {
-    let value: serde_json::Value = serde_json::from_str(body)?;
-    value["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| PublishError::Url("activity without id".to_owned()))
 }
 
 /// The recipient's personal inbox, when it is remote. Follow-related
