@@ -32,6 +32,8 @@ pub struct RemoteActor {
     pub following_url: Option<String>,
     pub key_id: String,
     pub public_key_pem: String,
+    /// Profile fields: name and sanitised HTML value.
+    pub fields: Vec<(String, String)>,
     pub fetched_at: UnixMillis,
 }
 
@@ -106,6 +108,22 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
         .bind(actor.fetched_at)
         .execute(&mut *conn)
         .await?;
+        sqlx::query("DELETE FROM account_fields WHERE account_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        for (ordinal, (name, value)) in (0_i32..).zip(&actor.fields) {
+            sqlx::query(
+                "INSERT INTO account_fields (account_id, ordinal, name, value) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(ordinal)
+            .bind(name)
+            .bind(value)
+            .execute(&mut *conn)
+            .await?;
+        }
         id
     });
     tx.commit().await?;

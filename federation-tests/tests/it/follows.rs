@@ -29,10 +29,36 @@ async fn lookups_find_remote_accounts_through_webfinger() {
     a.create_user("alice", false).await;
     b.create_user("bob", false).await;
     let alice = a.token("alice").await;
+    // Bob's profile has a field and a note, which travel with his actor.
+    let bob_token = b.token("bob").await;
+    let updated = b
+        .client
+        .patch(b.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&bob_token)
+        .json(&serde_json::json!({
+            "note": "Hello from B",
+            "fields_attributes": [{"name": "Site", "value": "https://b.example"}],
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(updated.status(), StatusCode::OK);
 
     let bob_on_a = a.resolve(&alice, &format!("@bob@{}", b.domain)).await;
     let bob = account(&a, &alice, &format!("/api/v1/accounts/{bob_on_a}")).await;
     assert_eq!(bob["acct"], format!("bob@{}", b.domain));
+    assert!(
+        bob["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("Hello from B")),
+        "{bob}"
+    );
+    assert_eq!(bob["fields"][0]["name"], "Site", "{bob}");
+    assert!(
+        bob["fields"][0]["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("https://b.example"))
+    );
     assert_eq!(bob["username"], "bob");
     assert_eq!(bob["url"], format!("{}/@bob", b.base_url));
     // By actor URL too, and the second lookup comes from the database.

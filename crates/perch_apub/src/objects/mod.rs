@@ -1,6 +1,7 @@
 //! ActivityPub objects: protocol types, and pure mappers between them and
 //! database rows (one direction each).
 
+pub mod html;
 pub mod person;
 
 /// The JSON-LD context of actor documents: ActivityStreams, the security

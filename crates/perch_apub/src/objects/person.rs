@@ -133,6 +133,9 @@ pub enum ActorError {
     BadUsername,
 }
 
+/// Profile fields kept of a remote actor (Mastodon allows 4, others more).
+const MAX_REMOTE_FIELDS: usize = 16;
+
 const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
 /// Our actor document for a local account, with its profile fields as
@@ -219,7 +222,11 @@ pub fn remote_actor_from_person(
         url: person.url.as_ref().map(Url::to_string),
         actor_type: person.kind.clone(),
         display_name: person.name.clone().unwrap_or_default(),
-        note: person.summary.clone().unwrap_or_default(),
+        note: person
+            .summary
+            .as_deref()
+            .map(super::html::sanitize)
+            .unwrap_or_default(),
         locked: person.manually_approves_followers.unwrap_or(false),
         bot: matches!(person.kind.as_str(), "Service" | "Application"),
         discoverable: person.discoverable.unwrap_or(false),
@@ -237,6 +244,12 @@ pub fn remote_actor_from_person(
         following_url: same_host(&person.following),
         key_id: person.public_key.id.clone(),
         public_key_pem: person.public_key.public_key_pem.clone(),
+        fields: person
+            .attachment
+            .iter()
+            .take(MAX_REMOTE_FIELDS)
+            .map(|field| (field.name.clone(), super::html::sanitize(&field.value)))
+            .collect(),
         fetched_at,
     })
 }
@@ -278,6 +291,46 @@ mod tests {
     fn dates() {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601(1_795_454_365_000), "2026-11-23T17:19:25Z");
+    }
+
+    #[test]
+    fn remote_html_is_sanitised_and_keys_must_be_the_actors() {
+        let json = serde_json::json!({
+            "id": "https://remote.example/users/mallory",
+            "type": "Person",
+            "preferredUsername": "mallory",
+            "name": "Mallory",
+            "summary": "<p>hi<script>steal()</script><img src=x onerror=y></p>",
+            "inbox": "https://remote.example/users/mallory/inbox",
+            "publicKey": {
+                "id": "https://remote.example/users/mallory#main-key",
+                "owner": "https://remote.example/users/mallory",
+                "publicKeyPem": "-----BEGIN PUBLIC KEY-----"
+            },
+            "attachment": [
+                {"type": "PropertyValue", "name": "Site", "value": "<a href=\"javascript:x()\">click</a>"},
+                {"type": "IdentityProof", "name": "ignored", "signatureValue": "x"}
+            ]
+        });
+        let person: Person = serde_json::from_value(json.clone()).expect("parses");
+        let remote = remote_actor_from_person(&person, 1).expect("valid");
+        assert_eq!(remote.note, "<p>hi</p>");
+        assert_eq!(remote.fields.len(), 1);
+        assert_eq!(remote.fields[0].0, "Site");
+        assert!(
+            !remote.fields[0].1.contains("javascript"),
+            "{}",
+            remote.fields[0].1
+        );
+        assert_eq!(remote.domain, "remote.example");
+
+        let mut stolen = json;
+        stolen["publicKey"]["owner"] = serde_json::json!("https://remote.example/users/alice");
+        let person: Person = serde_json::from_value(stolen).expect("parses");
+        assert_eq!(
+            remote_actor_from_person(&person, 1).err(),
+            Some(ActorError::KeyOwnerMismatch)
+        );
     }
 
     #[test]

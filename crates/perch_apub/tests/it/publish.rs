@@ -29,6 +29,7 @@ fn remote(username: &str) -> RemoteActor {
         following_url: None,
         key_id: format!("{uri}#main-key"),
         public_key_pem: "unused".to_owned(),
+        fields: Vec::new(),
         fetched_at: now_millis(),
         uri,
     }

@@ -449,6 +449,7 @@ fn remote_actor(username: &str, domain: &str) -> RemoteActor {
         following_url: None,
         key_id: format!("{uri}#main-key"),
         public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".to_owned(),
+        fields: Vec::new(),
         fetched_at: 1,
     }
 }
