@@ -212,13 +212,6 @@ pub async fn list_local_users(db: &Db) -> Result<Vec<LocalUserSummary>> {
     }))
 }
 
-/// The number of local users (NodeInfo, instance statistics).
-pub async fn count_local_users(db: &Db) -> Result<i64> {
-    Ok(on_db!(db, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
-    }))
-}
-
 /// Follow requests waiting for this account's decision.
 pub async fn count_follow_requests(db: &Db, account_id: i64) -> Result<i64> {
     Ok(on_db!(db, pool => {

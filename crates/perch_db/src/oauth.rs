@@ -6,7 +6,7 @@
 
 use perch_core::time::UnixMillis;
 
-use crate::{Db, Result};
+use crate::{Db, Result, Tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AppRow {
@@ -200,14 +200,15 @@ pub async fn revoke_session(db: &Db, id: i64, now: UnixMillis) -> Result<bool> {
 }
 
 /// Revoke every live session of an account except `keep` (password change,
-/// suspension). Returns how many were revoked.
+/// suspension), inside the caller's transaction. Returns how many were
+/// revoked.
 pub async fn revoke_account_sessions(
-    db: &Db,
+    tx: &mut Tx,
     account_id: i64,
     keep: Option<i64>,
     now: UnixMillis,
 ) -> Result<u64> {
-    Ok(on_db!(db, pool => {
+    Ok(on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE oauth_sessions SET revoked_at = $1 \
              WHERE account_id = $2 AND revoked_at IS NULL AND id <> $3",
@@ -215,7 +216,7 @@ pub async fn revoke_account_sessions(
         .bind(now)
         .bind(account_id)
         .bind(keep.unwrap_or(-1))
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     }))

@@ -209,16 +209,8 @@ pub async fn change_password(
             .bind(account_id)
             .execute(&mut *conn)
             .await?;
-        sqlx::query(
-            "UPDATE oauth_sessions SET revoked_at = $1 \
-             WHERE account_id = $2 AND revoked_at IS NULL AND id <> $3",
-        )
-        .bind(now)
-        .bind(account_id)
-        .bind(keep_session.unwrap_or(-1))
-        .execute(&mut *conn)
-        .await?;
     });
+    crate::oauth::revoke_account_sessions(&mut tx, account_id, keep_session, now).await?;
     tx.commit().await
 }
 

@@ -74,7 +74,8 @@ async fn create_and_find_local_accounts() {
             .expect("query")
             .is_none()
     );
-    assert_eq!(accounts::count_local_users(&db).await.expect("count"), 1);
+    let stats = accounts::instance_stats(&db, 0).await.expect("stats");
+    assert_eq!(stats.local_users, 1);
 }
 
 #[tokio::test]
