@@ -6,15 +6,13 @@
 //! is known when an assertion runs.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use perch_api::accounts::registration::{NewAccount, create_local_account};
 use perch_apub::ApubState;
 use perch_core::account::{Email, Password, Username};
 use perch_db::Db;
 use perch_db::testing::TestDatabase;
 use perch_server::Application;
-use perch_server::config::{Config, RegistrationMode};
+use perch_server::config::Config;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -44,25 +42,14 @@ impl Instance {
         let address = listener.local_addr().expect("address");
         let base_url = format!("http://{address}");
         let config = Config {
-            public_url: base_url.parse().expect("url"),
             bind: address,
-            data_dir: data_dir.path().to_owned(),
-            database_url: database.url().to_owned(),
-            database_max_connections: 5,
-            allow_private_addresses: true,
-            log: "warn".to_owned(),
-            registrations: RegistrationMode::Open,
-            access_token_ttl: Duration::from_secs(3600),
-            refresh_token_ttl: Duration::from_secs(86400),
             instance_title: format!("Perch {address}"),
-            instance_description: String::new(),
-            contact_email: String::new(),
-            sign_in_attempts_per_ip: 1000,
-            sign_in_attempts_per_account: 1000,
-            sign_ups_per_ip: 1000,
-            signature_max_age: Duration::from_secs(12 * 3600),
-            signature_max_future: Duration::from_secs(3600),
             delivery_worker: false,
+            ..Config::for_development(
+                base_url.parse().expect("url"),
+                data_dir.path(),
+                database.url(),
+            )
         };
         let app = Application::build_with_listener(config, listener)
             .await

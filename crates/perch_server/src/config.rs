@@ -88,6 +88,28 @@ pub struct Config {
 }
 
 impl Config {
+    /// The defaults of every key, for a server at `public_url` storing its
+    /// data in `data_dir` and `database_url`, with private addresses
+    /// allowed, open registrations and generous rate limits: the settings of
+    /// tests and local development. Callers override fields as needed.
+    pub fn for_development(public_url: Url, data_dir: &Path, database_url: &str) -> Config {
+        let mut config = RawConfig::default()
+            .validate()
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"));
+        config.public_url = public_url;
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir.to_owned();
+        config.database_url = database_url.to_owned();
+        config.database_max_connections = 5;
+        config.allow_private_addresses = true;
+        config.log = "warn".to_owned();
+        config.registrations = RegistrationMode::Open;
+        config.sign_in_attempts_per_ip = 1000;
+        config.sign_in_attempts_per_account = 1000;
+        config.sign_ups_per_ip = 1000;
+        config
+    }
+
     /// The federation domain: host, and port when not the scheme's default.
     pub fn domain(&self) -> String {
         match self.public_url.port() {

@@ -66,26 +66,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Config {
     Config {
-        public_url: public_url.parse().expect("valid URL"),
-        bind: "127.0.0.1:0".parse().expect("valid address"),
-        data_dir: data_dir.to_owned(),
-        database_url: database_url.to_owned(),
-        database_max_connections: 5,
-        allow_private_addresses: true,
-        log: "warn".to_owned(),
-        registrations: perch_server::config::RegistrationMode::Open,
         access_token_ttl: std::time::Duration::from_secs(3600),
         refresh_token_ttl: std::time::Duration::from_secs(86400),
         instance_title: "Perch test".to_owned(),
         instance_description: "A test instance".to_owned(),
         contact_email: "admin@perch.test".to_owned(),
-        // Tests sign in often; the rate-limit test sets its own limits.
-        sign_in_attempts_per_ip: 1000,
-        sign_in_attempts_per_account: 1000,
-        sign_ups_per_ip: 1000,
-        signature_max_age: std::time::Duration::from_secs(12 * 3600),
-        signature_max_future: std::time::Duration::from_secs(3600),
-        delivery_worker: true,
+        ..Config::for_development(
+            public_url.parse().expect("valid URL"),
+            data_dir,
+            database_url,
+        )
     }
 }
 
