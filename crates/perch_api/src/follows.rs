@@ -3,22 +3,22 @@
 //! Accept, Reject) through the federation layer, in the same transaction.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use perch_apub::publish;
+use perch_apub::publish::{self, actor_ref};
 use perch_core::id::Id;
-use perch_core::outbound::{ActorRef, Outbound};
+use perch_core::outbound::Outbound;
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
-use perch_db::follows::{self, Kind, List, NewFollow, Page};
+use perch_db::follows::{self, Kind, List, NewFollow};
+use perch_db::notifications::{self, NewNotification};
 use perch_db::profiles;
-use serde::Deserialize;
 
 use crate::accounts::relationships::{Relationship, relationship_from_row};
 use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
+use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::Query;
 use crate::{ApiError, ApiState};
 
@@ -52,15 +52,6 @@ async fn account_by_path(state: &ApiState, id: &str) -> Result<AccountRow, ApiEr
         .ok_or_else(ApiError::not_found)
 }
 
-fn actor_ref(row: &AccountRow) -> ActorRef {
-    ActorRef {
-        account_id: row.id,
-        uri: row.uri.clone(),
-        domain: row.domain.clone(),
-        inbox_url: row.inbox_url.clone(),
-    }
-}
-
 async fn publish_in(
     state: &ApiState,
     tx: &mut perch_db::Tx,
@@ -85,6 +76,26 @@ async fn me_and_other(
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok((me, other))
+}
+
+/// Tell local `account_id` that `from` follows or asks to.
+async fn notify(
+    state: &ApiState,
+    tx: &mut perch_db::Tx,
+    account_id: i64,
+    from: i64,
+    kind: &str,
+) -> Result<(), ApiError> {
+    let notification = NewNotification {
+        id: state.ids.next_id().as_i64(),
+        account_id,
+        from_account_id: from,
+        kind,
+        status_id: None,
+        created_at: now_millis(),
+    };
+    notifications::insert(tx, &notification).await?;
+    Ok(())
 }
 
 /// Commit, wake the delivery worker, and answer with the relationship.
@@ -139,10 +150,19 @@ async fn follow(
             created_at: now_millis(),
         };
         let mut tx = state.db.begin().await?;
-        if remote || target.locked {
+        let requested = remote || target.locked;
+        if requested {
             follows::insert_request(&mut tx, &relation).await?;
         } else {
             follows::insert_follow(&mut tx, &relation).await?;
+        }
+        if !remote {
+            let kind = if requested {
+                "follow_request"
+            } else {
+                "follow"
+            };
+            notify(&state, &mut tx, target.id, me.id, kind).await?;
         }
         if remote {
             let event = Outbound::Follow {
@@ -170,6 +190,10 @@ async fn unfollow(
         Some(row) => Some(row),
         None => follows::delete_request(&mut tx, me.id, target.id).await?,
     };
+    if removed.is_some() && target.domain.is_none() {
+        notifications::retract(&mut tx, target.id, me.id, "follow", None).await?;
+        notifications::retract(&mut tx, target.id, me.id, "follow_request", None).await?;
+    }
     if let (Some(row), Some(_)) = (&removed, &target.domain) {
         let follow_uri = row
             .uri
@@ -214,6 +238,7 @@ async fn answer_request(
     let Some(request) = follows::delete_request(&mut tx, requester.id, me.id).await? else {
         return Err(ApiError::not_found());
     };
+    notifications::retract(&mut tx, me.id, requester.id, "follow_request", None).await?;
     if accept {
         let follow = NewFollow {
             id: state.ids.next_id().as_i64(),
@@ -267,64 +292,19 @@ async fn remove_from_followers(
     finish(&state, tx, &me, &follower).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct PageParams {
-    max_id: Option<String>,
-    since_id: Option<String>,
-    min_id: Option<String>,
-    limit: Option<String>,
-}
-
-impl PageParams {
-    fn page(&self, default: i64, max: i64) -> Page {
-        let id = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
-        let limit = self
-            .limit
-            .as_deref()
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(default)
-            .clamp(1, max);
-        Page {
-            max_id: id(&self.max_id),
-            since_id: id(&self.since_id),
-            min_id: id(&self.min_id),
-            limit,
-        }
-    }
-}
-
-/// A page of accounts with Mastodon's `Link` header (`next` for older,
-/// `prev` for newer), by relation id.
+/// A page of accounts with Mastodon's `Link` header, by relation id.
 fn paged(state: &ApiState, path: &str, rows: Vec<(i64, AccountRow)>, limit: i64) -> Response {
-    let base = state.config.public_url.as_str().trim_end_matches('/');
-    let links: Vec<String> = match (rows.first(), rows.last()) {
-        (Some((newest, _)), Some((oldest, _))) => {
-            let mut links = Vec::new();
-            if rows.len() as i64 >= limit {
-                links.push(format!(
-                    "<{base}{path}?limit={limit}&max_id={oldest}>; rel=\"next\""
-                ));
-            }
-            links.push(format!(
-                "<{base}{path}?limit={limit}&min_id={newest}>; rel=\"prev\""
-            ));
-            links
-        }
-        _ => Vec::new(),
-    };
+    let base = format!(
+        "{}{path}",
+        state.config.public_url.as_str().trim_end_matches('/')
+    );
+    let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.0, o.0));
+    let link = link_header(&base, "", bounds, rows.len(), limit);
     let accounts: Vec<Account> = rows
         .iter()
         .map(|(_, row)| account_from_row(row, &state.config.public_url))
         .collect();
-    let mut response = Json(accounts).into_response();
-    if !links.is_empty() {
-        if let Ok(value) = HeaderValue::try_from(links.join(", ")) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::LINK, value);
-        }
-    }
-    response
+    paged_json(accounts, link)
 }
 
 async fn relation_list(

@@ -49,7 +49,7 @@ async fn info(state: &ApiState) -> Result<InstanceInfo, ApiError> {
         status_count: stats.local_statuses,
         domain_count: stats.known_domains,
         active_month: stats.active_users,
-        max_status_chars: 500,
+        max_status_chars: u32::try_from(config.max_status_characters).unwrap_or(u32::MAX),
         max_media_attachments: 4,
         characters_reserved_per_url: 23,
         max_featured_tags: 10,

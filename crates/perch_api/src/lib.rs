@@ -21,11 +21,15 @@ pub mod error;
 pub mod follows;
 pub mod instance;
 pub mod media_files;
+pub mod notifications;
 pub mod oauth;
+pub mod pagination;
 pub mod params;
 pub mod rate_limit;
 pub mod search;
 pub mod state;
+pub mod statuses;
+pub mod timelines;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -41,6 +45,9 @@ pub fn router(state: ApiState) -> Router {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(follows::routes())
+        .merge(statuses::routes())
+        .merge(timelines::routes())
+        .merge(notifications::routes())
         .merge(search::routes())
         .merge(instance::routes())
         .merge(media_files::routes())

@@ -40,6 +40,8 @@ pub struct ApiConfig {
     pub description: String,
     /// Where uploaded media are stored (under `media/`).
     pub data_dir: std::path::PathBuf,
+    /// Longest status, in characters as Mastodon counts them.
+    pub max_status_characters: usize,
 }
 
 /// Shared state of the API's handlers. Cheap to clone.

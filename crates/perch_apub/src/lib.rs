@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod inbox;
 pub mod instance_actor;
 pub mod keys;
+pub mod notes;
 pub mod objects;
 pub mod publish;
 pub mod resolve;

@@ -3,13 +3,20 @@
 //! and its deliveries are all stored, or none is.
 
 use perch_core::id::IdGenerator;
-use perch_core::outbound::{ActorRef, Outbound};
+use perch_core::outbound::{ActorRef, Outbound, StatusNote};
+use perch_core::status::Visibility;
 use perch_core::time::now_millis;
 use perch_db::Tx;
+use perch_db::accounts::AccountRow;
 use perch_db::deliveries::{self, NewActivity, Target};
+use perch_db::follows;
 use url::Url;
 
+use crate::activities::announce::build_announce;
+use crate::activities::create::{build_create, build_update};
+use crate::activities::delete::build_delete;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
+use crate::activities::like::{build_like, build_undo_of};
 use crate::objects::person::authority;
 use crate::urls::ActorUrlLayout;
 
@@ -29,6 +36,17 @@ fn url(text: &str) -> Result<Url, PublishError> {
     Url::parse(text).map_err(|_| PublishError::Url(text.to_owned()))
 }
 
+/// How the federation layer refers to an account.
+pub fn actor_ref(row: &AccountRow) -> ActorRef {
+    ActorRef {
+        account_id: row.id,
+        uri: row.uri.clone(),
+        domain: row.domain.clone(),
+        inbox_url: row.inbox_url.clone(),
+        shared_inbox_url: row.shared_inbox_url.clone(),
+    }
+}
+
 /// A new activity id under our domain.
 pub fn new_activity_uri(layout: &ActorUrlLayout, ids: &IdGenerator) -> String {
     layout.activity_uri(ids.next_id().as_i64())
@@ -36,6 +54,116 @@ pub fn new_activity_uri(layout: &ActorUrlLayout, ids: &IdGenerator) -> String {
 
 /// Store `event`'s activity and its deliveries in `tx`.
 pub async fn enqueue(
+    tx: &mut Tx,
+    ids: &IdGenerator,
+    layout: &ActorUrlLayout,
+    event: &Outbound,
+) -> Result<(), PublishError> {
+    match event {
+        Outbound::Follow { .. }
+        | Outbound::UndoFollow { .. }
+        | Outbound::AcceptFollow { .. }
+        | Outbound::RejectFollow { .. } => enqueue_follow(tx, ids, layout, event).await,
+        Outbound::CreateStatus(note) => {
+            let inboxes = status_inboxes(tx, note).await?;
+            store(tx, ids, note.author.account_id, build_create(note), inboxes).await
+        }
+        Outbound::UpdateStatus(note) => {
+            let inboxes = status_inboxes(tx, note).await?;
+            store(tx, ids, note.author.account_id, build_update(note), inboxes).await
+        }
+        Outbound::DeleteStatus(note) => {
+            let inboxes = status_inboxes(tx, note).await?;
+            store(tx, ids, note.author.account_id, build_delete(note), inboxes).await
+        }
+        Outbound::Like(like) | Outbound::UndoLike(like) => {
+            let mut body = build_like(like);
+            if matches!(event, Outbound::UndoLike(_)) {
+                body = build_undo_of(body);
+            }
+            let inboxes = preferred_inbox(&like.status_author).into_iter().collect();
+            store(tx, ids, like.actor.account_id, body, inboxes).await
+        }
+        Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
+            let mut body = build_announce(announce);
+            if matches!(event, Outbound::UndoAnnounce(_)) {
+                body = build_undo_of(body);
+            }
+            let mut inboxes = follows::follower_inboxes(tx, announce.actor.account_id).await?;
+            inboxes.extend(preferred_inbox(&announce.status_author));
+            store(tx, ids, announce.actor.account_id, body, inboxes).await
+        }
+    }
+}
+
+/// Where a status goes: its author's followers (unless it is direct), the
+/// accounts it mentions, and the author of the status it answers (unless it
+/// is direct and does not mention them).
+async fn status_inboxes(tx: &mut Tx, note: &StatusNote) -> Result<Vec<String>, PublishError> {
+    let mut inboxes = if note.visibility == Visibility::Direct {
+        Vec::new()
+    } else {
+        follows::follower_inboxes(tx, note.author.account_id).await?
+    };
+    inboxes.extend(
+        note.mentions
+            .iter()
+            .filter_map(|m| preferred_inbox(&m.actor)),
+    );
+    if note.visibility != Visibility::Direct {
+        inboxes.extend(note.in_reply_to_author.as_ref().and_then(preferred_inbox));
+    }
+    Ok(inboxes)
+}
+
+/// The inbox that reaches a remote actor: its server's shared inbox when
+/// it has one, so one delivery serves every recipient there.
+fn preferred_inbox(actor: &ActorRef) -> Option<String> {
+    if actor.is_local() {
+        return None;
+    }
+    actor
+        .shared_inbox_url
+        .clone()
+        .or_else(|| actor.inbox_url.clone())
+}
+
+/// Store an activity and one delivery per distinct inbox.
+async fn store(
+    tx: &mut Tx,
+    ids: &IdGenerator,
+    actor_account_id: i64,
+    body: serde_json::Value,
+    mut inboxes: Vec<String>,
+) -> Result<(), PublishError> {
+    let uri = body["id"]
+        .as_str()
+        .ok_or_else(|| PublishError::Url("activity without an id".to_owned()))?
+        .to_owned();
+    inboxes.sort();
+    inboxes.dedup();
+    let mut targets = Vec::with_capacity(inboxes.len());
+    for inbox in inboxes {
+        let parsed = url(&inbox)?;
+        let host = authority(&parsed).ok_or_else(|| PublishError::Url(inbox.clone()))?;
+        targets.push(Target {
+            delivery_id: ids.next_id().as_i64(),
+            inbox_url: inbox,
+            host,
+        });
+    }
+    let activity = NewActivity {
+        id: ids.next_id().as_i64(),
+        uri,
+        actor_account_id,
+        body: serde_json::to_string(&body)?,
+        created_at: now_millis(),
+    };
+    deliveries::enqueue(tx, &activity, &targets).await?;
+    Ok(())
+}
+
+async fn enqueue_follow(
     tx: &mut Tx,
     ids: &IdGenerator,
     layout: &ActorUrlLayout,
@@ -93,6 +221,7 @@ pub async fn enqueue(
                 serde_json::to_string(&answer)?,
             )
         }
+        _ => return Ok(()),
     };
     let targets = remote_inbox(ids, recipient)?
         .into_iter()

@@ -161,3 +161,21 @@ pub async fn actor_by_acct(
         .ok_or_else(|| ResolveError::NotFound(acct.to_owned()))?;
     fetch_actor(state, &actor).await
 }
+
+/// Fetch the object with id `uri` (signed by the instance actor). The
+/// document must carry that id: an object is trusted only as served by its
+/// own origin.
+pub async fn fetch_object(state: &ApubState, uri: &Url) -> Result<serde_json::Value, ResolveError> {
+    if authority(uri).as_deref() == Some(state.config.domain.as_str()) {
+        return Err(ResolveError::Local);
+    }
+    let signer = instance_signer(state).await?;
+    let object: serde_json::Value = state
+        .fetcher
+        .get_json(uri, AP_ACCEPT, Some(&signer))
+        .await?;
+    if object["id"].as_str() != Some(uri.as_str()) {
+        return Err(ResolveError::Mismatch(uri.to_string()));
+    }
+    Ok(object)
+}

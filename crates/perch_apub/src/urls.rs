@@ -41,6 +41,27 @@ impl ActorUrlLayout {
         self.at(&format!("/activities/{id}"))
     }
 
+    /// A local status's id: `https://host/users/alice/statuses/123`.
+    pub fn status_uri(&self, username: &str, id: i64) -> String {
+        self.at(&format!("/users/{username}/statuses/{id}"))
+    }
+
+    /// A local status's page: `https://host/@alice/123`.
+    pub fn status_url(&self, username: &str, id: i64) -> String {
+        self.at(&format!("/@{username}/{id}"))
+    }
+
+    /// A hashtag's page (`name` lower-cased).
+    pub fn tag_url(&self, name: &str) -> String {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.clear().push("tags").push(name);
+        }
+        url.to_string()
+    }
+
     /// The shared inbox, where one delivery serves every local recipient.
     pub fn shared_inbox_uri(&self) -> String {
         self.at("/inbox")

@@ -12,5 +12,6 @@ pub mod account;
 pub mod id;
 pub mod outbound;
 pub mod password;
+pub mod status;
 pub mod time;
 pub mod totp;

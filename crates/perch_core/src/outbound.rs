@@ -4,6 +4,9 @@
 //! what happened with an [`Outbound`] event, and the federation layer turns
 //! it into an activity and delivery jobs inside the same transaction.
 
+use crate::status::Visibility;
+use crate::time::UnixMillis;
+
 /// One side of a relation, as the federation layer needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActorRef {
@@ -13,12 +16,72 @@ pub struct ActorRef {
     /// `None` for local accounts.
     pub domain: Option<String>,
     pub inbox_url: Option<String>,
+    /// The server's shared inbox, when it has one.
+    pub shared_inbox_url: Option<String>,
 }
 
 impl ActorRef {
     pub fn is_local(&self) -> bool {
         self.domain.is_none()
     }
+}
+
+/// An account a status mentions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mention {
+    pub actor: ActorRef,
+    /// `@user@domain`, as the `Mention` tag names it.
+    pub name: String,
+}
+
+/// A file attached to a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub url: String,
+    pub media_type: String,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+}
+
+/// A local status, with everything its Note needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusNote {
+    pub uri: String,
+    /// The HTML page of the status.
+    pub url: String,
+    pub author: ActorRef,
+    pub author_followers_url: String,
+    /// Sanitised HTML.
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub visibility: Visibility,
+    /// The parent's id.
+    pub in_reply_to: Option<String>,
+    /// The parent's author, who hears of the reply.
+    pub in_reply_to_author: Option<ActorRef>,
+    pub mentions: Vec<Mention>,
+    /// Hashtags as written (without `#`), with their page's URL.
+    pub tags: Vec<(String, String)>,
+    pub attachments: Vec<Attachment>,
+    pub published: UnixMillis,
+    pub updated: Option<UnixMillis>,
+}
+
+/// A like or a reblog of a status, by a local account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    /// The Like or Announce activity's id.
+    pub uri: String,
+    pub actor: ActorRef,
+    pub actor_followers_url: String,
+    pub status_uri: String,
+    pub status_author: ActorRef,
+    pub visibility: Visibility,
+    pub published: UnixMillis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,4 +112,16 @@ pub enum Outbound {
         follower: ActorRef,
         target: ActorRef,
     },
+    /// A local status was posted.
+    CreateStatus(Box<StatusNote>),
+    /// A local status was edited.
+    UpdateStatus(Box<StatusNote>),
+    /// A local status was deleted.
+    DeleteStatus(Box<StatusNote>),
+    /// A local account liked a status.
+    Like(Reaction),
+    UndoLike(Reaction),
+    /// A local account reblogged a status.
+    Announce(Reaction),
+    UndoAnnounce(Reaction),
 }

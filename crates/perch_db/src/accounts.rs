@@ -4,7 +4,7 @@ use perch_core::account::{Email, Username};
 use perch_core::id::Id;
 use perch_core::time::UnixMillis;
 
-use crate::{Db, Error, Result};
+use crate::{Db, Error, Result, Tx};
 
 /// A row of `accounts`.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -277,6 +277,56 @@ pub async fn set_locked(db: &Db, account_id: i64, locked: bool) -> Result<()> {
             .bind(account_id)
             .execute(pool)
             .await?;
+    });
+    Ok(())
+}
+
+/// Several accounts by id, in no particular order.
+pub async fn find_many(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(fetch_by_ids!(
+        db,
+        ids,
+        query_as,
+        concat!("SELECT ", account_columns!(), " FROM accounts WHERE id"),
+        ""
+    ))
+}
+
+/// Remove a remote account that deleted itself, with everything of theirs
+/// (statuses, likes, reblogs, follows, keys — by cascade), after taking
+/// their part out of the counters of what remains.
+pub async fn purge_remote(tx: &mut Tx, account_id: i64) -> Result<()> {
+    on_tx!(tx, conn => {
+        let statements = [
+            "UPDATE statuses SET favourites_count = favourites_count - 1 \
+             WHERE id IN (SELECT status_id FROM favourites WHERE account_id = $1) \
+             AND favourites_count > 0",
+            "UPDATE statuses SET reblogs_count = reblogs_count - 1 \
+             WHERE id IN (SELECT reblog_of_id FROM statuses \
+                          WHERE account_id = $1 AND reblog_of_id IS NOT NULL) \
+             AND reblogs_count > 0",
+            "UPDATE statuses SET replies_count = CASE \
+               WHEN replies_count > (SELECT COUNT(*) FROM statuses r \
+                                     WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
+               THEN replies_count - (SELECT COUNT(*) FROM statuses r \
+                                     WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
+               ELSE 0 END \
+             WHERE account_id <> $1 AND id IN (SELECT in_reply_to_id FROM statuses \
+                                               WHERE account_id = $1 AND in_reply_to_id IS NOT NULL)",
+            "UPDATE accounts SET followers_count = followers_count - 1 \
+             WHERE id IN (SELECT target_account_id FROM follows WHERE account_id = $1) \
+             AND followers_count > 0",
+            "UPDATE accounts SET following_count = following_count - 1 \
+             WHERE id IN (SELECT account_id FROM follows WHERE target_account_id = $1) \
+             AND following_count > 0",
+            "DELETE FROM accounts WHERE id = $1 AND domain IS NOT NULL",
+        ];
+        for statement in statements {
+            sqlx::query(statement).bind(account_id).execute(&mut *conn).await?;
+        }
     });
     Ok(())
 }

@@ -4,6 +4,7 @@
 use perch_core::time::UnixMillis;
 
 use crate::accounts::AccountRow;
+use crate::statuses;
 use crate::{Db, Result, Tx};
 
 /// A follow or a follow request.
@@ -52,9 +53,15 @@ pub async fn insert_follow(tx: &mut Tx, follow: &NewFollow) -> Result<bool> {
     });
     if inserted == 1 {
         adjust_counters(tx, follow.account_id, follow.target_account_id, 1).await?;
+        // A home feed shows what its owner follows: bring in the recent past.
+        statuses::merge_into_home(tx, follow.account_id, follow.target_account_id, HOME_MERGE)
+            .await?;
     }
     Ok(inserted == 1)
 }
+
+/// How many of a newly followed account's statuses join the home feed.
+const HOME_MERGE: i64 = 40;
 
 /// Insert a pending follow request; false when one existed.
 pub async fn insert_request(tx: &mut Tx, follow: &NewFollow) -> Result<bool> {
@@ -94,6 +101,7 @@ pub async fn delete_follow(
     });
     if removed.is_some() {
         adjust_counters(tx, account_id, target_id, -1).await?;
+        statuses::remove_from_home(tx, account_id, target_id).await?;
     }
     Ok(removed)
 }
@@ -184,15 +192,7 @@ pub async fn find_by_uri(db: &Db, kind: Kind, uri: &str) -> Result<Option<Follow
     }))
 }
 
-/// One page of a relation list: accounts with the relation's id, newest
-/// first, for `Link` pagination by relation id.
-#[derive(Clone, Debug)]
-pub struct Page {
-    pub max_id: Option<i64>,
-    pub since_id: Option<i64>,
-    pub min_id: Option<i64>,
-    pub limit: i64,
-}
+pub use crate::page::Page;
 
 /// Which list to page through.
 #[derive(Clone, Copy, Debug)]
@@ -213,9 +213,9 @@ pub async fn page(
     account_id: i64,
     page: &Page,
 ) -> Result<Vec<(i64, AccountRow)>> {
-    let lower = page.min_id.or(page.since_id).unwrap_or(i64::MIN);
-    let upper = page.max_id.unwrap_or(i64::MAX);
-    let ascending = page.min_id.is_some();
+    let lower = page.lower();
+    let upper = page.upper();
+    let ascending = page.ascending();
     macro_rules! relation_page {
         ($table:literal, $join:literal, $filter:literal) => {
             on_db!(db, pool => {
@@ -242,15 +242,13 @@ pub async fn page(
             })
         };
     }
-    let mut rows = match list {
+    let rows = match list {
         List::Followers => relation_page!("follows", "r.account_id", "r.target_account_id"),
         List::Following => relation_page!("follows", "r.target_account_id", "r.account_id"),
         List::Requests => relation_page!("follow_requests", "r.account_id", "r.target_account_id"),
     };
-    if ascending {
-        rows.reverse();
-    }
-    Ok(rows
+    Ok(page
+        .finish(rows)
         .into_iter()
         .map(|r| (r.relation_id, r.account))
         .collect())
@@ -261,4 +259,34 @@ struct RelatedAccount {
     relation_id: i64,
     #[sqlx(flatten)]
     account: AccountRow,
+}
+
+/// The inboxes that reach `account_id`'s remote followers: each server's
+/// shared inbox once, or the personal inbox of followers without one.
+pub async fn follower_inboxes(tx: &mut Tx, account_id: i64) -> Result<Vec<String>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT COALESCE(a.shared_inbox_url, a.inbox_url) AS inbox \
+             FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND a.domain IS NOT NULL \
+               AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL \
+             ORDER BY inbox",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+    }))
+}
+
+/// Whether any local account follows `account_id`.
+pub async fn has_local_follower(db: &Db, account_id: i64) -> Result<bool> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND a.domain IS NULL)",
+        )
+        .bind(account_id)
+        .fetch_one(pool)
+        .await?
+    }))
 }

@@ -22,14 +22,19 @@ pub mod accounts;
 pub mod actors;
 pub mod deliveries;
 mod error;
+pub mod favourites;
 pub mod follows;
 pub mod jwt_keys;
 pub mod nodes;
+pub mod notifications;
 pub mod oauth;
+pub mod page;
 mod pool;
 pub mod profiles;
+pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timelines;
 pub mod users;
 
 pub use error::{Error, Result};

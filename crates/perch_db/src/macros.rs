@@ -46,3 +46,59 @@ macro_rules! prefixed_account_columns {
          a.created_at, a.updated_at"
     };
 }
+
+/// A query over a list of ids, `$1` being the list: SQLite reads it as a
+/// JSON array (`json_each`), PostgreSQL as an array (`= ANY`). `$head` ends
+/// just before the membership test of the id column, `$tail` follows it;
+/// further parameters are `$2`… Evaluates to the fetched rows.
+macro_rules! fetch_by_ids {
+    ($db:expr, $ids:expr, $kind:ident, $head:expr, $tail:expr $(, $bind:expr)* $(,)?) => {
+        match $db {
+            $crate::pool::Db::Sqlite(pool) => {
+                sqlx::$kind(concat!($head, " IN (SELECT value FROM json_each($1))", $tail))
+                    .bind($crate::pool::json_ids($ids))
+                    $(.bind($bind))*
+                    .fetch_all(pool)
+                    .await?
+            }
+            $crate::pool::Db::Postgres(pool) => {
+                sqlx::$kind(concat!($head, " = ANY($1)", $tail))
+                    .bind($ids)
+                    $(.bind($bind))*
+                    .fetch_all(pool)
+                    .await?
+            }
+        }
+    };
+}
+
+/// The columns of `StatusRow`, qualified with the alias `s`.
+macro_rules! status_columns {
+    () => {
+        "s.id, s.account_id, s.uri, s.url, s.content, s.source_text, s.spoiler_text, \
+         s.sensitive, s.visibility, s.language, s.local, s.in_reply_to_id, \
+         s.in_reply_to_account_id, s.in_reply_to_uri, s.reblog_of_id, s.replies_count, \
+         s.reblogs_count, s.favourites_count, s.created_at, s.edited_at, s.updated_at"
+    };
+}
+
+/// Whether the status `s` may be read by the account bound at `$v` (0 for
+/// nobody signed in): public and unlisted by anyone; private by the author,
+/// the mentioned and the author's followers; direct by the author and the
+/// mentioned.
+macro_rules! visible_to {
+    ($v:literal) => {
+        concat!(
+            "(s.visibility <= 1 OR s.account_id = ",
+            $v,
+            " OR EXISTS (SELECT 1 FROM status_mentions vm WHERE vm.status_id = s.id \
+               AND vm.account_id = ",
+            $v,
+            ")",
+            " OR (s.visibility = 2 AND EXISTS (SELECT 1 FROM follows vf \
+               WHERE vf.account_id = ",
+            $v,
+            " AND vf.target_account_id = s.account_id)))"
+        )
+    };
+}

@@ -193,6 +193,20 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Ids as the JSON array SQLite's `json_each` reads.
+pub(crate) fn json_ids(ids: &[i64]) -> String {
+    let mut text = String::with_capacity(ids.len() * 20 + 2);
+    text.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.to_string());
+    }
+    text.push(']');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

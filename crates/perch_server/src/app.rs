@@ -228,6 +228,7 @@ async fn api_state(
             title: config.instance_title.clone(),
             description: config.instance_description.clone(),
             data_dir: config.data_dir.clone(),
+            max_status_characters: config.max_status_characters as usize,
         }),
         tokens: Arc::new(tokens),
         sign_in_limits: Arc::new(SignInLimits::new(

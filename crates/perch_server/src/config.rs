@@ -41,6 +41,7 @@ const KEYS: &[&str] = &[
     "signature_max_age",
     "signature_max_future",
     "delivery_worker",
+    "max_status_characters",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -85,6 +86,8 @@ pub struct Config {
     /// Run the background delivery worker (tests turn it off and drain the
     /// queue themselves).
     pub delivery_worker: bool,
+    /// Longest status, in characters as Mastodon counts them.
+    pub max_status_characters: u32,
 }
 
 impl Config {
@@ -157,6 +160,8 @@ pub enum ConfigError {
     Log(String),
     #[error("PERCH_REGISTRATIONS: `{0}` is not one of open, approval, closed")]
     Registrations(String),
+    #[error("PERCH_MAX_STATUS_CHARACTERS must be between 1 and 100000")]
+    MaxStatusCharacters,
     #[error("{0} must be at least 60 seconds")]
     TokenTtl(&'static str),
 }
@@ -186,6 +191,7 @@ struct RawConfig {
     signature_max_future: Option<u64>,
     #[serde(default, deserialize_with = "lenient_bool")]
     delivery_worker: Option<bool>,
+    max_status_characters: Option<u32>,
 }
 
 impl RawConfig {
@@ -246,6 +252,11 @@ impl RawConfig {
             signature_max_age: Duration::from_secs(self.signature_max_age.unwrap_or(12 * 3600)),
             signature_max_future: Duration::from_secs(self.signature_max_future.unwrap_or(3600)),
             delivery_worker: self.delivery_worker.unwrap_or(true),
+            max_status_characters: match self.max_status_characters {
+                None => perch_core::status::DEFAULT_MAX_CHARACTERS as u32,
+                Some(n) if (1..=100_000).contains(&n) => n,
+                Some(_) => return Err(ConfigError::MaxStatusCharacters),
+            },
             public_url,
             bind,
             data_dir,

@@ -13,6 +13,8 @@
 
 pub mod account;
 pub mod instance;
+pub mod notification;
+pub mod status;
 
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;

@@ -5,7 +5,11 @@
 //! embedded object or just its id) and strictly where safety depends on it
 //! (ids, actors, origins).
 
+pub mod announce;
+pub mod create;
+pub mod delete;
 pub mod follow;
+pub mod like;
 
 use serde::{Deserialize, Serialize};
 use url::Url;

@@ -1,17 +1,18 @@
 //! Follow, Accept / Reject of our Follow, and Undo of a Follow, received.
 
 use perch_core::id::Id;
-use perch_core::outbound::{ActorRef, Outbound};
+use perch_core::outbound::Outbound;
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
 use perch_db::follows::{self, Kind, NewFollow};
+use perch_db::notifications::{self, NewNotification};
 use serde_json::Value;
 use url::Url;
 
 use super::{InboxError, Verified};
 use crate::ApubState;
-use crate::publish;
+use crate::publish::{self, actor_ref};
 
 /// The id of an object given by id or embedded.
 fn object_id(object: &Value) -> Option<Url> {
@@ -22,15 +23,6 @@ fn object_id(object: &Value) -> Option<Url> {
             .and_then(Value::as_str)
             .and_then(|s| Url::parse(s).ok()),
         _ => None,
-    }
-}
-
-fn actor_ref(row: &AccountRow) -> ActorRef {
-    ActorRef {
-        account_id: row.id,
-        uri: row.uri.clone(),
-        domain: row.domain.clone(),
-        inbox_url: row.inbox_url.clone(),
     }
 }
 
@@ -66,7 +58,23 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
     let already = follows::find(&state.db, Kind::Follow, follower.id, target.id)
         .await?
         .is_some();
-    if target.locked && !already {
+    let requested = target.locked && !already;
+    let notification = NewNotification {
+        id: state.ids.next_id().as_i64(),
+        account_id: target.id,
+        from_account_id: follower.id,
+        kind: if requested {
+            "follow_request"
+        } else {
+            "follow"
+        },
+        status_id: None,
+        created_at: now,
+    };
+    if !already {
+        notifications::insert(&mut tx, &notification).await?;
+    }
+    if requested {
         follows::insert_request(&mut tx, &follow).await?;
     } else {
         follows::insert_follow(&mut tx, &follow).await?;
@@ -159,11 +167,6 @@ pub async fn receive_answer(state: &ApubState, activity: Verified) -> Result<(),
 /// Undo of a Follow (or of a follow request). Only the follower may undo.
 pub async fn receive_undo(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
     let object = &activity.activity["object"];
-    if let Some(kind) = object.get("type").and_then(Value::as_str) {
-        if kind != "Follow" {
-            return Ok(());
-        }
-    }
     let follow_id = object_id(object)
         .ok_or_else(|| InboxError::Malformed("Undo without an object".to_owned()))?;
     let mut relation =
@@ -217,6 +220,16 @@ pub async fn receive_undo(state: &ApubState, activity: Verified) -> Result<(), I
     }
     follows::delete_follow(&mut tx, relation.account_id, relation.target_account_id).await?;
     follows::delete_request(&mut tx, relation.account_id, relation.target_account_id).await?;
+    for kind in ["follow", "follow_request"] {
+        notifications::retract(
+            &mut tx,
+            relation.target_account_id,
+            relation.account_id,
+            kind,
+            None,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

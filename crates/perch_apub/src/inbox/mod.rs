@@ -8,6 +8,8 @@
 //! the activity id (for deduplication) in one transaction.
 
 mod follow;
+mod note;
+mod reaction;
 
 use std::time::SystemTime;
 
@@ -256,10 +258,45 @@ async fn dispatch(state: &ApubState, activity: Verified) -> Result<(), InboxErro
     match activity.kind.as_str() {
         "Follow" => follow::receive_follow(state, activity).await,
         "Accept" | "Reject" => follow::receive_answer(state, activity).await,
-        "Undo" => follow::receive_undo(state, activity).await,
+        "Undo" => receive_undo(state, activity).await,
+        "Create" => note::receive_create(state, activity).await,
+        "Update" => note::receive_update(state, activity).await,
+        "Delete" => note::receive_delete(state, activity).await,
+        "Like" => reaction::receive_like(state, activity).await,
+        "Announce" => reaction::receive_announce(state, activity).await,
         other => {
             tracing::debug!(kind = other, "ignoring an activity type we do not handle");
             Ok(())
         }
+    }
+}
+
+/// Undo, by what it undoes: the embedded object's type, or, for a bare id,
+/// whichever stored like or reblog has that id.
+async fn receive_undo(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
+    let object = &activity.activity["object"];
+    let kind = match object.get("type").and_then(Value::as_str) {
+        Some(kind) => kind.to_owned(),
+        None => {
+            let id = object.as_str().unwrap_or_default();
+            if perch_db::favourites::find_by_uri(&state.db, id)
+                .await?
+                .is_some()
+            {
+                "Like".to_owned()
+            } else if perch_db::statuses::find_by_uri(&state.db, id)
+                .await?
+                .is_some_and(|s| s.reblog_of_id.is_some())
+            {
+                "Announce".to_owned()
+            } else {
+                "Follow".to_owned()
+            }
+        }
+    };
+    match kind.as_str() {
+        "Like" => reaction::receive_undo_like(state, activity).await,
+        "Announce" => reaction::receive_undo_announce(state, activity).await,
+        _ => follow::receive_undo(state, activity).await,
     }
 }

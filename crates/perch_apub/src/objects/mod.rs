@@ -2,6 +2,7 @@
 //! database rows (one direction each).
 
 pub mod html;
+pub mod note;
 pub mod person;
 
 /// The JSON-LD context of actor documents: ActivityStreams, the security

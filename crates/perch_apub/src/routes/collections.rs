@@ -7,13 +7,18 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use perch_db::accounts::{self, AccountRow};
 use perch_db::follows::{self, List, Page};
+use perch_db::timelines::{self, AccountFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ApubState;
+use crate::activities::create::build_create;
+use crate::notes::load_status_note;
 use crate::objects::ACTIVITY_JSON;
 
 const PAGE_SIZE: i64 = 40;
+/// Outbox pages embed whole activities, so they are shorter.
+const OUTBOX_PAGE_SIZE: i64 = 20;
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -37,8 +42,8 @@ pub async fn following(
     relation(&state, &username, List::Following, "following", query).await
 }
 
-/// The outbox: the account's public activities, paged. Statuses are not
-/// published yet, so its pages are empty; the count is the account's.
+/// The outbox: the Create activities of the account's public and unlisted
+/// statuses, newest first, paged by status id.
 pub async fn outbox(
     State(state): State<ApubState>,
     Path(username): Path<String>,
@@ -52,7 +57,40 @@ pub async fn outbox(
     if query.page.is_none() {
         return activity_json(collection(&id, total));
     }
-    activity_json(page(&id, total, None, &[]))
+    let bounds = Page {
+        max_id: query.max_id,
+        since_id: None,
+        min_id: None,
+        limit: OUTBOX_PAGE_SIZE,
+    };
+    let filter = AccountFilter {
+        exclude_replies: false,
+        exclude_reblogs: true,
+    };
+    let rows = match timelines::account(&state.db, account.id, 0, filter, &bounds).await {
+        Ok(rows) => rows,
+        Err(error) => return failed(&error),
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match load_status_note(&state.db, &state.layout, &state.config.domain, row).await {
+            Ok(Some(note)) => items.push(build_create(&note)),
+            Ok(None) => {}
+            Err(error) => return failed(&error),
+        }
+    }
+    let mut body = page(&id, total, query.max_id, items);
+    if rows.len() as i64 == OUTBOX_PAGE_SIZE {
+        if let Some(last) = rows.last() {
+            body["next"] = Value::from(format!("{id}?page=true&max_id={}", last.id));
+        }
+    }
+    activity_json(body)
+}
+
+fn failed(error: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%error, "collection page failed");
+    axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// The collection itself: its size and where its first page is.
@@ -67,7 +105,7 @@ fn collection(id: &str, total: i64) -> Value {
 }
 
 /// One page of `id`, starting below `max_id` when given.
-fn page(id: &str, total: i64, max_id: Option<i64>, items: &[&str]) -> Value {
+fn page(id: &str, total: i64, max_id: Option<i64>, items: Vec<Value>) -> Value {
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": match max_id {
@@ -115,13 +153,13 @@ async fn relation(
     };
     let rows = match follows::page(&state.db, list, account.id, &bounds).await {
         Ok(rows) => rows,
-        Err(error) => {
-            tracing::error!(%error, "collection page failed");
-            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(error) => return failed(&error),
     };
-    let items: Vec<&str> = rows.iter().map(|(_, row)| row.uri.as_str()).collect();
-    let mut body = page(&id, total, query.max_id, &items);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|(_, row)| Value::from(row.uri.as_str()))
+        .collect();
+    let mut body = page(&id, total, query.max_id, items);
     if rows.len() as i64 == PAGE_SIZE {
         if let Some((last, _)) = rows.last() {
             body["next"] = Value::from(format!("{id}?page=true&max_id={last}"));

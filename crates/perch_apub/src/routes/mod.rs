@@ -4,6 +4,7 @@
 mod actor;
 mod collections;
 mod nodeinfo;
+mod note;
 mod profile_page;
 mod webfinger;
 
@@ -29,6 +30,11 @@ pub fn router(state: ApubState) -> Router {
         .route("/users/{username}/followers", get(collections::followers))
         .route("/users/{username}/following", get(collections::following))
         .route("/users/{username}/outbox", get(collections::outbox))
+        .route("/users/{username}/statuses/{id}", get(note::note))
+        .route(
+            "/users/{username}/statuses/{id}/activity",
+            get(note::create),
+        )
         .route("/{handle}", get(profile_page::profile))
         .route("/actor", get(actor::instance_actor))
         .route(

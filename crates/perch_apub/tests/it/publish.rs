@@ -61,12 +61,14 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
         uri: "https://perch.example/users/ann".to_owned(),
         domain: None,
         inbox_url: None,
+        shared_inbox_url: None,
     };
     let target = ActorRef {
         account_id: target_id,
         uri: "https://remote.example/users/ben".to_owned(),
         domain: Some("remote.example".to_owned()),
         inbox_url: Some("https://remote.example/users/ben/inbox".to_owned()),
+        shared_inbox_url: None,
     };
     let follow_uri = publish::new_activity_uri(&layout, &ids);
     let event = Outbound::Follow {

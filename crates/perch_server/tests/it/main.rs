@@ -12,4 +12,5 @@ mod oauth;
 mod profile;
 mod security;
 mod signup;
+mod statuses;
 mod support;

@@ -1,0 +1,52 @@
+//! Mastodon's Notification and Marker entities.
+
+use serde::Serialize;
+
+use super::account::Account;
+use super::iso8601_millis;
+use super::status::Status;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Notification {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Notifications are not grouped: each is its own group, as Mastodon
+    /// names ungrouped ones.
+    pub group_key: String,
+    pub created_at: String,
+    pub account: Account,
+    pub status: Option<Status>,
+}
+
+pub fn notification(
+    id: i64,
+    kind: &str,
+    created_at: i64,
+    account: Account,
+    status: Option<Status>,
+) -> Notification {
+    Notification {
+        id: id.to_string(),
+        kind: kind.to_owned(),
+        group_key: format!("ungrouped-{id}"),
+        created_at: iso8601_millis(created_at),
+        account,
+        status,
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub last_read_id: String,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+pub fn marker(last_read_id: i64, version: i64, updated_at: i64) -> Marker {
+    Marker {
+        last_read_id: last_read_id.to_string(),
+        version,
+        updated_at: iso8601_millis(updated_at),
+    }
+}

@@ -1,0 +1,289 @@
+//! Notifications and read markers: `/api/v1/notifications` (list with
+//! `types[]` / `exclude_types[]`, show, dismiss, clear) and
+//! `/api/v1/markers`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use perch_core::time::now_millis;
+use perch_db::accounts;
+use perch_db::notifications::{self, NotificationRow, TypeFilter};
+use perch_db::statuses;
+use serde::Deserialize;
+
+use crate::auth::Auth;
+use crate::entities::account::account_from_row;
+use crate::entities::notification::{Marker, Notification, marker, notification};
+use crate::pagination::{PageParams, link_header, paged_json};
+use crate::params::{Params, Query};
+use crate::statuses::view::render;
+use crate::{ApiError, ApiState};
+
+/// The notification types Perch produces.
+const TYPES: &[&str] = &[
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+];
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/notifications", get(list))
+        .route("/api/v1/notifications/clear", post(clear))
+        .route("/api/v1/notifications/{id}", get(show))
+        .route("/api/v1/notifications/{id}/dismiss", post(dismiss))
+        .route("/api/v1/markers", get(get_markers).post(set_markers))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    #[serde(flatten)]
+    page: PageParams,
+    #[serde(default, rename = "types[]", alias = "types")]
+    types: Vec<String>,
+    #[serde(default, rename = "exclude_types[]", alias = "exclude_types")]
+    exclude_types: Vec<String>,
+}
+
+/// Known types only: an unknown one filters nothing out, and asking only
+/// for unknown types yields nothing.
+fn known(list: &[String]) -> Vec<String> {
+    list.iter()
+        .filter(|t| TYPES.contains(&t.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Rows rendered, in order; a notification whose status the owner may no
+/// longer read is left out.
+async fn render_rows(
+    state: &ApiState,
+    me: i64,
+    rows: &[NotificationRow],
+) -> Result<Vec<Notification>, ApiError> {
+    let account_ids: Vec<i64> = rows.iter().map(|r| r.from_account_id).collect();
+    let people: HashMap<i64, _> = accounts::find_many(&state.db, &account_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let status_ids: Vec<i64> = rows.iter().filter_map(|r| r.status_id).collect();
+    let status_rows = statuses::find_many(&state.db, &status_ids).await?;
+    let rendered = render(state, me, &status_rows).await?;
+    let by_id: HashMap<String, _> = rendered.into_iter().map(|s| (s.id.clone(), s)).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(from) = people.get(&row.from_account_id) else {
+            continue;
+        };
+        let status = match row.status_id {
+            Some(id) => match by_id.get(&id.to_string()) {
+                Some(status) => Some(status.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        out.push(notification(
+            row.id,
+            &row.kind,
+            row.created_at,
+            account_from_row(from, &state.config.public_url),
+            status,
+        ));
+    }
+    Ok(out)
+}
+
+/// `GET /api/v1/notifications`.
+async fn list(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    auth.require("read:notifications")?;
+    let me = auth.account_id()?;
+    let page = params.page.page(40, 80);
+    let include = known(&params.types);
+    if !params.types.is_empty() && include.is_empty() {
+        return Ok(paged_json(Vec::<Notification>::new(), None));
+    }
+    let filter = TypeFilter {
+        include,
+        exclude: known(&params.exclude_types),
+    };
+    let rows = notifications::page(&state.db, me, &filter, &page).await?;
+    let mut extra: Vec<String> = filter
+        .include
+        .iter()
+        .map(|t| format!("types[]={t}"))
+        .collect();
+    extra.extend(
+        filter
+            .exclude
+            .iter()
+            .map(|t| format!("exclude_types[]={t}")),
+    );
+    let base = format!("{}api/v1/notifications", state.config.public_url);
+    let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.id, o.id));
+    let link = link_header(&base, &extra.join("&"), bounds, rows.len(), page.limit);
+    Ok(paged_json(render_rows(&state, me, &rows).await?, link))
+}
+
+fn notification_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found())
+}
+
+/// `GET /api/v1/notifications/:id`.
+async fn show(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Notification>, ApiError> {
+    auth.require("read:notifications")?;
+    let me = auth.account_id()?;
+    let row = notifications::find(&state.db, me, notification_id(&id)?)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    render_rows(&state, me, std::slice::from_ref(&row))
+        .await?
+        .pop()
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `POST /api/v1/notifications/:id/dismiss`.
+async fn dismiss(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.require("write:notifications")?;
+    let me = auth.account_id()?;
+    if !notifications::dismiss(&state.db, me, notification_id(&id)?).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(serde_json::json!({})))
+}
+
+/// `POST /api/v1/notifications/clear`.
+async fn clear(
+    State(state): State<ApiState>,
+    auth: Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.require("write:notifications")?;
+    notifications::clear(&state.db, auth.account_id()?).await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+const MARKER_TIMELINES: &[&str] = &["home", "notifications"];
+
+#[derive(Debug, Default, Deserialize)]
+struct MarkerQuery {
+    #[serde(default, rename = "timeline[]", alias = "timeline")]
+    timeline: Vec<String>,
+}
+
+/// `GET /api/v1/markers?timeline[]=home&timeline[]=notifications`.
+async fn get_markers(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(query): Query<MarkerQuery>,
+) -> Result<Json<BTreeMap<String, Marker>>, ApiError> {
+    auth.require("read:statuses")?;
+    let me = auth.account_id()?;
+    let rows = notifications::markers(&state.db, me).await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| query.timeline.is_empty() || query.timeline.contains(&r.timeline))
+            .map(|r| {
+                (
+                    r.timeline.clone(),
+                    marker(r.last_read_id, r.version, r.updated_at),
+                )
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MarkerInput {
+    last_read_id: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MarkerParams {
+    home: Option<MarkerInput>,
+    notifications: Option<MarkerInput>,
+    #[serde(rename = "home[last_read_id]")]
+    home_form: Option<String>,
+    #[serde(rename = "notifications[last_read_id]")]
+    notifications_form: Option<String>,
+}
+
+fn marker_id(
+    value: Option<&serde_json::Value>,
+    form: Option<&String>,
+) -> Result<Option<i64>, ApiError> {
+    let text = match (value, form) {
+        (Some(serde_json::Value::String(s)), _) => Some(s.clone()),
+        (Some(serde_json::Value::Number(n)), _) => Some(n.to_string()),
+        (_, Some(s)) => Some(s.clone()),
+        _ => None,
+    };
+    text.map(|t| {
+        t.parse::<i64>()
+            .map_err(|_| ApiError::unprocessable("Validation failed: last_read_id is not an id"))
+    })
+    .transpose()
+}
+
+/// `POST /api/v1/markers`: `home[last_read_id]` and/or
+/// `notifications[last_read_id]`.
+async fn set_markers(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Params(params): Params<MarkerParams>,
+) -> Result<Json<BTreeMap<String, Marker>>, ApiError> {
+    auth.require("write:statuses")?;
+    let me = auth.account_id()?;
+    let home = marker_id(
+        params.home.as_ref().and_then(|m| m.last_read_id.as_ref()),
+        params.home_form.as_ref(),
+    )?;
+    let notes = marker_id(
+        params
+            .notifications
+            .as_ref()
+            .and_then(|m| m.last_read_id.as_ref()),
+        params.notifications_form.as_ref(),
+    )?;
+    let now = now_millis();
+    for (timeline, id) in MARKER_TIMELINES.iter().zip([home, notes]) {
+        if let Some(id) = id {
+            notifications::set_marker(&state.db, me, timeline, id, now).await?;
+        }
+    }
+    let rows = notifications::markers(&state.db, me).await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| {
+                (r.timeline == "home" && home.is_some())
+                    || (r.timeline == "notifications" && notes.is_some())
+            })
+            .map(|r| {
+                (
+                    r.timeline.clone(),
+                    marker(r.last_read_id, r.version, r.updated_at),
+                )
+            })
+            .collect(),
+    ))
+}

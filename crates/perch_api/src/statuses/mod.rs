@@ -1,0 +1,103 @@
+//! Statuses through the client API: posting, editing and deleting one's
+//! own; reading, liking and reblogging what one may see.
+//!
+//! Every change is one transaction holding the rows, the home-feed fan-out,
+//! the notifications and the federation layer's activity and deliveries.
+
+mod actions;
+mod compose;
+mod create;
+mod read;
+pub mod view;
+
+use axum::Router;
+use axum::routing::{get, post};
+use perch_apub::notes::{NoteParts, status_note};
+use perch_apub::publish;
+use perch_core::id::Id;
+use perch_core::outbound::{Outbound, StatusNote};
+use perch_db::accounts::{self, AccountRow};
+use perch_db::statuses::{self, StatusRow};
+
+use crate::auth::Auth;
+use crate::{ApiError, ApiState};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/statuses", post(create::create))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(read::show).delete(actions::delete).put(create::edit),
+        )
+        .route("/api/v1/statuses/{id}/context", get(read::context))
+        .route("/api/v1/statuses/{id}/history", get(read::history))
+        .route("/api/v1/statuses/{id}/source", get(read::source))
+        .route(
+            "/api/v1/statuses/{id}/favourited_by",
+            get(read::favourited_by),
+        )
+        .route(
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(read::reblogged_by),
+        )
+        .route("/api/v1/statuses/{id}/favourite", post(actions::favourite))
+        .route(
+            "/api/v1/statuses/{id}/unfavourite",
+            post(actions::unfavourite),
+        )
+        .route("/api/v1/statuses/{id}/reblog", post(actions::reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(actions::unreblog))
+}
+
+/// The status the path names, if `viewer` (0: nobody) may read it.
+async fn readable(state: &ApiState, id: &str, viewer: i64) -> Result<StatusRow, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    statuses::find_readable(&state.db, id, viewer)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// The signed-in account, with a token holding one of `scopes`.
+async fn signed_in(state: &ApiState, auth: &Auth, scopes: &[&str]) -> Result<AccountRow, ApiError> {
+    auth.require_any(scopes)?;
+    let id = auth.account_id()?;
+    accounts::find_by_id(&state.db, Id::from_i64(id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// A local status described for the federation layer, from rows in hand
+/// (they may not be committed yet).
+fn note_of(
+    state: &ApiState,
+    status: &StatusRow,
+    author: &AccountRow,
+    parent_author: Option<&AccountRow>,
+    mentions: &[AccountRow],
+    tags: &[String],
+) -> StatusNote {
+    status_note(
+        &state.federation.layout,
+        &state.config.domain,
+        NoteParts {
+            status,
+            author,
+            in_reply_to_author: parent_author,
+            mentions,
+            tags,
+            attachments: Vec::new(),
+        },
+    )
+}
+
+/// Store `event`'s activity and deliveries in `tx`.
+async fn publish_in(
+    state: &ApiState,
+    tx: &mut perch_db::Tx,
+    event: Outbound,
+) -> Result<(), ApiError> {
+    let apub = &state.federation;
+    publish::enqueue(tx, &apub.ids, &apub.layout, &event)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}

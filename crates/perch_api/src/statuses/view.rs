@@ -1,0 +1,107 @@
+//! Statuses as a viewer sees them: rows in, Status entities out, with a
+//! fixed number of queries per page however many statuses it holds (the
+//! reblogged originals, authors, mentions, tags, and the viewer's likes and
+//! reblogs are each loaded once for the whole page).
+
+use std::collections::{HashMap, HashSet};
+
+use perch_db::accounts::{self, AccountRow};
+use perch_db::favourites;
+use perch_db::statuses::{self, StatusRow};
+
+use crate::entities::status::{Status, StatusParts, ViewerState, status_from_parts};
+use crate::{ApiError, ApiState};
+
+/// Render `rows` for `viewer` (0: nobody signed in), in order. A reblog
+/// whose original is gone is left out.
+pub async fn render(
+    state: &ApiState,
+    viewer: i64,
+    rows: &[StatusRow],
+) -> Result<Vec<Status>, ApiError> {
+    let db = &state.db;
+    let original_ids: Vec<i64> = rows.iter().filter_map(|r| r.reblog_of_id).collect();
+    let originals = statuses::find_many(db, &original_ids).await?;
+    let by_id: HashMap<i64, &StatusRow> = rows
+        .iter()
+        .chain(originals.iter())
+        .map(|r| (r.id, r))
+        .collect();
+    let ids: Vec<i64> = by_id.keys().copied().collect();
+    let author_ids: Vec<i64> = by_id
+        .values()
+        .map(|r| r.account_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let authors: HashMap<i64, AccountRow> = accounts::find_many(db, &author_ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let mut mentions: HashMap<i64, Vec<AccountRow>> = HashMap::new();
+    for (status_id, account) in statuses::mentions_of(db, &ids).await? {
+        mentions.entry(status_id).or_default().push(account);
+    }
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    for (status_id, name) in statuses::tags_of(db, &ids).await? {
+        tags.entry(status_id).or_default().push(name);
+    }
+    let liked: HashSet<i64> = favourites::favourited_among(db, viewer, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let reblogged: HashSet<i64> = statuses::reblogged_among(db, viewer, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let build = |row: &StatusRow, reblog: Option<Status>| -> Option<Status> {
+        let author = authors.get(&row.account_id)?;
+        Some(status_from_parts(
+            StatusParts {
+                row,
+                author,
+                mentions: mentions
+                    .get(&row.id)
+                    .map(|m| m.iter().collect())
+                    .unwrap_or_default(),
+                tags: tags
+                    .get(&row.id)
+                    .map(|t| t.iter().map(String::as_str).collect())
+                    .unwrap_or_default(),
+                viewer: ViewerState {
+                    favourited: liked.contains(&row.id),
+                    reblogged: reblogged.contains(&row.id),
+                },
+                reblog,
+            },
+            &state.config.public_url,
+        ))
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let status = match row.reblog_of_id {
+            Some(original_id) => {
+                let Some(original) = by_id.get(&original_id).and_then(|o| build(o, None)) else {
+                    continue;
+                };
+                build(row, Some(original))
+            }
+            None => build(row, None),
+        };
+        out.extend(status);
+    }
+    Ok(out)
+}
+
+/// One status, rendered.
+pub async fn render_one(
+    state: &ApiState,
+    viewer: i64,
+    row: &StatusRow,
+) -> Result<Status, ApiError> {
+    render(state, viewer, std::slice::from_ref(row))
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)
+}

@@ -1,0 +1,116 @@
+//! Local statuses as the federation layer describes them: the pure mapper
+//! from rows to [`StatusNote`], and the loader that reads those rows.
+
+use perch_core::outbound::{Attachment, Mention, StatusNote};
+use perch_core::status::Visibility;
+use perch_db::Db;
+use perch_db::accounts::{self, AccountRow};
+use perch_db::statuses::{self, StatusRow};
+
+use crate::publish::actor_ref;
+use crate::urls::ActorUrlLayout;
+
+/// `@user@domain` of an account; local accounts get `local_domain`.
+pub fn acct_name(account: &AccountRow, local_domain: &str) -> String {
+    let domain = account.domain.as_deref().unwrap_or(local_domain);
+    format!("@{}@{domain}", account.username)
+}
+
+/// Everything the rows of a local status say, as one [`StatusNote`].
+pub struct NoteParts<'a> {
+    pub status: &'a StatusRow,
+    pub author: &'a AccountRow,
+    pub in_reply_to_author: Option<&'a AccountRow>,
+    pub mentions: &'a [AccountRow],
+    /// Tag names (lower-cased).
+    pub tags: &'a [String],
+    pub attachments: Vec<Attachment>,
+}
+
+pub fn status_note(
+    layout: &ActorUrlLayout,
+    local_domain: &str,
+    parts: NoteParts<'_>,
+) -> StatusNote {
+    let NoteParts {
+        status,
+        author,
+        in_reply_to_author,
+        mentions,
+        tags,
+        attachments,
+    } = parts;
+    StatusNote {
+        uri: status.uri.clone(),
+        url: status
+            .url
+            .clone()
+            .unwrap_or_else(|| layout.status_url(&author.username, status.id)),
+        author: actor_ref(author),
+        author_followers_url: author
+            .followers_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/followers", author.uri)),
+        content: status.content.clone(),
+        spoiler_text: status.spoiler_text.clone(),
+        sensitive: status.sensitive,
+        language: status.language.clone(),
+        visibility: Visibility::from_i16(status.visibility),
+        in_reply_to: status.in_reply_to_uri.clone(),
+        in_reply_to_author: in_reply_to_author.map(actor_ref),
+        mentions: mentions
+            .iter()
+            .map(|account| Mention {
+                actor: actor_ref(account),
+                name: acct_name(account, local_domain),
+            })
+            .collect(),
+        tags: tags
+            .iter()
+            .map(|name| (name.clone(), layout.tag_url(name)))
+            .collect(),
+        attachments,
+        published: status.created_at,
+        updated: status.edited_at,
+    }
+}
+
+/// Read a stored status's mentions, tags and authors and describe it.
+pub async fn load_status_note(
+    db: &Db,
+    layout: &ActorUrlLayout,
+    local_domain: &str,
+    status: &StatusRow,
+) -> Result<Option<StatusNote>, perch_db::Error> {
+    let mut wanted = vec![status.account_id];
+    wanted.extend(status.in_reply_to_account_id);
+    let people = accounts::find_many(db, &wanted).await?;
+    let Some(author) = people.iter().find(|a| a.id == status.account_id) else {
+        return Ok(None);
+    };
+    let parent_author = status
+        .in_reply_to_account_id
+        .and_then(|id| people.iter().find(|a| a.id == id));
+    let mentions: Vec<AccountRow> = statuses::mentions_of(db, &[status.id])
+        .await?
+        .into_iter()
+        .map(|(_, account)| account)
+        .collect();
+    let tags: Vec<String> = statuses::tags_of(db, &[status.id])
+        .await?
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    Ok(Some(status_note(
+        layout,
+        local_domain,
+        NoteParts {
+            status,
+            author,
+            in_reply_to_author: parent_author,
+            mentions: &mentions,
+            tags: &tags,
+            attachments: Vec::new(),
+        },
+    )))
+}

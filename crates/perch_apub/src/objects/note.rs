@@ -1,0 +1,337 @@
+//! Notes: a local status as the ActivityPub object we publish, and a
+//! received object read into the fields a status is stored with.
+//!
+//! Sending builds Mastodon's shape (addressing derived from visibility,
+//! `Mention` and `Hashtag` tags, `Document` attachments). Receiving is
+//! lenient where servers differ (a string or an array, an embedded object
+//! or an id, `Article`/`Page` beside `Note`) and strict on ids.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use perch_core::outbound::StatusNote;
+use perch_core::status::Visibility;
+use perch_core::time::UnixMillis;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::activities::{AS_CONTEXT, PUBLIC};
+use crate::objects::html::sanitize;
+
+/// The JSON-LD context of objects we send: ActivityStreams, plus the terms
+/// Mastodon added that are not in it.
+pub fn note_context() -> Value {
+    json!([
+        AS_CONTEXT,
+        {
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "blurhash": "http://joinmastodon.org/ns#blurhash",
+        }
+    ])
+}
+
+pub fn timestamp(millis: UnixMillis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `to` and `cc` of a status, as Mastodon addresses them.
+pub fn addressing(note: &StatusNote) -> (Vec<String>, Vec<String>) {
+    let mentioned = note.mentions.iter().map(|m| m.actor.uri.clone());
+    let followers = note.author_followers_url.clone();
+    match note.visibility {
+        Visibility::Public => (
+            vec![PUBLIC.to_owned()],
+            std::iter::once(followers).chain(mentioned).collect(),
+        ),
+        Visibility::Unlisted => (
+            vec![followers],
+            std::iter::once(PUBLIC.to_owned())
+                .chain(mentioned)
+                .collect(),
+        ),
+        Visibility::Private => (vec![followers], mentioned.collect()),
+        Visibility::Direct => (mentioned.collect(), Vec::new()),
+    }
+}
+
+/// The Note of a local status.
+pub fn build_note(note: &StatusNote) -> Value {
+    let (to, cc) = addressing(note);
+    let mut tags: Vec<Value> = note
+        .mentions
+        .iter()
+        .map(|m| json!({ "type": "Mention", "href": m.actor.uri, "name": m.name }))
+        .collect();
+    tags.extend(note.tags.iter().map(
+        |(name, href)| json!({ "type": "Hashtag", "href": href, "name": format!("#{name}") }),
+    ));
+    let attachments: Vec<Value> = note
+        .attachments
+        .iter()
+        .map(|a| {
+            json!({
+                "type": "Document",
+                "mediaType": a.media_type,
+                "url": a.url,
+                "name": a.description,
+                "blurhash": a.blurhash,
+                "width": a.width,
+                "height": a.height,
+            })
+        })
+        .collect();
+    let summary = (!note.spoiler_text.is_empty()).then(|| note.spoiler_text.clone());
+    let mut object = json!({
+        "id": note.uri,
+        "type": "Note",
+        "summary": summary,
+        "inReplyTo": note.in_reply_to,
+        "published": timestamp(note.published),
+        "url": note.url,
+        "attributedTo": note.author.uri,
+        "to": to,
+        "cc": cc,
+        "sensitive": note.sensitive,
+        "content": note.content,
+        "attachment": attachments,
+        "tag": tags,
+    });
+    if let Some(language) = &note.language {
+        object["contentMap"] = json!({ language: note.content });
+    }
+    if let Some(updated) = note.updated {
+        object["updated"] = json!(timestamp(updated));
+    }
+    object
+}
+
+/// A received object, read into what a status is stored with. Content and
+/// summary are sanitised here, once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceivedNote {
+    pub id: Url,
+    pub attributed_to: Url,
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub url: Option<String>,
+    pub in_reply_to: Option<Url>,
+    pub published: Option<UnixMillis>,
+    pub updated: Option<UnixMillis>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// `Mention` hrefs.
+    pub mentions: Vec<Url>,
+    /// `Hashtag` names, without `#`.
+    pub hashtags: Vec<String>,
+    pub attachments: Vec<ReceivedAttachment>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceivedAttachment {
+    pub url: String,
+    pub media_type: Option<String>,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NoteError {
+    #[error("not a note: type {0}")]
+    NotANote(String),
+    #[error("the object has no valid `{0}`")]
+    Missing(&'static str),
+}
+
+/// Object types stored as statuses.
+const NOTE_TYPES: &[&str] = &["Note", "Article", "Page", "Question", "ChatMessage"];
+
+/// The id of a value that is an id or an object with one.
+pub fn id_of(value: &Value) -> Option<Url> {
+    match value {
+        Value::String(s) => Url::parse(s).ok(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        Value::Array(items) => items.iter().find_map(id_of),
+        _ => None,
+    }
+}
+
+/// Strings of a value that is one string, an array of them, or objects
+/// with ids.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        Value::Object(o) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .map(|s| vec![s.to_owned()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn time(value: &Value) -> Option<UnixMillis> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.timestamp_millis())
+}
+
+/// The `url` of an object: a string, a Link, or an array of either.
+fn page_url(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
+        Value::Array(items) => items.iter().find_map(page_url),
+        _ => None,
+    }
+}
+
+pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
+    let kind = object["type"].as_str().unwrap_or_default();
+    if !NOTE_TYPES.contains(&kind) {
+        return Err(NoteError::NotANote(kind.to_owned()));
+    }
+    let id = object["id"]
+        .as_str()
+        .and_then(|s| Url::parse(s).ok())
+        .ok_or(NoteError::Missing("id"))?;
+    let attributed_to = id_of(&object["attributedTo"]).ok_or(NoteError::Missing("attributedTo"))?;
+    let (content_map_language, content_map_text) = match &object["contentMap"] {
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(lang, text)| {
+                text.as_str()
+                    .map(|t| (Some(lang.clone()), Some(t.to_owned())))
+            })
+            .unwrap_or((None, None)),
+        _ => (None, None),
+    };
+    let raw_content = object["content"]
+        .as_str()
+        .map(str::to_owned)
+        .or(content_map_text)
+        .unwrap_or_default();
+    let mut content = sanitize(&raw_content);
+    // Articles and pages carry a title; show it above the text.
+    if kind != "Note" {
+        if let Some(name) = object["name"].as_str().filter(|n| !n.is_empty()) {
+            let title = sanitize(&format!("<p>{}</p>", html_escape(name)));
+            content = format!("{title}{content}");
+        }
+    }
+    let spoiler_text = object["summary"]
+        .as_str()
+        .map(plain_text)
+        .unwrap_or_default();
+    let mut mentions = Vec::new();
+    let mut hashtags = Vec::new();
+    for tag in items(&object["tag"]) {
+        match tag["type"].as_str() {
+            Some("Mention") => {
+                if let Some(href) = tag["href"].as_str().and_then(|s| Url::parse(s).ok()) {
+                    if !mentions.contains(&href) {
+                        mentions.push(href);
+                    }
+                }
+            }
+            Some("Hashtag") => {
+                if let Some(name) = tag["name"].as_str() {
+                    let name = name.trim_start_matches('#');
+                    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        hashtags.push(name.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let attachments = items(&object["attachment"])
+        .into_iter()
+        .filter_map(|a| {
+            let url = page_url(&a["url"])?;
+            Url::parse(&url).ok()?;
+            Some(ReceivedAttachment {
+                url,
+                media_type: a["mediaType"].as_str().map(str::to_owned),
+                description: a["name"].as_str().map(str::to_owned),
+                blurhash: a["blurhash"].as_str().map(str::to_owned),
+                width: a["width"].as_i64().and_then(|w| i32::try_from(w).ok()),
+                height: a["height"].as_i64().and_then(|h| i32::try_from(h).ok()),
+            })
+        })
+        .collect();
+    Ok(ReceivedNote {
+        id,
+        attributed_to,
+        content,
+        sensitive: object["sensitive"].as_bool().unwrap_or(false) || !spoiler_text.is_empty(),
+        spoiler_text,
+        language: content_map_language,
+        url: page_url(&object["url"]),
+        in_reply_to: id_of(&object["inReplyTo"]),
+        published: time(&object["published"]),
+        updated: time(&object["updated"]),
+        to: strings(&object["to"]),
+        cc: strings(&object["cc"]),
+        mentions,
+        hashtags,
+        attachments,
+    })
+}
+
+/// Who may see a received note, from its addressing: the public collection
+/// in `to` is public, in `cc` unlisted; the author's followers collection
+/// makes it private; otherwise only the addressed see it.
+pub fn visibility_of(note: &ReceivedNote, followers_url: Option<&str>) -> Visibility {
+    let is_public = |s: &String| s == PUBLIC || s == "as:Public" || s == "Public";
+    if note.to.iter().any(is_public) {
+        Visibility::Public
+    } else if note.cc.iter().any(is_public) {
+        Visibility::Unlisted
+    } else if followers_url.is_some_and(|f| note.to.iter().chain(&note.cc).any(|s| s == f)) {
+        Visibility::Private
+    } else {
+        Visibility::Direct
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text of a summary that some servers send as HTML.
+fn plain_text(text: &str) -> String {
+    let cleaned = ammonia::Builder::empty().clean(text).to_string();
+    cleaned
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .chars()
+        .take(1000)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

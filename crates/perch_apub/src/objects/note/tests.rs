@@ -1,0 +1,138 @@
+use perch_core::outbound::{ActorRef, Attachment, Mention, StatusNote};
+use perch_core::status::Visibility;
+use serde_json::json;
+
+use super::*;
+
+fn actor(uri: &str) -> ActorRef {
+    ActorRef {
+        account_id: 1,
+        uri: uri.to_owned(),
+        domain: None,
+        inbox_url: None,
+        shared_inbox_url: None,
+    }
+}
+
+fn status(visibility: Visibility) -> StatusNote {
+    StatusNote {
+        uri: "https://a.example/users/ann/statuses/1".to_owned(),
+        url: "https://a.example/@ann/1".to_owned(),
+        author: actor("https://a.example/users/ann"),
+        author_followers_url: "https://a.example/users/ann/followers".to_owned(),
+        content: "<p>hi <span class=\"h-card\">@ben</span></p>".to_owned(),
+        spoiler_text: String::new(),
+        sensitive: false,
+        language: Some("en".to_owned()),
+        visibility,
+        in_reply_to: None,
+        in_reply_to_author: None,
+        mentions: vec![Mention {
+            actor: actor("https://b.example/users/ben"),
+            name: "@ben@b.example".to_owned(),
+        }],
+        tags: vec![("Rust".to_owned(), "https://a.example/tags/rust".to_owned())],
+        attachments: vec![Attachment {
+            url: "https://a.example/media/x.png".to_owned(),
+            media_type: "image/png".to_owned(),
+            description: Some("alt".to_owned()),
+            blurhash: None,
+            width: Some(4),
+            height: Some(3),
+        }],
+        published: 1_795_000_000_000,
+        updated: None,
+    }
+}
+
+#[test]
+fn addressing_follows_visibility() {
+    let followers = "https://a.example/users/ann/followers".to_owned();
+    let ben = "https://b.example/users/ben".to_owned();
+    let public = PUBLIC.to_owned();
+    assert_eq!(
+        addressing(&status(Visibility::Public)),
+        (vec![public.clone()], vec![followers.clone(), ben.clone()])
+    );
+    assert_eq!(
+        addressing(&status(Visibility::Unlisted)),
+        (vec![followers.clone()], vec![public, ben.clone()])
+    );
+    assert_eq!(
+        addressing(&status(Visibility::Private)),
+        (vec![followers], vec![ben.clone()])
+    );
+    assert_eq!(
+        addressing(&status(Visibility::Direct)),
+        (vec![ben], Vec::<String>::new())
+    );
+}
+
+#[test]
+fn built_note_reads_back() {
+    for visibility in [
+        Visibility::Public,
+        Visibility::Unlisted,
+        Visibility::Private,
+        Visibility::Direct,
+    ] {
+        let built = build_note(&status(visibility));
+        let parsed = parse_note(&built).expect("our own note parses");
+        assert_eq!(
+            visibility_of(&parsed, Some("https://a.example/users/ann/followers")),
+            visibility
+        );
+        assert_eq!(parsed.id.as_str(), "https://a.example/users/ann/statuses/1");
+        assert_eq!(parsed.language.as_deref(), Some("en"));
+        assert_eq!(parsed.mentions.len(), 1);
+        assert_eq!(parsed.hashtags, vec!["Rust".to_owned()]);
+        assert_eq!(parsed.attachments.len(), 1);
+        assert_eq!(parsed.attachments[0].width, Some(4));
+        assert_eq!(parsed.published, Some(1_795_000_000_000));
+    }
+}
+
+#[test]
+fn hostile_content_is_sanitised_and_odd_shapes_are_read() {
+    let object = json!({
+        "id": "https://b.example/objects/9",
+        "type": "Article",
+        "name": "Title <b>",
+        "attributedTo": [{"id": "https://b.example/users/ben", "type": "Person"}],
+        "content": "<p onclick=\"x()\">hi<script>alert(1)</script></p>",
+        "summary": "<p>cw</p>",
+        "to": "https://www.w3.org/ns/activitystreams#Public",
+        "tag": {"type": "Hashtag", "name": "#Tag"},
+        "url": [{"type": "Link", "href": "https://b.example/@ben/9"}],
+        "inReplyTo": {"id": "https://a.example/users/ann/statuses/1"},
+    });
+    let parsed = parse_note(&object).expect("parses");
+    assert_eq!(parsed.attributed_to.as_str(), "https://b.example/users/ben");
+    assert!(!parsed.content.contains("script") && !parsed.content.contains("onclick"));
+    assert!(
+        parsed.content.starts_with("<p>Title &lt;b&gt;</p>"),
+        "{}",
+        parsed.content
+    );
+    assert_eq!(parsed.spoiler_text, "cw");
+    assert!(parsed.sensitive);
+    assert_eq!(parsed.hashtags, vec!["Tag".to_owned()]);
+    assert_eq!(parsed.url.as_deref(), Some("https://b.example/@ben/9"));
+    assert_eq!(
+        parsed.in_reply_to.as_ref().map(Url::as_str),
+        Some("https://a.example/users/ann/statuses/1")
+    );
+    assert_eq!(visibility_of(&parsed, None), Visibility::Public);
+}
+
+#[test]
+fn refuses_what_is_not_a_note() {
+    assert_eq!(
+        parse_note(&json!({"type": "Person", "id": "https://b.example/u"})),
+        Err(NoteError::NotANote("Person".to_owned()))
+    );
+    assert_eq!(
+        parse_note(&json!({"type": "Note", "attributedTo": "https://b.example/u"})),
+        Err(NoteError::Missing("id"))
+    );
+}

@@ -1,0 +1,222 @@
+//! Notifications (follow, follow_request, mention, favourite, reblog,
+//! update) and read markers.
+//!
+//! One event notifies once: a repeated like or follow finds the unique index
+//! `notifications_once` and changes nothing.
+
+use perch_core::time::UnixMillis;
+
+use crate::page::Page;
+use crate::{Db, Result, Tx};
+
+/// A notification to store.
+#[derive(Clone, Debug)]
+pub struct NewNotification<'a> {
+    pub id: i64,
+    /// Who is notified (a local account).
+    pub account_id: i64,
+    /// Who caused it.
+    pub from_account_id: i64,
+    /// Mastodon's type: `follow`, `favourite`, `mention`…
+    pub kind: &'a str,
+    pub status_id: Option<i64>,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub from_account_id: i64,
+    pub kind: String,
+    pub status_id: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Store a notification unless it exists, or it would notify an account of
+/// its own action, or the notified account is not local. True when stored.
+pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<bool> {
+    if new.account_id == new.from_account_id {
+        return Ok(false);
+    }
+    let inserted = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, \
+             created_at) \
+             SELECT $1, $2, $3, $4, $5, $6 FROM accounts WHERE id = $2 AND domain IS NULL \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id)
+        .bind(new.account_id)
+        .bind(new.from_account_id)
+        .bind(new.kind)
+        .bind(new.status_id)
+        .bind(new.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(inserted == 1)
+}
+
+/// Remove the notification of an event taken back (an unfollow, an unlike).
+pub async fn retract(
+    tx: &mut Tx,
+    account_id: i64,
+    from_account_id: i64,
+    kind: &str,
+    status_id: Option<i64>,
+) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "DELETE FROM notifications WHERE account_id = $1 AND from_account_id = $2 \
+             AND kind = $3 AND COALESCE(status_id, 0) = COALESCE($4, 0)",
+        )
+        .bind(account_id)
+        .bind(from_account_id)
+        .bind(kind)
+        .bind(status_id)
+        .execute(&mut *conn)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Which types to list: `include` empty means all; both hold type names.
+#[derive(Clone, Debug, Default)]
+pub struct TypeFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl TypeFilter {
+    /// `,a,b,` for a `LIKE` membership test; empty when the list is.
+    fn joined(list: &[String]) -> String {
+        if list.is_empty() {
+            String::new()
+        } else {
+            format!(",{},", list.join(","))
+        }
+    }
+}
+
+/// A page of `account_id`'s notifications, newest first.
+pub async fn page(
+    db: &Db,
+    account_id: i64,
+    filter: &TypeFilter,
+    page: &Page,
+) -> Result<Vec<NotificationRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    let include = TypeFilter::joined(&filter.include);
+    let exclude = TypeFilter::joined(&filter.exclude);
+    macro_rules! query {
+        ($order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT id, account_id, from_account_id, kind, status_id, created_at \
+                     FROM notifications \
+                     WHERE account_id = $1 AND id > $2 AND id < $3 \
+                     AND ($5 = '' OR $5 LIKE '%,' || kind || ',%') \
+                     AND ($6 = '' OR $6 NOT LIKE '%,' || kind || ',%') \
+                     ORDER BY id ", $order, " LIMIT $4"
+                ))
+                .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+                .bind(&include).bind(&exclude)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows = if page.ascending() {
+        query!("ASC")
+    } else {
+        query!("DESC")
+    };
+    Ok(page.finish(rows))
+}
+
+pub async fn find(db: &Db, account_id: i64, id: i64) -> Result<Option<NotificationRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, account_id, from_account_id, kind, status_id, created_at \
+             FROM notifications WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Dismiss one notification; false when there was none.
+pub async fn dismiss(db: &Db, account_id: i64, id: i64) -> Result<bool> {
+    let deleted = on_db!(db, pool => {
+        sqlx::query("DELETE FROM notifications WHERE account_id = $1 AND id = $2")
+            .bind(account_id)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(deleted == 1)
+}
+
+/// Dismiss them all.
+pub async fn clear(db: &Db, account_id: i64) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("DELETE FROM notifications WHERE account_id = $1")
+            .bind(account_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// A read position.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MarkerRow {
+    pub timeline: String,
+    pub last_read_id: i64,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// `account_id`'s markers.
+pub async fn markers(db: &Db, account_id: i64) -> Result<Vec<MarkerRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT timeline, last_read_id, version, updated_at FROM markers \
+             WHERE account_id = $1 ORDER BY timeline",
+        )
+        .bind(account_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Move a read position (`home` or `notifications`); each move bumps its
+/// version, which clients use to detect concurrent updates.
+pub async fn set_marker(
+    db: &Db,
+    account_id: i64,
+    timeline: &str,
+    last_read_id: i64,
+    now: UnixMillis,
+) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO markers (account_id, timeline, last_read_id, version, updated_at) \
+             VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (account_id, timeline) DO UPDATE \
+             SET last_read_id = excluded.last_read_id, version = markers.version + 1, \
+                 updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(timeline)
+        .bind(last_read_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}

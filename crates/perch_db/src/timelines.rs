@@ -1,0 +1,140 @@
+//! Timelines: pages of statuses, newest first, by keyset over status ids.
+//!
+//! Every query here either reads an index range that matches its order
+//! (`home_feed`'s primary key, `statuses_account`, `statuses_public*`,
+//! `status_tags_tag`) or filters such a range; none uses `OFFSET`. Statuses
+//! a viewer may not read never come out (see `visible_to!`).
+
+use crate::page::Page;
+use crate::statuses::StatusRow;
+use crate::{Db, Result};
+
+/// `account_id`'s home feed.
+pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    let rows = on_db!(db, pool => {
+        if page.ascending() {
+            sqlx::query_as(concat!(
+                "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+                 WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
+                 ORDER BY h.status_id ASC LIMIT $4"
+            ))
+            .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+            .fetch_all(pool).await?
+        } else {
+            sqlx::query_as(concat!(
+                "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+                 WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
+                 ORDER BY h.status_id DESC LIMIT $4"
+            ))
+            .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+            .fetch_all(pool).await?
+        }
+    });
+    Ok(page.finish(rows))
+}
+
+/// Which public statuses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PublicFilter {
+    /// `Some(true)`: local only; `Some(false)`: remote only.
+    pub local: Option<bool>,
+}
+
+/// The public timeline: original public statuses.
+pub async fn public(db: &Db, filter: PublicFilter, page: &Page) -> Result<Vec<StatusRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    macro_rules! query {
+        ($where:literal, $order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT ", status_columns!(), " FROM statuses s \
+                     WHERE s.visibility = 0 AND s.reblog_of_id IS NULL ", $where,
+                    " AND s.id > $1 AND s.id < $2 \
+                     ORDER BY s.id ", $order, " LIMIT $3"
+                ))
+                .bind(lower).bind(upper).bind(page.limit)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows = match (filter.local, page.ascending()) {
+        (None, false) => query!("", "DESC"),
+        (None, true) => query!("", "ASC"),
+        (Some(true), false) => query!("AND s.local = TRUE", "DESC"),
+        (Some(true), true) => query!("AND s.local = TRUE", "ASC"),
+        (Some(false), false) => query!("AND s.local = FALSE", "DESC"),
+        (Some(false), true) => query!("AND s.local = FALSE", "ASC"),
+    };
+    Ok(page.finish(rows))
+}
+
+/// Public statuses tagged `tag` (lower-cased).
+pub async fn tag(db: &Db, tag: &str, filter: PublicFilter, page: &Page) -> Result<Vec<StatusRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    macro_rules! query {
+        ($order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT ", status_columns!(), " FROM tags t \
+                     JOIN status_tags st ON st.tag_id = t.id \
+                     JOIN statuses s ON s.id = st.status_id \
+                     WHERE t.name = $1 AND s.visibility = 0 AND s.reblog_of_id IS NULL \
+                     AND st.status_id > $2 AND st.status_id < $3 \
+                     AND ($5 IS NULL OR s.local = $5) \
+                     ORDER BY st.status_id ", $order, " LIMIT $4"
+                ))
+                .bind(tag).bind(lower).bind(upper).bind(page.limit)
+                .bind(filter.local)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows = if page.ascending() {
+        query!("ASC")
+    } else {
+        query!("DESC")
+    };
+    Ok(page.finish(rows))
+}
+
+/// Which of an account's statuses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccountFilter {
+    pub exclude_replies: bool,
+    pub exclude_reblogs: bool,
+}
+
+/// `author_id`'s statuses that `viewer` (0: nobody) may read.
+pub async fn account(
+    db: &Db,
+    author_id: i64,
+    viewer: i64,
+    filter: AccountFilter,
+    page: &Page,
+) -> Result<Vec<StatusRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    macro_rules! query {
+        ($order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT ", status_columns!(), " FROM statuses s \
+                     WHERE s.account_id = $1 AND s.id > $3 AND s.id < $4 AND ",
+                    visible_to!("$2"),
+                    " AND ($6 = FALSE OR s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = $1) \
+                     AND ($7 = FALSE OR s.reblog_of_id IS NULL) \
+                     ORDER BY s.id ", $order, " LIMIT $5"
+                ))
+                .bind(author_id).bind(viewer).bind(lower).bind(upper).bind(page.limit)
+                .bind(filter.exclude_replies).bind(filter.exclude_reblogs)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows = if page.ascending() {
+        query!("ASC")
+    } else {
+        query!("DESC")
+    };
+    Ok(page.finish(rows))
+}
