@@ -163,6 +163,35 @@ impl Instance {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// A request with a JSON body (or none), answered with JSON.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sent");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Post a status; returns it.
+    pub async fn post_status(&self, token: &str, body: Value) -> Value {
+        let (status, posted) = self
+            .send(reqwest::Method::POST, "/api/v1/statuses", token, Some(body))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{posted}");
+        posted
+    }
+
     /// Resolve `user@domain` through this instance's search, as a client
     /// would; returns the local id of the (remote) account.
     pub async fn resolve(&self, token: &str, acct: &str) -> String {

@@ -2,3 +2,4 @@
 
 mod follows;
 mod inbox;
+mod statuses;

@@ -1,0 +1,257 @@
+//! Statuses across two instances: a post reaches a remote follower's home;
+//! likes, reblogs, edits, deletes and their undos show on the other side
+//! with the right counts; reply threads assemble on both sides.
+
+use perch_federation_tests::{Instance, drain};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// `follower` on `from` follows `target` on `to`, accepted.
+async fn follow(from: &Instance, token: &str, to: &Instance, target: &str) -> String {
+    let id = from
+        .resolve(token, &format!("@{target}@{}", to.domain))
+        .await;
+    let (status, body) = from
+        .post(&format!("/api/v1/accounts/{id}/follow"), token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    drain(&[from, to]).await;
+    id
+}
+
+async fn status_on(instance: &Instance, token: &str, id: &str) -> Value {
+    let (status, body) = instance.get(&format!("/api/v1/statuses/{id}"), token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect()
+}
+
+async fn home(instance: &Instance, token: &str) -> Value {
+    let (status, body) = instance.get("/api/v1/timelines/home", token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_post_and_what_happens_to_it_reach_the_other_side() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    let (alice, bob) = (a.token("alice").await, b.token("bob").await);
+    follow(&b, &bob, &a, "alice").await;
+
+    // A post reaches the remote follower's home timeline.
+    let posted = a
+        .post_status(&alice, json!({"status": "Hello from A", "language": "en"}))
+        .await;
+    let local_id = posted["id"].as_str().expect("id").to_owned();
+    drain(&[&a, &b]).await;
+    let feed = home(&b, &bob).await;
+    assert_eq!(feed.as_array().map(Vec::len), Some(1), "{feed}");
+    let remote = &feed[0];
+    assert_eq!(remote["uri"], posted["uri"]);
+    assert!(remote["content"].as_str().unwrap().contains("Hello from A"));
+    assert_eq!(remote["account"]["acct"], format!("alice@{}", a.domain));
+    assert_eq!(remote["language"], "en");
+    let remote_id = remote["id"].as_str().expect("id").to_owned();
+
+    // Like and unlike.
+    let (status, liked) = b
+        .post(&format!("/api/v1/statuses/{remote_id}/favourite"), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{liked}");
+    drain(&[&a, &b]).await;
+    assert_eq!(
+        status_on(&a, &alice, &local_id).await["favourites_count"],
+        1
+    );
+    let (_, notes) = a.get("/api/v1/notifications", &alice).await;
+    assert_eq!(notes[0]["type"], "favourite", "{notes}");
+    assert_eq!(notes[0]["account"]["acct"], format!("bob@{}", b.domain));
+    b.post(&format!("/api/v1/statuses/{remote_id}/unfavourite"), &bob)
+        .await;
+    drain(&[&a, &b]).await;
+    assert_eq!(
+        status_on(&a, &alice, &local_id).await["favourites_count"],
+        0
+    );
+    let (_, notes) = a
+        .get("/api/v1/notifications?types[]=favourite", &alice)
+        .await;
+    assert_eq!(notes, json!([]));
+
+    // Reblog and unreblog.
+    let (status, reblog) = b
+        .post(&format!("/api/v1/statuses/{remote_id}/reblog"), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reblog}");
+    drain(&[&a, &b]).await;
+    assert_eq!(status_on(&a, &alice, &local_id).await["reblogs_count"], 1);
+    let (_, by) = a
+        .get(&format!("/api/v1/statuses/{local_id}/reblogged_by"), &alice)
+        .await;
+    assert_eq!(by[0]["acct"], format!("bob@{}", b.domain));
+    b.post(&format!("/api/v1/statuses/{remote_id}/unreblog"), &bob)
+        .await;
+    drain(&[&a, &b]).await;
+    assert_eq!(status_on(&a, &alice, &local_id).await["reblogs_count"], 0);
+
+    // An edit shows on the other side, with its history.
+    let (status, edited) = a
+        .send(
+            Method::PUT,
+            &format!("/api/v1/statuses/{local_id}"),
+            &alice,
+            Some(json!({"status": "Hello from A, edited"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    drain(&[&a, &b]).await;
+    let there = status_on(&b, &bob, &remote_id).await;
+    assert!(
+        there["content"].as_str().unwrap().contains("edited"),
+        "{there}"
+    );
+    assert!(there["edited_at"].is_string());
+    let (_, history) = b
+        .get(&format!("/api/v1/statuses/{remote_id}/history"), &bob)
+        .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+
+    // A delete removes it there.
+    let (status, _) = a
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/statuses/{local_id}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&a, &b]).await;
+    let (status, _) = b.get(&format!("/api/v1/statuses/{remote_id}"), &bob).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(home(&b, &bob).await, json!([]));
+}
+
+#[tokio::test]
+async fn a_remote_reblog_reaches_the_reblogger_s_followers() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    b.create_user("carol", false).await;
+    let (alice, bob, carol) = (
+        a.token("alice").await,
+        b.token("bob").await,
+        b.token("carol").await,
+    );
+    // Alice follows Carol (on B); Bob (on B) reblogs Carol's post: nothing
+    // reaches A through Bob, whom nobody on A follows. Alice then follows
+    // Bob, and Bob's next reblog shows in her home.
+    follow(&a, &alice, &b, "carol").await;
+    let first = b.post_status(&carol, json!({"status": "first"})).await;
+    drain(&[&a, &b]).await;
+    follow(&a, &alice, &b, "bob").await;
+    let second = b.post_status(&carol, json!({"status": "second"})).await;
+    let second_id = second["id"].as_str().unwrap();
+    drain(&[&a, &b]).await;
+    let (status, _) = b
+        .post(&format!("/api/v1/statuses/{second_id}/reblog"), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&a, &b]).await;
+    let feed = home(&a, &alice).await;
+    let first_uri = first["uri"].as_str().unwrap();
+    let kinds: Vec<(bool, &str)> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let shown = if s["reblog"].is_null() {
+                s
+            } else {
+                &s["reblog"]
+            };
+            (!s["reblog"].is_null(), shown["uri"].as_str().unwrap())
+        })
+        .collect();
+    let second_uri = second["uri"].as_str().unwrap();
+    assert_eq!(
+        kinds,
+        [(true, second_uri), (false, second_uri), (false, first_uri)],
+        "{feed}"
+    );
+}
+
+#[tokio::test]
+async fn reply_threads_assemble_on_both_sides() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    let (alice, bob) = (a.token("alice").await, b.token("bob").await);
+    follow(&b, &bob, &a, "alice").await;
+
+    let root = a.post_status(&alice, json!({"status": "root"})).await;
+    let root_on_a = root["id"].as_str().unwrap().to_owned();
+    drain(&[&a, &b]).await;
+    let root_on_b = home(&b, &bob).await[0]["id"].as_str().unwrap().to_owned();
+
+    // Bob answers on B; Alice (not following Bob) gets it because it answers
+    // her post.
+    let reply = b
+        .post_status(
+            &bob,
+            json!({"status": "reply", "in_reply_to_id": root_on_b}),
+        )
+        .await;
+    let reply_on_b = reply["id"].as_str().unwrap().to_owned();
+    drain(&[&a, &b]).await;
+    let (_, context_a) = a
+        .get(&format!("/api/v1/statuses/{root_on_a}/context"), &alice)
+        .await;
+    let descendants = context_a["descendants"].as_array().expect("descendants");
+    assert_eq!(descendants.len(), 1, "{context_a}");
+    assert_eq!(descendants[0]["uri"], reply["uri"]);
+    assert_eq!(status_on(&a, &alice, &root_on_a).await["replies_count"], 1);
+    let reply_on_a = descendants[0]["id"].as_str().unwrap().to_owned();
+
+    // Alice answers Bob's reply; it travels to Bob (her follower, and the
+    // author she answers).
+    let answer = a
+        .post_status(
+            &alice,
+            json!({"status": "answer", "in_reply_to_id": reply_on_a}),
+        )
+        .await;
+    drain(&[&a, &b]).await;
+    let (_, context_b) = b
+        .get(&format!("/api/v1/statuses/{reply_on_b}/context"), &bob)
+        .await;
+    assert_eq!(
+        ids(&context_b["ancestors"]),
+        vec![root_on_b.as_str()],
+        "{context_b}"
+    );
+    let below: Vec<&str> = context_b["descendants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(below, vec![answer["uri"].as_str().unwrap()], "{context_b}");
+    let (_, thread_a) = a
+        .get(&format!("/api/v1/statuses/{root_on_a}/context"), &alice)
+        .await;
+    assert_eq!(
+        thread_a["descendants"].as_array().map(Vec::len),
+        Some(2),
+        "{thread_a}"
+    );
+}
