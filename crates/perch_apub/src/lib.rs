@@ -12,6 +12,7 @@
 //! through perch_db).
 
 pub mod activities;
+pub mod backfill;
 pub mod delivery;
 pub mod fetch;
 pub mod inbox;

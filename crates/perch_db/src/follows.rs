@@ -290,3 +290,17 @@ pub async fn has_local_follower(db: &Db, account_id: i64) -> Result<bool> {
         .await?
     }))
 }
+
+/// Whether a local account other than `besides` follows `account_id`.
+pub async fn has_local_follower_besides(db: &Db, account_id: i64, besides: i64) -> Result<bool> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND a.domain IS NULL AND f.account_id <> $2)",
+        )
+        .bind(account_id)
+        .bind(besides)
+        .fetch_one(pool)
+        .await?
+    }))
+}

@@ -255,3 +255,41 @@ async fn reply_threads_assemble_on_both_sides() {
         "{thread_a}"
     );
 }
+
+#[tokio::test]
+async fn following_brings_in_recent_public_posts() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    let (alice, bob) = (a.token("alice").await, b.token("bob").await);
+    let mut public = Vec::new();
+    for n in 0..3 {
+        let posted = a
+            .post_status(&alice, json!({"status": format!("earlier {n}")}))
+            .await;
+        public.push(posted["uri"].as_str().unwrap().to_owned());
+    }
+    a.post_status(
+        &alice,
+        json!({"status": "only followers", "visibility": "private"}),
+    )
+    .await;
+    a.post_status(&alice, json!({"status": "quiet", "visibility": "unlisted"}))
+        .await;
+    drain(&[&a, &b]).await;
+
+    let alice_on_b = follow(&b, &bob, &a, "alice").await;
+    let feed = home(&b, &bob).await;
+    let uris: Vec<&str> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["uri"].as_str().unwrap())
+        .collect();
+    public.reverse();
+    assert_eq!(uris, public, "{feed}");
+    let (_, profile) = b
+        .get(&format!("/api/v1/accounts/{alice_on_b}/statuses"), &bob)
+        .await;
+    assert_eq!(profile.as_array().map(Vec::len), Some(3), "{profile}");
+}

@@ -161,6 +161,16 @@ pub async fn receive_answer(state: &ApubState, activity: Verified) -> Result<(),
         follows::delete_follow(&mut tx, follower_id, target_id).await?;
     }
     tx.commit().await?;
+    // The first follower here brings in the account's recent posts; for
+    // later followers they are here already, and the follow merged them
+    // into the new follower's home feed.
+    if accept
+        && request.is_some()
+        && !follows::has_local_follower_besides(&state.db, target_id, follower_id).await?
+    {
+        let target = account(state, target_id).await?;
+        crate::backfill::recent_posts(state, &target).await;
+    }
     Ok(())
 }
 

@@ -11,6 +11,8 @@ mod follow;
 mod note;
 mod reaction;
 
+pub use note::store_backfilled;
+
 use std::time::SystemTime;
 
 use axum::body::Bytes;

@@ -246,6 +246,24 @@ pub(crate) async fn store_note(
     Ok(statuses::find_by_id(&state.db, id).await?)
 }
 
+/// Store a post read from its author's outbox, without its parents.
+/// False when it was known already.
+pub async fn store_backfilled(
+    state: &ApubState,
+    note: ReceivedNote,
+    author: &AccountRow,
+) -> Result<bool, InboxError> {
+    if statuses::find_by_uri(&state.db, note.id.as_str())
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    Ok(store_note(state, note, author, None, MAX_PARENT_DEPTH)
+        .await?
+        .is_some())
+}
+
 /// A status by its id: stored already, or fetched with its author (and
 /// their parents, to `depth`) and stored.
 pub(crate) async fn note_by_uri(
