@@ -81,6 +81,26 @@ async function main() {
   check(typeof v1.uri === "string", "v1 instance without uri");
   check(typeof v2.domain === "string", "v2 instance without domain");
 
+  // Posting, liking and paging the home timeline through the library: its
+  // paginator follows the Link headers, one status per page.
+  const first = await client.v1.statuses.create({ status: "first from masto.js" });
+  const second = await client.v1.statuses.create({
+    status: "second from masto.js",
+    inReplyToId: first.id,
+    visibility: "unlisted",
+  });
+  check(second.inReplyToId === first.id, "the reply lost its parent");
+  const liked = await client.v1.statuses.$select(first.id).favourite();
+  check(liked.favourited === true && liked.favouritesCount === 1, "favourite not counted");
+  const paged = [];
+  for await (const page of client.v1.timelines.home.list({ limit: 1 })) {
+    paged.push(...page.map((status) => status.id));
+    if (paged.length >= 3) break;
+  }
+  const context = await client.v1.statuses.$select(first.id).context.fetch();
+  const deleted = await client.v1.statuses.$select(second.id).remove();
+  check(deleted.text === "second from masto.js", "delete did not return the source text");
+
   // Revoking through the library stops the token.
   await oauth.revoke({
     clientId: app.clientId,
@@ -109,6 +129,9 @@ async function main() {
       version: v2.version,
       streaming: v2.configuration?.urls?.streaming ?? null,
       revoked,
+      posted: [first.id, second.id],
+      paged,
+      descendants: context.descendants.map((status) => status.id),
     }),
   );
 }

@@ -145,5 +145,12 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     );
     assert_eq!(read["streaming"], format!("ws://{domain}"), "{read}");
     assert_eq!(read["revoked"], true, "{read}");
+    let posted = read["posted"].as_array().expect("posted ids");
+    assert_eq!(
+        read["paged"],
+        serde_json::json!([posted[1], posted[0]]),
+        "the home timeline, newest first, one page per status: {read}"
+    );
+    assert_eq!(read["descendants"], serde_json::json!([posted[1]]), "{read}");
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
