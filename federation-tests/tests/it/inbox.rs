@@ -12,19 +12,19 @@ use perch_federation_tests::Instance;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Setup {
-    a: Instance,
-    b: Instance,
-    alice_key: SigningKey,
-    alice_uri: String,
-    carol_uri: String,
-    bob_uri: String,
-    inbox: url::Url,
+pub(crate) struct Setup {
+    pub(crate) a: Instance,
+    pub(crate) b: Instance,
+    pub(crate) alice_key: SigningKey,
+    pub(crate) alice_uri: String,
+    pub(crate) carol_uri: String,
+    pub(crate) bob_uri: String,
+    pub(crate) inbox: url::Url,
 }
 
 /// A knows alice and carol; B knows both of them (fetched through search)
 /// and has bob.
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let (a, b) = (Instance::start().await, Instance::start().await);
     let alice_id = a.create_user("alice", false).await;
     a.create_user("carol", false).await;
@@ -59,7 +59,7 @@ fn follow(setup: &Setup, id: &str, actor: &str) -> Value {
     })
 }
 
-fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
+pub(crate) fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -77,7 +77,7 @@ fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
     headers
 }
 
-async fn post(setup: &Setup, headers: HeaderMap, body: Vec<u8>) -> StatusCode {
+pub(crate) async fn post(setup: &Setup, headers: HeaderMap, body: Vec<u8>) -> StatusCode {
     setup
         .b
         .client

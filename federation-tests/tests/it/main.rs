@@ -2,4 +2,5 @@
 
 mod follows;
 mod inbox;
+mod inbox_notes;
 mod statuses;

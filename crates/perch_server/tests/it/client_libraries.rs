@@ -151,6 +151,10 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
         serde_json::json!([posted[1], posted[0]]),
         "the home timeline, newest first, one page per status: {read}"
     );
-    assert_eq!(read["descendants"], serde_json::json!([posted[1]]), "{read}");
+    assert_eq!(
+        read["descendants"],
+        serde_json::json!([posted[1]]),
+        "{read}"
+    );
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
