@@ -12,6 +12,7 @@ use perch_core::outbound::Outbound;
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::follows::{self, Kind, List, NewFollow};
+use perch_db::live::LiveEvent;
 use perch_db::notifications::{self, NewNotification};
 use perch_db::profiles;
 
@@ -85,7 +86,7 @@ async fn notify(
     account_id: i64,
     from: i64,
     kind: &str,
-) -> Result<(), ApiError> {
+) -> Result<Option<LiveEvent>, ApiError> {
     let notification = NewNotification {
         id: state.ids.next_id().as_i64(),
         account_id,
@@ -94,8 +95,7 @@ async fn notify(
         status_id: None,
         created_at: now_millis(),
     };
-    notifications::insert(tx, &notification).await?;
-    Ok(())
+    Ok(notifications::insert(tx, &notification).await?)
 }
 
 /// Commit, wake the delivery worker, and answer with the relationship.
@@ -150,6 +150,7 @@ async fn follow(
             created_at: now_millis(),
         };
         let mut tx = state.db.begin().await?;
+        let mut live = Vec::new();
         let requested = remote || target.locked;
         if requested {
             follows::insert_request(&mut tx, &relation).await?;
@@ -162,7 +163,7 @@ async fn follow(
             } else {
                 "follow"
             };
-            notify(&state, &mut tx, target.id, me.id, kind).await?;
+            live.extend(notify(&state, &mut tx, target.id, me.id, kind).await?);
         }
         if remote {
             let event = Outbound::Follow {
@@ -174,6 +175,7 @@ async fn follow(
         }
         tx.commit().await?;
         state.federation.delivery_wake.notify_one();
+        state.federation.bus.publish(&live).await;
     }
     Ok(Json(relationship(&state, me.id, target.id).await?))
 }

@@ -29,6 +29,7 @@ pub mod rate_limit;
 pub mod search;
 pub mod state;
 pub mod statuses;
+pub mod streaming;
 pub mod timelines;
 
 use axum::Router;
@@ -48,6 +49,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(statuses::routes())
         .merge(timelines::routes())
         .merge(notifications::routes())
+        .merge(streaming::routes())
         .merge(search::routes())
         .merge(instance::routes())
         .merge(media_files::routes())

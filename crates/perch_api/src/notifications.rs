@@ -102,6 +102,17 @@ async fn render_rows(
     Ok(out)
 }
 
+/// One notification rendered for its owner, if it still shows.
+pub async fn render_one(
+    state: &ApiState,
+    me: i64,
+    row: &NotificationRow,
+) -> Result<Option<Notification>, ApiError> {
+    Ok(render_rows(state, me, std::slice::from_ref(row))
+        .await?
+        .pop())
+}
+
 /// `GET /api/v1/notifications`.
 async fn list(
     State(state): State<ApiState>,
@@ -152,9 +163,8 @@ async fn show(
     let row = notifications::find(&state.db, me, notification_id(&id)?)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    render_rows(&state, me, std::slice::from_ref(&row))
+    render_one(&state, me, &row)
         .await?
-        .pop()
         .map(Json)
         .ok_or_else(ApiError::not_found)
 }

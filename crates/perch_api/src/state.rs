@@ -56,4 +56,8 @@ pub struct ApiState {
     pub sign_up_limit: Arc<RateLimiter>,
     /// The federation side: resolving remote accounts and publishing.
     pub federation: perch_apub::ApubState,
+    /// This process's WebSocket connections.
+    pub streaming: Arc<crate::streaming::Registry>,
+    /// Cancelled when the server shuts down (WebSocket connections close).
+    pub shutdown: tokio_util::sync::CancellationToken,
 }

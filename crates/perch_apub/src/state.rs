@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use perch_core::id::IdGenerator;
 use perch_db::Db;
+use perch_db::live::Bus;
 use url::Url;
 
 use tokio::sync::Notify;
@@ -44,4 +45,6 @@ pub struct ApubState {
     pub verifying_keys: Arc<VerifyingKeys>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
+    /// Tells every process what changed, for live clients.
+    pub bus: Bus,
 }

@@ -25,6 +25,7 @@ mod error;
 pub mod favourites;
 pub mod follows;
 pub mod jwt_keys;
+pub mod live;
 pub mod nodes;
 pub mod notifications;
 pub mod oauth;

@@ -6,6 +6,7 @@
 
 use perch_core::time::UnixMillis;
 
+use crate::live::LiveEvent;
 use crate::page::Page;
 use crate::{Db, Result, Tx};
 
@@ -34,10 +35,11 @@ pub struct NotificationRow {
 }
 
 /// Store a notification unless it exists, or it would notify an account of
-/// its own action, or the notified account is not local. True when stored.
-pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<bool> {
+/// its own action, or the notified account is not local. When stored, the
+/// live event to publish once the transaction commits.
+pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<LiveEvent>> {
     if new.account_id == new.from_account_id {
-        return Ok(false);
+        return Ok(None);
     }
     let inserted = on_tx!(tx, conn => {
         sqlx::query(
@@ -56,7 +58,10 @@ pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<bool> {
         .await?
         .rows_affected()
     });
-    Ok(inserted == 1)
+    Ok((inserted == 1).then_some(LiveEvent::Notification {
+        account_id: new.account_id,
+        id: new.id,
+    }))
 }
 
 /// Remove the notification of an event taken back (an unfollow, an unlike).

@@ -615,3 +615,13 @@ pub async fn rebloggers(db: &Db, status_id: i64) -> Result<Vec<i64>> {
         .await?
     }))
 }
+
+/// The accounts whose home feed holds a status.
+pub async fn home_feed_accounts(db: &Db, status_id: i64) -> Result<Vec<i64>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT account_id FROM home_feed WHERE status_id = $1")
+            .bind(status_id)
+            .fetch_all(pool)
+            .await?
+    }))
+}

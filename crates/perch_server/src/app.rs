@@ -148,13 +148,25 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
+        // One token stops everything: the server, the workers and the
+        // WebSocket connections (which the HTTP server does not track).
+        let stop = self.api.shutdown.clone();
         let workers = TaskTracker::new();
         let ids = Arc::new(self.ids);
         {
             let (ids, db, stop) = (ids.clone(), self.db.clone(), stop.clone());
             workers.spawn(async move { ids.keep_renewed(db, stop).await });
         }
+        // Listening starts before serving, so no event after start-up is
+        // missed; the hub subscribes here too, for the same reason.
+        if let Some(listener) = self.apub.bus.listen(stop.clone().cancelled_owned()).await? {
+            workers.spawn(listener);
+        }
+        workers.spawn(perch_api::streaming::hub(
+            self.api.clone(),
+            self.apub.bus.subscribe(),
+            stop.clone(),
+        ));
         if self.config.delivery_worker {
             let owner = format!("delivery-{}-{}", std::process::id(), ids.generator().node());
             let (apub, stop) = (self.apub.clone(), stop.clone());
@@ -237,6 +249,8 @@ async fn api_state(
         )),
         sign_up_limit: Arc::new(RateLimiter::new(config.sign_ups_per_ip, SIGN_UP_WINDOW)),
         federation,
+        streaming: Arc::default(),
+        shutdown: CancellationToken::new(),
     })
 }
 
@@ -272,6 +286,7 @@ async fn apub_state(
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
+        bus: perch_db::live::Bus::new(db.clone()),
     })
 }
 

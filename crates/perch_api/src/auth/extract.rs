@@ -74,7 +74,7 @@ impl FromRequestParts<ApiState> for MaybeAuth {
     }
 }
 
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+pub(crate) fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
     };

@@ -2,7 +2,7 @@
 //! request extractor that turns `Authorization: Bearer …` into an
 //! [`Auth`].
 
-mod extract;
+pub(crate) mod extract;
 pub mod scopes;
 pub mod secrets;
 pub mod tokens;

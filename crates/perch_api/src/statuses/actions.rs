@@ -11,6 +11,7 @@ use perch_core::status::Visibility;
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::favourites;
+use perch_db::live::LiveEvent;
 use perch_db::notifications::{self, NewNotification};
 use perch_db::statuses::{self, NewStatus, StatusRow};
 use serde::Deserialize;
@@ -47,6 +48,8 @@ pub async fn delete(
     }
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
+    let live = [LiveEvent::StatusDeleted(row.id)];
+    state.federation.bus.publish(&live).await;
     Ok(Json(rendered))
 }
 
@@ -109,20 +112,23 @@ pub async fn favourite(
     let now = now_millis();
     let like_id = state.ids.next_id().as_i64();
     let uri = state.federation.layout.activity_uri(like_id);
+    let mut live = Vec::new();
     let mut tx = state.db.begin().await?;
     if favourites::insert(&mut tx, like_id, me.id, status.id, Some(&uri), now).await? {
-        notifications::insert(
-            &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id: author.id,
-                from_account_id: me.id,
-                kind: "favourite",
-                status_id: Some(status.id),
-                created_at: now,
-            },
-        )
-        .await?;
+        live.extend(
+            notifications::insert(
+                &mut tx,
+                &NewNotification {
+                    id: state.ids.next_id().as_i64(),
+                    account_id: author.id,
+                    from_account_id: me.id,
+                    kind: "favourite",
+                    status_id: Some(status.id),
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
         if author.domain.is_some() {
             let visibility = Visibility::from_i16(status.visibility);
             let like = reaction(uri, &me, &status, &author, visibility, now);
@@ -131,6 +137,7 @@ pub async fn favourite(
     }
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
+    state.federation.bus.publish(&live).await;
     answer(&state, &me, status.id).await
 }
 
@@ -222,6 +229,7 @@ pub async fn reblog(
         reblog_of_id: Some(status.id),
         created_at: now,
     };
+    let mut live = vec![LiveEvent::StatusCreated(reblog_id)];
     let mut tx = state.db.begin().await?;
     if !statuses::insert(&mut tx, &new, &[], &[]).await? {
         return Err(ApiError::unprocessable(
@@ -229,22 +237,25 @@ pub async fn reblog(
         ));
     }
     statuses::fan_out(&mut tx, reblog_id, me.id, true, &[]).await?;
-    notifications::insert(
-        &mut tx,
-        &NewNotification {
-            id: state.ids.next_id().as_i64(),
-            account_id: author.id,
-            from_account_id: me.id,
-            kind: "reblog",
-            status_id: Some(status.id),
-            created_at: now,
-        },
-    )
-    .await?;
+    live.extend(
+        notifications::insert(
+            &mut tx,
+            &NewNotification {
+                id: state.ids.next_id().as_i64(),
+                account_id: author.id,
+                from_account_id: me.id,
+                kind: "reblog",
+                status_id: Some(status.id),
+                created_at: now,
+            },
+        )
+        .await?,
+    );
     let announce = reaction(uri, &me, &status, &author, visibility, now);
     publish_in(&state, &mut tx, Outbound::Announce(announce)).await?;
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
+    state.federation.bus.publish(&live).await;
     answer(&state, &me, reblog_id).await
 }
 
@@ -272,6 +283,8 @@ pub async fn unreblog(
         publish_in(&state, &mut tx, Outbound::UndoAnnounce(undo)).await?;
         tx.commit().await?;
         state.federation.delivery_wake.notify_one();
+        let live = [LiveEvent::StatusDeleted(existing.id)];
+        state.federation.bus.publish(&live).await;
     }
     answer(&state, &me, status.id).await
 }

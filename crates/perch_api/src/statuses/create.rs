@@ -7,6 +7,7 @@ use perch_core::outbound::Outbound;
 use perch_core::status::{MAX_SPOILER_CHARACTERS, Visibility};
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
+use perch_db::live::LiveEvent;
 use perch_db::notifications::{self, NewNotification};
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 use serde::Deserialize;
@@ -192,6 +193,7 @@ pub async fn create(
         created_at: now,
     };
     let mention_ids: Vec<i64> = mentions.iter().map(|a| a.id).collect();
+    let mut live = vec![LiveEvent::StatusCreated(id)];
     let mut tx = state.db.begin().await?;
     statuses::insert(&mut tx, &new, &mention_ids, &tag_rows(&state, &tags)).await?;
     if let Some(key) = &key {
@@ -218,24 +220,27 @@ pub async fn create(
     )
     .await?;
     for account_id in local_ids(&mentions) {
-        notifications::insert(
-            &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id,
-                from_account_id: me.id,
-                kind: "mention",
-                status_id: Some(id),
-                created_at: now,
-            },
-        )
-        .await?;
+        live.extend(
+            notifications::insert(
+                &mut tx,
+                &NewNotification {
+                    id: state.ids.next_id().as_i64(),
+                    account_id,
+                    from_account_id: me.id,
+                    kind: "mention",
+                    status_id: Some(id),
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
     }
     let row = stored_row(&new);
     let note = note_of(&state, &row, &me, parent_author.as_ref(), &mentions, &tags);
     publish_in(&state, &mut tx, Outbound::CreateStatus(Box::new(note))).await?;
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
+    state.federation.bus.publish(&live).await;
     let row = statuses::find_by_id(&state.db, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -320,6 +325,7 @@ pub async fn edit(
         edited_at: now,
     };
     let mention_ids: Vec<i64> = mentions.iter().map(|a| a.id).collect();
+    let mut live = vec![LiveEvent::StatusUpdated(current.id)];
     let mut tx = state.db.begin().await?;
     statuses::edit(
         &mut tx,
@@ -331,18 +337,20 @@ pub async fn edit(
     .await?;
     // Those who reblogged it hear of the change, as in Mastodon.
     for account_id in statuses::rebloggers(&state.db, current.id).await? {
-        notifications::insert(
-            &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id,
-                from_account_id: me.id,
-                kind: "update",
-                status_id: Some(current.id),
-                created_at: now,
-            },
-        )
-        .await?;
+        live.extend(
+            notifications::insert(
+                &mut tx,
+                &NewNotification {
+                    id: state.ids.next_id().as_i64(),
+                    account_id,
+                    from_account_id: me.id,
+                    kind: "update",
+                    status_id: Some(current.id),
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
     }
     let mut row = current.clone();
     row.content = html;
@@ -354,6 +362,7 @@ pub async fn edit(
     publish_in(&state, &mut tx, Outbound::UpdateStatus(Box::new(note))).await?;
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
+    state.federation.bus.publish(&live).await;
     let row = statuses::find_by_id(&state.db, current.id)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -59,6 +59,7 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
         .await?
         .is_some();
     let requested = target.locked && !already;
+    let mut live = Vec::new();
     let notification = NewNotification {
         id: state.ids.next_id().as_i64(),
         account_id: target.id,
@@ -72,7 +73,7 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
         created_at: now,
     };
     if !already {
-        notifications::insert(&mut tx, &notification).await?;
+        live.extend(notifications::insert(&mut tx, &notification).await?);
     }
     if requested {
         follows::insert_request(&mut tx, &follow).await?;
@@ -89,6 +90,7 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
     }
     tx.commit().await?;
     state.delivery_wake.notify_one();
+    state.bus.publish(&live).await;
     Ok(())
 }
 

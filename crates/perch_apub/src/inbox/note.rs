@@ -10,6 +10,7 @@ use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
 use perch_db::follows;
+use perch_db::live::LiveEvent;
 use perch_db::notifications::{self, NewNotification};
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 use serde_json::Value;
@@ -206,6 +207,7 @@ pub(crate) async fn store_note(
         .filter(|m| m.domain.is_none())
         .map(|m| m.id)
         .collect();
+    let mut live = vec![LiveEvent::StatusCreated(id)];
     let mut tx = state.db.begin().await?;
     if let Some(activity) = received {
         if !actors::record_received(&mut tx, activity.id.as_str(), author.id, now).await? {
@@ -229,20 +231,23 @@ pub(crate) async fn store_note(
     )
     .await?;
     for account_id in local_mentioned {
-        notifications::insert(
-            &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id,
-                from_account_id: author.id,
-                kind: "mention",
-                status_id: Some(id),
-                created_at: now,
-            },
-        )
-        .await?;
+        live.extend(
+            notifications::insert(
+                &mut tx,
+                &NewNotification {
+                    id: state.ids.next_id().as_i64(),
+                    account_id,
+                    from_account_id: author.id,
+                    kind: "mention",
+                    status_id: Some(id),
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
     }
     tx.commit().await?;
+    state.bus.publish(&live).await;
     Ok(statuses::find_by_id(&state.db, id).await?)
 }
 
@@ -351,26 +356,30 @@ pub async fn receive_update(state: &ApubState, activity: Verified) -> Result<(),
         .map(|t| (state.ids.next_id().as_i64(), t.to_lowercase()))
         .collect();
     let rebloggers = statuses::rebloggers(&state.db, current.id).await?;
+    let mut live = vec![LiveEvent::StatusUpdated(current.id)];
     let mut tx = state.db.begin().await?;
     if !actors::record_received(&mut tx, activity.id.as_str(), current.account_id, now).await? {
         return Ok(());
     }
     statuses::edit(&mut tx, &current, &edit, &mention_ids, &tags).await?;
     for account_id in rebloggers {
-        notifications::insert(
-            &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id,
-                from_account_id: current.account_id,
-                kind: "update",
-                status_id: Some(current.id),
-                created_at: now,
-            },
-        )
-        .await?;
+        live.extend(
+            notifications::insert(
+                &mut tx,
+                &NewNotification {
+                    id: state.ids.next_id().as_i64(),
+                    account_id,
+                    from_account_id: current.account_id,
+                    kind: "update",
+                    status_id: Some(current.id),
+                    created_at: now,
+                },
+            )
+            .await?,
+        );
     }
     tx.commit().await?;
+    state.bus.publish(&live).await;
     Ok(())
 }
 
@@ -400,5 +409,6 @@ pub async fn receive_delete(state: &ApubState, activity: Verified) -> Result<(),
     }
     statuses::delete(&mut tx, row.id).await?;
     tx.commit().await?;
+    state.bus.publish(&[LiveEvent::StatusDeleted(row.id)]).await;
     Ok(())
 }

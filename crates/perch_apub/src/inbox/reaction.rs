@@ -11,6 +11,7 @@ use perch_core::time::now_millis;
 use perch_db::actors;
 use perch_db::favourites;
 use perch_db::follows;
+use perch_db::live::LiveEvent;
 use perch_db::notifications::{self, NewNotification};
 use perch_db::statuses::{self, NewStatus, StatusRow};
 use serde_json::Value;
@@ -27,8 +28,8 @@ async fn notify(
     status: &StatusRow,
     from: i64,
     kind: &str,
-) -> Result<(), InboxError> {
-    notifications::insert(
+) -> Result<Option<LiveEvent>, InboxError> {
+    Ok(notifications::insert(
         tx,
         &NewNotification {
             id: state.ids.next_id().as_i64(),
@@ -39,8 +40,7 @@ async fn notify(
             created_at: now_millis(),
         },
     )
-    .await?;
-    Ok(())
+    .await?)
 }
 
 pub async fn receive_like(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
@@ -153,13 +153,16 @@ pub async fn receive_announce(state: &ApubState, activity: Verified) -> Result<(
     if !actors::record_received(&mut tx, activity.id.as_str(), announcer, now).await? {
         return Ok(());
     }
+    let mut live = Vec::new();
     if statuses::insert(&mut tx, &reblog, &[], &[]).await? {
         statuses::fan_out(&mut tx, id, announcer, true, &[]).await?;
+        live.push(LiveEvent::StatusCreated(id));
         if original.local {
-            notify(state, &mut tx, &original, announcer, "reblog").await?;
+            live.extend(notify(state, &mut tx, &original, announcer, "reblog").await?);
         }
     }
     tx.commit().await?;
+    state.bus.publish(&live).await;
     Ok(())
 }
 
@@ -241,6 +244,7 @@ pub async fn receive_undo_announce(
         return Ok(());
     }
     statuses::delete(&mut tx, reblog.id).await?;
+    let live = [LiveEvent::StatusDeleted(reblog.id)];
     if let Some(original_id) = reblog.reblog_of_id {
         if let Some(original) = statuses::find_by_id(&state.db, original_id).await? {
             notifications::retract(
@@ -254,5 +258,6 @@ pub async fn receive_undo_announce(
         }
     }
     tx.commit().await?;
+    state.bus.publish(&live).await;
     Ok(())
 }

@@ -13,4 +13,5 @@ mod profile;
 mod security;
 mod signup;
 mod statuses;
+mod streaming;
 mod support;

@@ -18,6 +18,8 @@ pub struct TestApp {
     /// The database's URL, for running the `perch` binary against it.
     pub database_url: String,
     pub ids: std::sync::Arc<perch_core::id::IdGenerator>,
+    /// The live-event bus (tests publish through it directly).
+    pub bus: perch_db::live::Bus,
     pub client: reqwest::Client,
     stop: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -45,6 +47,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("app builds");
     let db = app.db().clone();
     let ids = app.ids();
+    let bus = app.apub().bus.clone();
     let stop = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
     TestApp {
@@ -53,6 +56,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         db,
         database_url: database.url().to_owned(),
         ids,
+        bus,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

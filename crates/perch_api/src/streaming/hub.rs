@@ -1,0 +1,197 @@
+//! The hub: turns live events into frames and offers them to the
+//! connections that may see them.
+//!
+//! Each event is read from the database and rendered once per process,
+//! whatever the number of connections; what a connection receives is
+//! decided by the same rules as the REST API (a status reaches the `user`
+//! stream of the accounts whose home feed holds it, the public streams only
+//! when it is public, `direct` only its participants).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use perch_core::status::Visibility;
+use perch_db::accounts::{self, AccountRow};
+use perch_db::live::LiveEvent;
+use perch_db::notifications;
+use perch_db::statuses::{self, StatusRow};
+use serde_json::json;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::session::{Registry, Session};
+use super::streams::{Stream, event_frame};
+use crate::entities::account::account_from_row;
+use crate::notifications::render_one as render_notification;
+use crate::statuses::view::render_one;
+use crate::{ApiError, ApiState};
+
+/// Run until `stop`: every live event this process hears goes to its
+/// connections.
+pub async fn hub(
+    state: ApiState,
+    mut events: broadcast::Receiver<LiveEvent>,
+    stop: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(event) => {
+                if state.streaming.is_empty() {
+                    continue;
+                }
+                if let Err(error) = dispatch(&state, event).await {
+                    tracing::warn!(
+                        ?event,
+                        error = error.message(),
+                        "a live event was not delivered"
+                    );
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the streaming hub fell behind and missed events");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
+    let registry = &state.streaming;
+    match event {
+        LiveEvent::StatusCreated(id) => status_event(state, registry, id, "update").await,
+        LiveEvent::StatusUpdated(id) => status_event(state, registry, id, "status.update").await,
+        LiveEvent::StatusDeleted(id) => {
+            // The status is gone, and with it who saw it: everyone hears
+            // the id, which tells nothing about the status.
+            let id = id.to_string();
+            for session in registry.all() {
+                for stream in session.subscriptions() {
+                    session.push(event_frame(&stream, "delete", &id).into());
+                }
+            }
+            Ok(())
+        }
+        LiveEvent::Notification { account_id, id } => {
+            let sessions: Vec<Arc<Session>> = registry
+                .all()
+                .into_iter()
+                .filter(|s| s.account_id == Some(account_id))
+                .collect();
+            if sessions.is_empty() {
+                return Ok(());
+            }
+            let Some(row) = notifications::find(&state.db, account_id, id).await? else {
+                return Ok(());
+            };
+            let Some(rendered) = render_notification(state, account_id, &row).await? else {
+                return Ok(());
+            };
+            let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
+            for stream in [Stream::User, Stream::UserNotification] {
+                let frame: Utf8Bytes = event_frame(&stream, "notification", &payload).into();
+                for session in sessions.iter().filter(|s| s.is_subscribed(&stream)) {
+                    session.push(frame.clone());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An `update` or `status.update` to every stream the status belongs on.
+async fn status_event(
+    state: &ApiState,
+    registry: &Registry,
+    id: i64,
+    event: &str,
+) -> Result<(), ApiError> {
+    let Some(row) = statuses::find_by_id(&state.db, id).await? else {
+        return Ok(());
+    };
+    let sessions = registry.all();
+    let rendered = render_one(state, 0, &row).await?;
+    let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
+    let send = |stream: Stream, accepts: &dyn Fn(&Session) -> bool| {
+        let frame: Utf8Bytes = event_frame(&stream, event, &payload).into();
+        for session in sessions
+            .iter()
+            .filter(|s| s.is_subscribed(&stream) && accepts(s))
+        {
+            session.push(frame.clone());
+        }
+    };
+
+    let home: HashSet<i64> = statuses::home_feed_accounts(&state.db, id)
+        .await?
+        .into_iter()
+        .collect();
+    send(Stream::User, &|s| {
+        s.account_id.is_some_and(|a| home.contains(&a))
+    });
+
+    let visibility = Visibility::from_i16(row.visibility);
+    if visibility == Visibility::Public && row.reblog_of_id.is_none() {
+        send(Stream::Public, &|_| true);
+        send(
+            if row.local {
+                Stream::PublicLocal
+            } else {
+                Stream::PublicRemote
+            },
+            &|_| true,
+        );
+        for (_, tag) in statuses::tags_of(&state.db, &[id]).await? {
+            send(Stream::Hashtag(tag.clone()), &|_| true);
+            if row.local {
+                send(Stream::HashtagLocal(tag), &|_| true);
+            }
+        }
+    }
+    if visibility == Visibility::Direct && event == "update" {
+        conversation(state, &sessions, &row, &rendered).await?;
+    }
+    Ok(())
+}
+
+/// A direct status as a `conversation` event to its participants (its
+/// author and the accounts it mentions), each seeing the others.
+async fn conversation(
+    state: &ApiState,
+    sessions: &[Arc<Session>],
+    row: &StatusRow,
+    rendered: &crate::entities::status::Status,
+) -> Result<(), ApiError> {
+    let mut people: Vec<AccountRow> = statuses::mentions_of(&state.db, &[row.id])
+        .await?
+        .into_iter()
+        .map(|(_, account)| account)
+        .collect();
+    people.extend(accounts::find_many(&state.db, &[row.account_id]).await?);
+    for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::Direct)) {
+        let Some(me) = session
+            .account_id
+            .filter(|a| people.iter().any(|p| p.id == *a))
+        else {
+            continue;
+        };
+        let others: Vec<_> = people
+            .iter()
+            .filter(|p| p.id != me)
+            .map(|p| account_from_row(p, &state.config.public_url))
+            .collect();
+        let payload = json!({
+            "id": row.id.to_string(),
+            "unread": row.account_id != me,
+            "accounts": others,
+            "last_status": rendered,
+        })
+        .to_string();
+        session.push(event_frame(&Stream::Direct, "conversation", &payload).into());
+    }
+    Ok(())
+}

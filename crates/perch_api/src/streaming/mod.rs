@@ -1,0 +1,113 @@
+//! Mastodon's streaming API over WebSocket: `GET /api/v1/streaming`, with
+//! the access token in the `Authorization` header, the `access_token` query
+//! parameter or the offered `Sec-WebSocket-Protocol` (echoed back, as
+//! browsers and Node clients require), an optional first stream in the
+//! query (`stream`, `tag`), and `subscribe` / `unsubscribe` frames after.
+//!
+//! [`hub`] turns live events into frames; [`session`] runs connections.
+
+mod hub;
+mod session;
+mod streams;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use hub::hub;
+pub use session::{CLOSE_TOO_SLOW, QUEUE_CAPACITY, Registry};
+pub use streams::Stream;
+
+use crate::auth::Auth;
+use crate::auth::extract::{authenticate, bearer_token};
+use crate::{ApiError, ApiState};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/v1/streaming", get(connect))
+        .route("/api/v1/streaming/health", get(health))
+}
+
+/// `GET /api/v1/streaming/health`: `OK` while the server streams.
+async fn health() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        )],
+        "OK",
+    )
+        .into_response()
+}
+
+/// The token, from wherever the client put it, and whether it came as the
+/// WebSocket protocol (which must then be echoed).
+fn token_of<'a>(
+    parts: &'a Parts,
+    query: &'a HashMap<String, String>,
+) -> Result<(Option<String>, bool), ApiError> {
+    if let Some(token) = bearer_token(parts)? {
+        return Ok((Some(token.to_owned()), false));
+    }
+    if let Some(token) = query.get("access_token").filter(|t| !t.is_empty()) {
+        return Ok((Some(token.clone()), false));
+    }
+    let offered = parts
+        .headers
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').map(str::trim).find(|p| !p.is_empty()));
+    Ok((offered.map(str::to_owned), offered.is_some()))
+}
+
+fn reading_scopes(auth: &Auth) -> Result<(), ApiError> {
+    auth.require_any(&["read", "read:statuses", "read:notifications"])
+}
+
+async fn connect(
+    State(state): State<ApiState>,
+    Query(query): Query<HashMap<String, String>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, _body) = request.into_parts();
+    let (token, as_protocol) = token_of(&parts, &query)?;
+    let account_id = match &token {
+        Some(token) => {
+            let auth = authenticate(&state, token).await?;
+            reading_scopes(&auth)?;
+            auth.account_id
+        }
+        None => None,
+    };
+    let initial = match query.get("stream") {
+        Some(name) => {
+            let stream = Stream::parse(name, query.get("tag").map(String::as_str))
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            if stream.is_private() && account_id.is_none() {
+                return Err(ApiError::unauthorized("Missing access token"));
+            }
+            Some(stream)
+        }
+        None => None,
+    };
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
+    let upgrade = match (as_protocol, token) {
+        (true, Some(token)) => upgrade.protocols([token]),
+        _ => upgrade,
+    };
+    let registry = state.streaming.clone();
+    let stop = state.shutdown.clone();
+    Ok(upgrade
+        .max_message_size(session::MAX_CLIENT_FRAME * 4)
+        .on_upgrade(move |socket| session::run(socket, registry, account_id, initial, stop)))
+}

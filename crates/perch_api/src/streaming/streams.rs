@@ -1,0 +1,121 @@
+//! The streams of Mastodon's streaming API, the frames a client sends to
+//! choose them, and the frames the server sends.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// A stream a connection can subscribe to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The home timeline and notifications.
+    User,
+    /// Notifications only.
+    UserNotification,
+    Public,
+    PublicLocal,
+    PublicRemote,
+    /// Public statuses with a tag (lower-cased).
+    Hashtag(String),
+    HashtagLocal(String),
+    /// Direct conversations.
+    Direct,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    #[error("Unknown stream type")]
+    Unknown,
+    #[error("No tag for hashtag stream")]
+    NoTag,
+}
+
+impl Stream {
+    /// Mastodon's names; `tag` for the hashtag streams. The `:media`
+    /// variants are not offered.
+    pub fn parse(name: &str, tag: Option<&str>) -> Result<Stream, StreamError> {
+        let tag = || {
+            tag.map(|t| t.trim_start_matches('#').to_lowercase())
+                .filter(|t| !t.is_empty())
+                .ok_or(StreamError::NoTag)
+        };
+        Ok(match name {
+            "user" => Stream::User,
+            "user:notification" => Stream::UserNotification,
+            "public" => Stream::Public,
+            "public:local" => Stream::PublicLocal,
+            "public:remote" => Stream::PublicRemote,
+            "hashtag" => Stream::Hashtag(tag()?),
+            "hashtag:local" => Stream::HashtagLocal(tag()?),
+            "direct" => Stream::Direct,
+            _ => return Err(StreamError::Unknown),
+        })
+    }
+
+    /// Whether only a signed-in account may subscribe.
+    pub fn is_private(&self) -> bool {
+        matches!(
+            self,
+            Stream::User | Stream::UserNotification | Stream::Direct
+        )
+    }
+
+    /// The `stream` array of an event frame.
+    pub fn names(&self) -> Value {
+        match self {
+            Stream::User => json!(["user"]),
+            Stream::UserNotification => json!(["user:notification"]),
+            Stream::Public => json!(["public"]),
+            Stream::PublicLocal => json!(["public:local"]),
+            Stream::PublicRemote => json!(["public:remote"]),
+            Stream::Hashtag(tag) => json!(["hashtag", tag]),
+            Stream::HashtagLocal(tag) => json!(["hashtag:local", tag]),
+            Stream::Direct => json!(["direct"]),
+        }
+    }
+}
+
+/// What a client sends on an open connection.
+#[derive(Debug, Deserialize)]
+pub struct ClientFrame {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub stream: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// An event frame: `payload` is the JSON of the entity as a string, or the
+/// bare id for `delete`.
+pub fn event_frame(stream: &Stream, event: &str, payload: &str) -> String {
+    json!({ "stream": stream.names(), "event": event, "payload": payload }).to_string()
+}
+
+/// An error frame, as Mastodon sends them.
+pub fn error_frame(message: &str, status: u16) -> String {
+    json!({ "error": message, "status": status }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_frames() {
+        assert_eq!(Stream::parse("user", None), Ok(Stream::User));
+        assert_eq!(
+            Stream::parse("hashtag", Some("#Rust")),
+            Ok(Stream::Hashtag("rust".to_owned()))
+        );
+        assert_eq!(Stream::parse("hashtag", None), Err(StreamError::NoTag));
+        assert_eq!(Stream::parse("list", None), Err(StreamError::Unknown));
+        let frame: Value = serde_json::from_str(&event_frame(
+            &Stream::PublicLocal,
+            "update",
+            "{\"id\":\"1\"}",
+        ))
+        .expect("json");
+        assert_eq!(frame["stream"], json!(["public:local"]));
+        assert_eq!(frame["payload"], "{\"id\":\"1\"}");
+        let error: Value = serde_json::from_str(&error_frame("nope", 400)).expect("json");
+        assert_eq!(error, json!({"error": "nope", "status": 400}));
+    }
+}

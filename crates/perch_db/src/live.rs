@@ -1,0 +1,193 @@
+//! Live events: what changed, told to every process so that each can push
+//! it to its own WebSocket clients.
+//!
+//! An event is small (a kind and ids), never the data itself: each process
+//! reads what it needs and renders it once for all its clients. On
+//! PostgreSQL events travel by `NOTIFY` on one channel, and every process
+//! (the sender too) hears them through `LISTEN`, so one process or ten
+//! behave the same; on SQLite (one process) they go straight to the local
+//! channel. Events are best effort: a process that is not listening misses
+//! them. What must not be missed (chat) is stored and replayed by sequence
+//! number instead.
+
+use std::future::Future;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+
+use crate::{Db, Result};
+
+/// The PostgreSQL channel.
+const CHANNEL: &str = "perch_live";
+/// Events buffered for a slow local consumer before it starts missing some.
+const LOCAL_CAPACITY: usize = 8192;
+/// Between attempts to listen again after the connection failed.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// A status (or reblog) was stored.
+    StatusCreated(i64),
+    /// A status was edited.
+    StatusUpdated(i64),
+    /// A status (or reblog) was deleted.
+    StatusDeleted(i64),
+    /// A notification for a local account was stored.
+    Notification { account_id: i64, id: i64 },
+}
+
+impl LiveEvent {
+    /// The text sent through `NOTIFY`: `kind:id[:id]`.
+    pub fn encode(&self) -> String {
+        match self {
+            LiveEvent::StatusCreated(id) => format!("status.created:{id}"),
+            LiveEvent::StatusUpdated(id) => format!("status.updated:{id}"),
+            LiveEvent::StatusDeleted(id) => format!("status.deleted:{id}"),
+            LiveEvent::Notification { account_id, id } => {
+                format!("notification:{account_id}:{id}")
+            }
+        }
+    }
+
+    pub fn decode(text: &str) -> Option<LiveEvent> {
+        let mut parts = text.split(':');
+        let kind = parts.next()?;
+        let first: i64 = parts.next()?.parse().ok()?;
+        let second: Option<i64> = parts.next().map(str::parse).transpose().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        match (kind, second) {
+            ("status.created", None) => Some(LiveEvent::StatusCreated(first)),
+            ("status.updated", None) => Some(LiveEvent::StatusUpdated(first)),
+            ("status.deleted", None) => Some(LiveEvent::StatusDeleted(first)),
+            ("notification", Some(id)) => Some(LiveEvent::Notification {
+                account_id: first,
+                id,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The event bus of one process. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Bus {
+    db: Db,
+    local: broadcast::Sender<LiveEvent>,
+}
+
+impl Bus {
+    pub fn new(db: Db) -> Bus {
+        let (local, _) = broadcast::channel(LOCAL_CAPACITY);
+        Bus { db, local }
+    }
+
+    /// Events as this process hears them (its own and, on PostgreSQL, every
+    /// other process's).
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.local.subscribe()
+    }
+
+    /// Tell every process. Call after the change is committed. Failures are
+    /// logged: live updates are a convenience, the data is stored.
+    pub async fn publish(&self, events: &[LiveEvent]) {
+        match &self.db {
+            Db::Sqlite(_) => {
+                for event in events {
+                    // No receiver yet is fine: nobody is connected.
+                    let _ = self.local.send(*event);
+                }
+            }
+            Db::Postgres(pool) => {
+                for event in events {
+                    let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(CHANNEL)
+                        .bind(event.encode())
+                        .execute(pool)
+                        .await;
+                    if let Err(error) = sent {
+                        tracing::warn!(%error, "a live event could not be sent");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Start hearing other processes: on PostgreSQL, `LISTEN` now (so that
+    /// nothing published after this returns is missed) and return the task
+    /// that forwards what arrives to the local channel until `stop`. On
+    /// SQLite there is nothing to hear.
+    pub async fn listen(
+        &self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Option<impl Future<Output = ()> + Send + 'static>> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(None);
+        };
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        let local = self.local.clone();
+        Ok(Some(async move {
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    () = &mut stop => return,
+                    received = listener.recv() => match received {
+                        Ok(notification) => {
+                            match LiveEvent::decode(notification.payload()) {
+                                Some(event) => {
+                                    let _ = local.send(event);
+                                }
+                                None => tracing::warn!(
+                                    payload = notification.payload(),
+                                    "an unknown live event was ignored"
+                                ),
+                            }
+                        }
+                        // The listener reconnects by itself on the next
+                        // call; events sent meanwhile are missed. A pause
+                        // keeps a database outage from spinning this loop.
+                        Err(error) => {
+                            tracing::warn!(%error, "listening for live events failed");
+                            tokio::select! {
+                                () = &mut stop => return,
+                                () = tokio::time::sleep(RETRY_PAUSE) => {}
+                            }
+                        }
+                    },
+                }
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_text() {
+        for event in [
+            LiveEvent::StatusCreated(1),
+            LiveEvent::StatusUpdated(i64::MAX),
+            LiveEvent::StatusDeleted(42),
+            LiveEvent::Notification {
+                account_id: 7,
+                id: 9,
+            },
+        ] {
+            assert_eq!(LiveEvent::decode(&event.encode()), Some(event));
+        }
+        for bad in [
+            "",
+            "status.created",
+            "status.created:x",
+            "notification:1",
+            "x:1",
+            "status.created:1:2:3",
+        ] {
+            assert_eq!(LiveEvent::decode(bad), None, "{bad}");
+        }
+    }
+}

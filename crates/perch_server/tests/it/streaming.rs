@@ -1,0 +1,337 @@
+//! Mastodon's streaming API with real WebSocket clients: authentication
+//! three ways, subscribe frames, event framing, who receives what, error
+//! frames, a slow reader cut off while others carry on, and events crossing
+//! from one `perch` process to another on PostgreSQL.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use perch_db::live::LiveEvent;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::statuses::{User, post_status, user};
+use crate::support::{ServedPerch, TestApp, spawn_app};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn ws_url(base_url: &str, query: &str) -> String {
+    format!(
+        "{}/api/v1/streaming?{query}",
+        base_url.replacen("http", "ws", 1)
+    )
+}
+
+async fn connect(base_url: &str, query: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(ws_url(base_url, query))
+        .await
+        .expect("WebSocket connects");
+    ws
+}
+
+/// The next text frame as JSON, answering nothing else; fails after the
+/// deadline.
+async fn next_frame(ws: &mut Ws) -> Value {
+    loop {
+        let message = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("a frame within the deadline")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).expect("JSON frame"),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// The next event frame's payload, parsed, after checking its framing.
+async fn next_event(ws: &mut Ws, stream: Value, event: &str) -> Value {
+    let frame = next_frame(ws).await;
+    assert_eq!(frame["stream"], stream, "{frame}");
+    assert_eq!(frame["event"], event, "{frame}");
+    let payload = frame["payload"].as_str().expect("payload is a string");
+    serde_json::from_str(payload).unwrap_or_else(|_| Value::String(payload.to_owned()))
+}
+
+/// Send a frame, then an invalid one, and wait for the error that answers
+/// the latter: frames are handled in order, so the first has taken effect.
+async fn send_and_sync(ws: &mut Ws, frame: Value) {
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .expect("sent");
+    ws.send(Message::text("sync")).await.expect("sent");
+    let answer = next_frame(ws).await;
+    assert_eq!(answer["status"], 400, "{answer}");
+}
+
+async fn follow(app: &TestApp, follower: &User, target: &User) {
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/accounts/{}/follow", target.id)))
+        .bearer_auth(&follower.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn update_and_notification_events_arrive_for_a_follow_and_a_post() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    follow(&app, &ben, &ann).await;
+    let mut ws = connect(
+        &app.base_url,
+        &format!("stream=user&access_token={}", ben.token),
+    )
+    .await;
+
+    follow(&app, &ann, &ben).await;
+    let notification = next_event(&mut ws, json!(["user"]), "notification").await;
+    assert_eq!(notification["type"], "follow");
+    assert_eq!(notification["account"]["id"], ann.id.as_str());
+
+    let posted = post_status(&app, &ann.token, json!({"status": "live"})).await;
+    let update = next_event(&mut ws, json!(["user"]), "update").await;
+    assert_eq!(update["id"], posted["id"]);
+    assert_eq!(update["account"]["id"], ann.id.as_str());
+
+    let path = format!("/api/v1/statuses/{}", posted["id"].as_str().unwrap());
+    app.client
+        .delete(app.url(&path))
+        .bearer_auth(&ann.token)
+        .send()
+        .await
+        .expect("sent");
+    let frame = next_frame(&mut ws).await;
+    assert_eq!(frame["event"], "delete");
+    assert_eq!(
+        frame["payload"], posted["id"],
+        "a delete's payload is the bare id"
+    );
+}
+
+#[tokio::test]
+async fn a_token_offered_as_protocol_is_echoed_and_frames_subscribe() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let mut request = ws_url(&app.base_url, "")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(&ann.token).expect("header"),
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .map(|v| v.to_str().unwrap()),
+        Some(ann.token.as_str()),
+        "the offered protocol must be echoed"
+    );
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "hashtag", "tag": "Perch"}),
+    )
+    .await;
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "public:local"}),
+    )
+    .await;
+    let posted = post_status(&app, &ann.token, json!({"status": "on the public stream"})).await;
+    let update = next_event(&mut ws, json!(["public:local"]), "update").await;
+    assert_eq!(update["id"], posted["id"]);
+
+    send_and_sync(
+        &mut ws,
+        json!({"type": "unsubscribe", "stream": "public:local"}),
+    )
+    .await;
+    send_and_sync(&mut ws, json!({"type": "subscribe", "stream": "user"})).await;
+    let second = post_status(&app, &ann.token, json!({"status": "only home now"})).await;
+    let update = next_event(&mut ws, json!(["user"]), "update").await;
+    assert_eq!(
+        update["id"], second["id"],
+        "unsubscribed streams send nothing"
+    );
+}
+
+#[tokio::test]
+async fn private_statuses_never_reach_the_public_stream() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let follower = user(&app, "fol").await;
+    follow(&app, &follower, &ann).await;
+    let mut public = connect(&app.base_url, "stream=public").await;
+    let mut home = connect(
+        &app.base_url,
+        &format!("stream=user&access_token={}", follower.token),
+    )
+    .await;
+    let mut posted = Vec::new();
+    for visibility in ["private", "unlisted", "direct", "public"] {
+        let status = post_status(
+            &app,
+            &ann.token,
+            json!({"status": visibility, "visibility": visibility}),
+        )
+        .await;
+        posted.push(status["id"].as_str().unwrap().to_owned());
+    }
+    // Events go out in order, so the first public event is the last post.
+    let update = next_event(&mut public, json!(["public"]), "update").await;
+    assert_eq!(update["id"], posted[3].as_str());
+    assert_eq!(update["visibility"], "public");
+    // The follower's home stream has the private, unlisted and public ones.
+    for expected in [&posted[0], &posted[1], &posted[3]] {
+        let update = next_event(&mut home, json!(["user"]), "update").await;
+        assert_eq!(update["id"], expected.as_str());
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_and_frames_get_errors() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/streaming?stream=user"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.expect("json");
+    assert!(body["error"].is_string());
+
+    let mut ws = connect(&app.base_url, "").await;
+    for (frame, status) in [
+        ("not json", 400),
+        (r#"{"type":"subscribe","stream":"user"}"#, 401),
+        (r#"{"type":"subscribe","stream":"nonsense"}"#, 400),
+        (r#"{"type":"subscribe","stream":"hashtag"}"#, 400),
+        (r#"{"type":"dance"}"#, 400),
+    ] {
+        ws.send(Message::text(frame)).await.expect("sent");
+        let answer = next_frame(&mut ws).await;
+        assert_eq!(answer["status"], status, "{frame}: {answer}");
+        assert!(answer["error"].is_string());
+    }
+    let health = app.get("/api/v1/streaming/health").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.text().await.expect("text"), "OK");
+}
+
+#[tokio::test]
+async fn a_slow_reader_is_disconnected_while_others_are_unaffected() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let posted = post_status(&app, &ann.token, json!({"status": "x".repeat(400)})).await;
+    let id: i64 = posted["id"].as_str().unwrap().parse().unwrap();
+
+    // The slow reader's socket buffer is tiny and it reads nothing.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let stream = socket.connect(app.address).await.expect("connects");
+    let (mut slow, _) = tokio_tungstenite::client_async(
+        ws_url(&app.base_url, "stream=public"),
+        MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .expect("WebSocket");
+    let mut fast = connect(&app.base_url, "stream=public").await;
+
+    // Bounded: enough frames to overflow the queue and the socket buffers.
+    const EVENTS: usize = 6000;
+    let reader = tokio::spawn(async move {
+        let mut received = 0;
+        while received < EVENTS {
+            let frame = next_frame(&mut fast).await;
+            assert_eq!(frame["event"], "update");
+            received += 1;
+        }
+        received
+    });
+    let events = vec![LiveEvent::StatusCreated(id); EVENTS];
+    app.bus.publish(&events).await;
+    assert_eq!(
+        reader.await.expect("reader"),
+        EVENTS,
+        "the fast reader got every event"
+    );
+
+    // The slow one finds, after what was buffered, the close frame.
+    let mut buffered = 0;
+    let close = loop {
+        let message = tokio::time::timeout(DEADLINE, slow.next())
+            .await
+            .expect("within the deadline")
+            .expect("a frame before the end");
+        match message {
+            Ok(Message::Text(_)) => buffered += 1,
+            Ok(Message::Close(frame)) => break frame,
+            Ok(_) => {}
+            Err(error) => panic!("the connection failed instead of closing: {error}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(
+        u16::from(close.code),
+        perch_api::streaming::CLOSE_TOO_SLOW,
+        "{close:?}"
+    );
+    assert!(
+        buffered < EVENTS,
+        "the slow reader was cut off, not fed everything"
+    );
+}
+
+#[tokio::test]
+async fn events_cross_from_one_process_to_another() {
+    let app = spawn_app().await;
+    if !app.database_url.starts_with("postgres") {
+        // SQLite serves one process; there is nothing to cross.
+        return;
+    }
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    follow(&app, &ben, &ann).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let other = ServedPerch::start(
+        dir.path(),
+        &[
+            ("PERCH_DATABASE_URL", app.database_url.as_str()),
+            ("PERCH_PUBLIC_URL", app.base_url.as_str()),
+            ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ],
+    );
+    // Ben listens on the other process; Ann posts through this one.
+    let mut ws = connect(
+        &other.base_url,
+        &format!("stream=user&access_token={}", ben.token),
+    )
+    .await;
+    let posted = post_status(&app, &ann.token, json!({"status": "across processes"})).await;
+    let update = next_event(&mut ws, json!(["user"]), "update").await;
+    assert_eq!(update["id"], posted["id"]);
+    follow(&app, &ann, &ben).await;
+    let notification = next_event(&mut ws, json!(["user"]), "notification").await;
+    assert_eq!(notification["type"], "follow");
+}
