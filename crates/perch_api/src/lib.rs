@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod chats;
 pub mod entities;
 pub mod error;
 pub mod follows;
@@ -50,6 +51,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(timelines::routes())
         .merge(notifications::routes())
         .merge(streaming::routes())
+        .merge(chats::routes())
         .merge(search::routes())
         .merge(instance::routes())
         .merge(media_files::routes())

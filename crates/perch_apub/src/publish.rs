@@ -13,6 +13,7 @@ use perch_db::follows;
 use url::Url;
 
 use crate::activities::announce::build_announce;
+use crate::activities::chat::build_chat_create;
 use crate::activities::create::{build_create, build_update};
 use crate::activities::delete::build_delete;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
@@ -83,6 +84,17 @@ pub async fn enqueue(
             }
             let inboxes = preferred_inbox(&like.status_author).into_iter().collect();
             store(tx, ids, like.actor.account_id, body, inboxes).await
+        }
+        Outbound::ChatMessage(chat) => {
+            let inboxes = preferred_inbox(&chat.recipient).into_iter().collect();
+            store(
+                tx,
+                ids,
+                chat.sender.account_id,
+                build_chat_create(chat),
+                inboxes,
+            )
+            .await
         }
         Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
             let mut body = build_announce(announce);

@@ -51,6 +51,11 @@ impl ActorUrlLayout {
         self.at(&format!("/@{username}/{id}"))
     }
 
+    /// A local chat message's id.
+    pub fn chat_message_uri(&self, username: &str, id: i64) -> String {
+        self.at(&format!("/users/{username}/chat_messages/{id}"))
+    }
+
     /// A hashtag's page (`name` lower-cased).
     pub fn tag_url(&self, name: &str) -> String {
         let mut url = self.base.clone();

@@ -84,6 +84,22 @@ pub struct Reaction {
     pub published: UnixMillis,
 }
 
+/// A chat message from a local account to a remote one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatNote {
+    pub uri: String,
+    pub sender: ActorRef,
+    pub recipient: ActorRef,
+    /// `@user@domain` of the recipient, for the `Mention` of a Note.
+    pub recipient_name: String,
+    /// HTML.
+    pub content: String,
+    pub published: UnixMillis,
+    /// Pleroma's `ChatMessage` when the recipient takes it; otherwise a
+    /// direct `Note` mentioning the recipient.
+    pub as_chat_message: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
     /// `follower` (local) asks to follow `target` (remote).
@@ -124,4 +140,6 @@ pub enum Outbound {
     /// A local account reblogged a status.
     Announce(Reaction),
     UndoAnnounce(Reaction),
+    /// A local account sent a chat message to a remote one.
+    ChatMessage(Box<ChatNote>),
 }

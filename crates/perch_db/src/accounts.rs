@@ -34,6 +34,8 @@ pub struct AccountRow {
     pub last_status_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A remote actor that takes Pleroma's `ChatMessage`.
+    pub accepts_chat_messages: bool,
 }
 
 /// The ActivityPub addresses of a local actor, decided by the federation layer.

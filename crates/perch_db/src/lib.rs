@@ -20,6 +20,7 @@ mod macros;
 
 pub mod accounts;
 pub mod actors;
+pub mod chats;
 pub mod deliveries;
 mod error;
 pub mod favourites;
@@ -31,11 +32,13 @@ pub mod notifications;
 pub mod oauth;
 pub mod page;
 mod pool;
+pub mod presence;
 pub mod profiles;
 pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timelines;
+pub mod user_events;
 pub mod users;
 
 pub use error::{Error, Result};

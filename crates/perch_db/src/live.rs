@@ -34,10 +34,16 @@ pub enum LiveEvent {
     StatusDeleted(i64),
     /// A notification for a local account was stored.
     Notification { account_id: i64, id: i64 },
+    /// An event was appended to a local account's log (`user_events`).
+    UserEvent { account_id: i64, seq: i64 },
+    /// `from` is typing in a chat with local `to` (never stored).
+    Typing { chat_id: i64, from: i64, to: i64 },
+    /// An account came online or went offline.
+    Presence { account_id: i64, online: bool },
 }
 
 impl LiveEvent {
-    /// The text sent through `NOTIFY`: `kind:id[:id]`.
+    /// The text sent through `NOTIFY`: the kind, then numbers, by colons.
     pub fn encode(&self) -> String {
         match self {
             LiveEvent::StatusCreated(id) => format!("status.created:{id}"),
@@ -46,27 +52,41 @@ impl LiveEvent {
             LiveEvent::Notification { account_id, id } => {
                 format!("notification:{account_id}:{id}")
             }
+            LiveEvent::UserEvent { account_id, seq } => format!("user:{account_id}:{seq}"),
+            LiveEvent::Typing { chat_id, from, to } => format!("typing:{chat_id}:{from}:{to}"),
+            LiveEvent::Presence { account_id, online } => {
+                format!("presence:{account_id}:{}", i64::from(*online))
+            }
         }
     }
 
     pub fn decode(text: &str) -> Option<LiveEvent> {
         let mut parts = text.split(':');
         let kind = parts.next()?;
-        let first: i64 = parts.next()?.parse().ok()?;
-        let second: Option<i64> = parts.next().map(str::parse).transpose().ok()?;
-        if parts.next().is_some() {
-            return None;
-        }
-        match (kind, second) {
-            ("status.created", None) => Some(LiveEvent::StatusCreated(first)),
-            ("status.updated", None) => Some(LiveEvent::StatusUpdated(first)),
-            ("status.deleted", None) => Some(LiveEvent::StatusDeleted(first)),
-            ("notification", Some(id)) => Some(LiveEvent::Notification {
-                account_id: first,
-                id,
-            }),
-            _ => None,
-        }
+        let numbers: Vec<i64> = parts.map(str::parse).collect::<Result<_, _>>().ok()?;
+        Some(match (kind, numbers.as_slice()) {
+            ("status.created", [id]) => LiveEvent::StatusCreated(*id),
+            ("status.updated", [id]) => LiveEvent::StatusUpdated(*id),
+            ("status.deleted", [id]) => LiveEvent::StatusDeleted(*id),
+            ("notification", [account_id, id]) => LiveEvent::Notification {
+                account_id: *account_id,
+                id: *id,
+            },
+            ("user", [account_id, seq]) => LiveEvent::UserEvent {
+                account_id: *account_id,
+                seq: *seq,
+            },
+            ("typing", [chat_id, from, to]) => LiveEvent::Typing {
+                chat_id: *chat_id,
+                from: *from,
+                to: *to,
+            },
+            ("presence", [account_id, online @ (0 | 1)]) => LiveEvent::Presence {
+                account_id: *account_id,
+                online: *online == 1,
+            },
+            _ => return None,
+        })
     }
 }
 

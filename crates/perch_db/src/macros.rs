@@ -32,7 +32,7 @@ macro_rules! account_columns {
         "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, \
          discoverable, avatar_url, header_url, inbox_url, shared_inbox_url, outbox_url, \
          followers_url, following_url, followers_count, following_count, statuses_count, \
-         last_status_at, created_at, updated_at"
+         last_status_at, created_at, updated_at, accepts_chat_messages"
     };
 }
 
@@ -43,7 +43,7 @@ macro_rules! prefixed_account_columns {
          a.locked, a.bot, a.discoverable, a.avatar_url, a.header_url, a.inbox_url, \
          a.shared_inbox_url, a.outbox_url, a.followers_url, a.following_url, \
          a.followers_count, a.following_count, a.statuses_count, a.last_status_at, \
-         a.created_at, a.updated_at"
+         a.created_at, a.updated_at, a.accepts_chat_messages"
     };
 }
 

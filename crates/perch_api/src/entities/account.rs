@@ -323,6 +323,7 @@ pub(super) mod tests {
             // 2026-11-23T19:39:25.123Z
             created_at: 1_795_462_765_123,
             updated_at: 1_795_462_765_123,
+            accepts_chat_messages: false,
         }
     }
 

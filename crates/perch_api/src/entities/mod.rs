@@ -12,6 +12,7 @@
 //! place.
 
 pub mod account;
+pub mod chat;
 pub mod instance;
 pub mod notification;
 pub mod status;

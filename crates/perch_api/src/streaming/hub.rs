@@ -15,11 +15,14 @@ use perch_core::status::Visibility;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::live::LiveEvent;
 use perch_db::notifications;
+use perch_db::presence;
 use perch_db::statuses::{self, StatusRow};
+use perch_db::user_events;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::frames;
 use super::session::{Registry, Session};
 use super::streams::{Stream, event_frame};
 use crate::entities::account::account_from_row;
@@ -60,6 +63,14 @@ pub async fn hub(
     }
 }
 
+fn of_account(registry: &Registry, account_id: i64) -> Vec<Arc<Session>> {
+    registry
+        .all()
+        .into_iter()
+        .filter(|s| s.account_id == Some(account_id))
+        .collect()
+}
+
 async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
     let registry = &state.streaming;
     match event {
@@ -73,6 +84,54 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
                 for stream in session.subscriptions() {
                     session.push(event_frame(&stream, "delete", &id).into());
                 }
+            }
+            Ok(())
+        }
+        LiveEvent::UserEvent { account_id, seq } => {
+            let sessions = of_account(registry, account_id);
+            if sessions.is_empty() {
+                return Ok(());
+            }
+            let Some(row) = user_events::find(&state.db, account_id, seq).await? else {
+                return Ok(());
+            };
+            if let Some(frame) = frames::render_event(state, account_id, &row).await? {
+                let frame: Utf8Bytes = frame.into();
+                for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::User)) {
+                    session.push_numbered(frame.clone(), seq);
+                }
+            }
+            Ok(())
+        }
+        LiveEvent::Typing { chat_id, from, to } => {
+            let sessions = of_account(registry, to);
+            if sessions.is_empty() {
+                return Ok(());
+            }
+            if let Some(frame) = frames::typing_frame(state, chat_id, from).await? {
+                let frame: Utf8Bytes = frame.into();
+                for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::User)) {
+                    session.push(frame.clone());
+                }
+            }
+            Ok(())
+        }
+        LiveEvent::Presence { account_id, online } => {
+            let partners = presence::local_partners(&state.db, account_id).await?;
+            let sessions: Vec<Arc<Session>> = registry
+                .all()
+                .into_iter()
+                .filter(|s| s.account_id.is_some_and(|a| partners.contains(&a)))
+                .filter(|s| s.is_subscribed(&Stream::User))
+                .collect();
+            if sessions.is_empty() {
+                return Ok(());
+            }
+            let frame: Utf8Bytes = frames::presence_frame(state, account_id, online)
+                .await?
+                .into();
+            for session in sessions {
+                session.push(frame.clone());
             }
             Ok(())
         }

@@ -4,8 +4,13 @@
 //! browsers and Node clients require), an optional first stream in the
 //! query (`stream`, `tag`), and `subscribe` / `unsubscribe` frames after.
 //!
+//! Chat rides the same connections (see `frames`): a client that
+//! reconnects with `last_seq` (the `seq` of the last event it saw) first
+//! receives what it missed, in order.
+//!
 //! [`hub`] turns live events into frames; [`session`] runs connections.
 
+mod frames;
 mod hub;
 mod session;
 mod streams;
@@ -87,6 +92,19 @@ async fn connect(
         }
         None => None,
     };
+    let account = match account_id {
+        Some(id) => {
+            perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id)).await?
+        }
+        None => None,
+    };
+    let last_seq = match query.get("last_seq") {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| ApiError::bad_request("last_seq is not a number"))?,
+        ),
+        None => None,
+    };
     let initial = match query.get("stream") {
         Some(name) => {
             let stream = Stream::parse(name, query.get("tag").map(String::as_str))
@@ -105,9 +123,12 @@ async fn connect(
         (true, Some(token)) => upgrade.protocols([token]),
         _ => upgrade,
     };
-    let registry = state.streaming.clone();
-    let stop = state.shutdown.clone();
+    let opening = session::Opening {
+        account,
+        initial,
+        last_seq,
+    };
     Ok(upgrade
-        .max_message_size(session::MAX_CLIENT_FRAME * 4)
-        .on_upgrade(move |socket| session::run(socket, registry, account_id, initial, stop)))
+        .max_message_size(session::MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| session::run(socket, state, opening)))
 }

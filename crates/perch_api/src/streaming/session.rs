@@ -12,13 +12,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use perch_core::time::now_millis;
+use perch_db::accounts::AccountRow;
+use perch_db::live::LiveEvent;
+use perch_db::presence;
+
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::frames::{self, RateLimit};
 use super::streams::{ClientFrame, Stream, error_frame};
+use crate::ApiState;
 
 /// Frames waiting to be written, per connection.
 pub const QUEUE_CAPACITY: usize = 512;
@@ -27,8 +34,16 @@ pub const QUEUE_CAPACITY: usize = 512;
 pub const CLOSE_TOO_SLOW: u16 = 4000;
 pub const PING_EVERY: Duration = Duration::from_secs(30);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// Largest frame a client may send (subscriptions are tiny).
-pub const MAX_CLIENT_FRAME: usize = 4096;
+/// Largest frame a client may send (a chat message of 5,000 characters,
+/// escaped, fits).
+pub const MAX_CLIENT_FRAME: usize = 32 * 1024;
+
+/// A frame waiting to be written; events of the account's log carry their
+/// number, so that one already replayed is not sent twice.
+pub struct Outgoing {
+    frame: Utf8Bytes,
+    seq: Option<i64>,
+}
 
 /// A connection as the hub sees it.
 pub struct Session {
@@ -36,7 +51,7 @@ pub struct Session {
     /// `None` when nobody signed in.
     pub account_id: Option<i64>,
     subscriptions: Mutex<HashSet<Stream>>,
-    queue: mpsc::Sender<Utf8Bytes>,
+    queue: mpsc::Sender<Outgoing>,
     /// Cancelled when the queue overflowed.
     overflowed: CancellationToken,
 }
@@ -58,7 +73,19 @@ impl Session {
 
     /// Queue a frame; a full queue closes the connection.
     pub fn push(&self, frame: Utf8Bytes) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(frame) {
+        self.offer(Outgoing { frame, seq: None });
+    }
+
+    /// Queue an event of the account's log.
+    pub fn push_numbered(&self, frame: Utf8Bytes, seq: i64) {
+        self.offer(Outgoing {
+            frame,
+            seq: Some(seq),
+        });
+    }
+
+    fn offer(&self, outgoing: Outgoing) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(outgoing) {
             self.overflowed.cancel();
         }
     }
@@ -100,28 +127,53 @@ impl Registry {
     }
 }
 
+/// What a connection starts with.
+pub struct Opening {
+    pub account: Option<AccountRow>,
+    pub initial: Option<Stream>,
+    /// The last event number the client saw, to replay what follows.
+    pub last_seq: Option<i64>,
+}
+
 /// Serve one upgraded connection until either side ends it.
-pub async fn run(
-    socket: WebSocket,
-    registry: Arc<Registry>,
-    account_id: Option<i64>,
-    initial: Option<Stream>,
-    stop: CancellationToken,
-) {
+pub async fn run(socket: WebSocket, state: ApiState, opening: Opening) {
+    let registry = state.streaming.clone();
+    let stop = state.shutdown.clone();
+    let account_id = opening.account.as_ref().map(|a| a.id);
     let (queue, mut outgoing) = mpsc::channel(QUEUE_CAPACITY);
     let session = Arc::new(Session {
         id: registry.next_id.fetch_add(1, Ordering::Relaxed),
         account_id,
-        subscriptions: Mutex::new(initial.into_iter().collect()),
+        subscriptions: Mutex::new(opening.initial.into_iter().collect()),
         queue,
         overflowed: CancellationToken::new(),
     });
+    // Registered before the replay reads the log: an event committed in
+    // between is queued live, and skipped if the replay had it.
     registry.add(session.clone());
     metrics::gauge!("perch_streaming_connections").increment(1.0);
+    if let Some(account) = &opening.account {
+        announce_presence(&state, account.id, true).await;
+    }
 
     let (mut sink, mut source) = socket.split();
+    let mut last_sent: i64 = 0;
+    if let (Some(account), Some(after)) = (&opening.account, opening.last_seq) {
+        match frames::replay(&state, account.id, after).await {
+            Ok((replayed, last)) => {
+                for frame in replayed {
+                    if sink.send(Message::Text(frame.into())).await.is_err() {
+                        return finish(&state, &registry, &session, opening.account.as_ref()).await;
+                    }
+                }
+                last_sent = last;
+            }
+            Err(error) => tracing::warn!(error = error.message(), "replay failed"),
+        }
+    }
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut rate = RateLimit::new();
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code,
@@ -139,8 +191,14 @@ pub async fn run(
                 let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow: the outgoing queue is full")).await;
                 break;
             }
-            frame = outgoing.recv() => {
-                let Some(frame) = frame else { break };
+            next = outgoing.recv() => {
+                let Some(Outgoing { frame, seq }) = next else { break };
+                if let Some(seq) = seq {
+                    if seq <= last_sent {
+                        continue;
+                    }
+                    last_sent = seq;
+                }
                 if sink.send(Message::Text(frame)).await.is_err() {
                     break;
                 }
@@ -158,7 +216,18 @@ pub async fn run(
                 last_heard = Instant::now();
                 match received {
                     Some(Ok(Message::Text(text))) => {
-                        if let Some(reply) = handle_client_frame(&session, text.as_str()) {
+                        let reply = if !rate.allow() {
+                            Some(error_frame("Too many frames: slow down", 429))
+                        } else {
+                            match handle_client_frame(&session, text.as_str()) {
+                                Some(reply) => Some(reply),
+                                None => {
+                                    let account = opening.account.as_ref();
+                                    frames::handle(&state, account, text.as_str()).await
+                                }
+                            }
+                        };
+                        if let Some(reply) = reply {
                             session.push(reply.into());
                         }
                     }
@@ -176,11 +245,57 @@ pub async fn run(
             }
         }
     }
-    registry.remove(session.id);
-    metrics::gauge!("perch_streaming_connections").decrement(1.0);
+    finish(&state, &registry, &session, opening.account.as_ref()).await;
 }
 
-/// Apply a subscribe/unsubscribe frame; the answer is an error frame, if any.
+async fn finish(
+    state: &ApiState,
+    registry: &Registry,
+    session: &Session,
+    account: Option<&AccountRow>,
+) {
+    registry.remove(session.id);
+    metrics::gauge!("perch_streaming_connections").decrement(1.0);
+    if let Some(account) = account {
+        announce_presence(state, account.id, false).await;
+    }
+}
+
+/// Count the connection in or out; tell chat partners when the account
+/// came online (its first connection anywhere) or went offline (its last),
+/// unless it hides its presence.
+async fn announce_presence(state: &ApiState, account_id: i64, opened: bool) {
+    let node = state.ids.node();
+    let now = now_millis();
+    let counted = if opened {
+        presence::connected(&state.db, account_id, node, now).await
+    } else {
+        presence::disconnected(&state.db, account_id, node, now).await
+    };
+    let total = match counted {
+        Ok(total) => total,
+        Err(error) => {
+            tracing::warn!(%error, "presence was not recorded");
+            return;
+        }
+    };
+    let changed = if opened { total == 1 } else { total == 0 };
+    if !changed
+        || presence::is_hidden(&state.db, account_id)
+            .await
+            .unwrap_or(true)
+    {
+        return;
+    }
+    let event = LiveEvent::Presence {
+        account_id,
+        online: opened,
+    };
+    state.federation.bus.publish(&[event]).await;
+}
+
+/// Apply a subscribe/unsubscribe frame; the answer is an error frame, if
+/// any. Other frames (`None` with nothing done) are chat frames.
 fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
     if text.len() > MAX_CLIENT_FRAME {
         return Some(error_frame("Frame too large", 413));
@@ -192,7 +307,7 @@ fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
     let subscribe = match frame.kind.as_str() {
         "subscribe" => true,
         "unsubscribe" => false,
-        _ => return Some(error_frame("Unknown frame type", 400)),
+        _ => return None,
     };
     let Some(name) = frame.stream.as_deref() else {
         return Some(error_frame("No stream given", 400));

@@ -3,6 +3,7 @@
 //! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
 
 mod binary;
+mod chat;
 mod client_libraries;
 mod discovery;
 mod http;

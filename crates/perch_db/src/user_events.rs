@@ -1,0 +1,143 @@
+//! Each local account's event log: what all its devices must receive, in
+//! order, numbered. A client that reconnects names the last number it saw
+//! and receives the rest; events older than the retention window are
+//! purged, and a client that is further behind is told to resync.
+
+use perch_core::time::UnixMillis;
+
+use crate::{Db, Result, Tx};
+
+/// How long events are kept for reconnecting clients.
+pub const RETENTION_MILLIS: i64 = 7 * 24 * 3600 * 1000;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub account_id: i64,
+    pub seq: i64,
+    pub event: String,
+    /// JSON.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// Append an event to a local account's log, in the transaction of the
+/// change it reports; returns its number.
+pub async fn append(
+    tx: &mut Tx,
+    account_id: i64,
+    event: &str,
+    payload: &str,
+    now: UnixMillis,
+) -> Result<i64> {
+    Ok(on_tx!(tx, conn => {
+        // Taking the number locks the account's row until commit, so
+        // numbers are handed out in commit order.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE accounts SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+        )
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO user_events (account_id, seq, event, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(account_id)
+        .bind(seq)
+        .bind(event)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        seq
+    }))
+}
+
+pub async fn find(db: &Db, account_id: i64, seq: i64) -> Result<Option<EventRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT account_id, seq, event, payload, created_at FROM user_events \
+             WHERE account_id = $1 AND seq = $2",
+        )
+        .bind(account_id)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Events after `after`, oldest first, at most `limit`.
+pub async fn since(db: &Db, account_id: i64, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT account_id, seq, event, payload, created_at FROM user_events \
+             WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// The oldest kept number (if any is kept) and the last number handed out.
+pub async fn bounds(db: &Db, account_id: i64) -> Result<(Option<i64>, i64)> {
+    Ok(on_db!(db, pool => {
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(seq) FROM user_events WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(pool)
+        .await?;
+        let last: i64 = sqlx::query_scalar("SELECT event_seq FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0);
+        (oldest, last)
+    }))
+}
+
+/// Drop events older than the retention window.
+pub async fn purge(db: &Db, now: UnixMillis) -> Result<u64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query("DELETE FROM user_events WHERE created_at < $1")
+            .bind(now - RETENTION_MILLIS)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
+}
+
+/// Append the same event to several accounts' logs; the live events to
+/// publish once the transaction commits.
+pub async fn append_to(
+    tx: &mut Tx,
+    accounts: &[i64],
+    event: &str,
+    payload: &str,
+    now: UnixMillis,
+) -> Result<Vec<crate::live::LiveEvent>> {
+    // Always in the same order, so that two transactions writing to the
+    // same two logs cannot deadlock.
+    let mut ordered = accounts.to_vec();
+    ordered.sort_unstable();
+    ordered.dedup();
+    let mut live = Vec::with_capacity(ordered.len());
+    for account_id in ordered {
+        let seq = append(tx, account_id, event, payload, now).await?;
+        live.push(crate::live::LiveEvent::UserEvent { account_id, seq });
+    }
+    Ok(live)
+}
+
+/// Events kept for an account.
+pub async fn count(db: &Db, account_id: i64) -> Result<i64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_events WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?
+    }))
+}
