@@ -32,6 +32,8 @@ pub struct RemoteActor {
     pub following_url: Option<String>,
     pub key_id: String,
     pub public_key_pem: String,
+    /// The actor takes Pleroma's `ChatMessage`.
+    pub accepts_chat_messages: bool,
     /// Profile fields: name and sanitised HTML value.
     pub fields: Vec<(String, String)>,
     pub fetched_at: UnixMillis,
@@ -60,9 +62,9 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
             "INSERT INTO accounts (id, username, domain, uri, url, actor_type, display_name, \
              note, locked, bot, discoverable, avatar_url, header_url, inbox_url, \
              shared_inbox_url, outbox_url, followers_url, following_url, fetched_at, \
-             created_at, updated_at) \
+             created_at, updated_at, accepts_chat_messages) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $19, $19) \
+                     $17, $18, $19, $19, $19, $20) \
              ON CONFLICT (uri) DO UPDATE SET \
                username = excluded.username, url = excluded.url, \
                actor_type = excluded.actor_type, display_name = excluded.display_name, \
@@ -72,7 +74,8 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
                shared_inbox_url = excluded.shared_inbox_url, \
                outbox_url = excluded.outbox_url, followers_url = excluded.followers_url, \
                following_url = excluded.following_url, fetched_at = excluded.fetched_at, \
-               updated_at = excluded.updated_at \
+               updated_at = excluded.updated_at, \
+               accepts_chat_messages = excluded.accepts_chat_messages \
              RETURNING id",
         )
         .bind(new_id.as_i64())
@@ -94,6 +97,7 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
         .bind(&actor.followers_url)
         .bind(&actor.following_url)
         .bind(actor.fetched_at)
+        .bind(actor.accepts_chat_messages)
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query(

@@ -141,3 +141,9 @@ pub async fn count(db: &Db, account_id: i64) -> Result<i64> {
             .await?
     }))
 }
+
+/// The payload of a `chat_message` event: which message. Each reader's
+/// device gets it rendered when the event is sent.
+pub fn message_reference(chat_id: i64, message_id: i64) -> String {
+    format!(r#"{{"chat_id":"{chat_id}","message_id":"{message_id}"}}"#)
+}

@@ -151,6 +151,17 @@ async fn a_direct_note_is_read_only_by_those_it_addresses() {
     assert_eq!(home[0]["id"], row.id.to_string());
     let (_, notes) = setup.b.get("/api/v1/notifications", &bob).await;
     assert_eq!(notes[0]["type"], "mention", "{notes}");
+    // It is also a message in Bob's chat with Alice.
+    let (_, chats) = setup.b.get("/api/v1/pleroma/chats", &bob).await;
+    assert_eq!(chats.as_array().map(Vec::len), Some(1), "{chats}");
+    assert!(
+        chats[0]["last_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("note 2")
+    );
+    let (_, none) = setup.b.get("/api/v1/pleroma/chats", &dave).await;
+    assert_eq!(none, json!([]));
 }
 
 #[tokio::test]

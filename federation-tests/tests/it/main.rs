@@ -1,5 +1,6 @@
 //! Federation between complete instances in one process.
 
+mod chat;
 mod follows;
 mod inbox;
 mod inbox_notes;

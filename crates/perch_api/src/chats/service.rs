@@ -33,16 +33,6 @@ fn local_members(me: &AccountRow, other: &AccountRow) -> Vec<i64> {
     members
 }
 
-/// The payload of a `chat_message` event: which message. Each reader's
-/// device gets it rendered when the event is sent.
-pub fn message_reference(message: &MessageRow) -> String {
-    json!({
-        "chat_id": message.chat_id.to_string(),
-        "message_id": message.id.to_string(),
-    })
-    .to_string()
-}
-
 /// Plain text as the HTML a message is stored with.
 fn message_html(text: &str) -> String {
     let escaped = text
@@ -130,7 +120,7 @@ pub async fn send(
         &mut tx,
         &local_members(me, other),
         "chat_message",
-        &message_reference(&message),
+        &user_events::message_reference(message.chat_id, message.id),
         now,
     )
     .await?;

@@ -7,6 +7,7 @@
 //! activity id on the actor's host → handler, which stores the change and
 //! the activity id (for deduplication) in one transaction.
 
+mod chat;
 mod follow;
 mod note;
 mod reaction;

@@ -94,7 +94,16 @@ fn named(note: &ReceivedNote) -> Vec<&str> {
         .collect()
 }
 
+/// Local accounts a note mentions or addresses.
+pub(crate) async fn local_accounts_named(
+    state: &ApubState,
+    note: &ReceivedNote,
+) -> Result<Vec<AccountRow>, InboxError> {
+    local_accounts(state, &named(note)).await
+}
+
 pub async fn receive_create(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
+    let is_chat_message = activity.activity["object"]["type"] == "ChatMessage";
     let Some(note) = note_of(state, &activity).await? else {
         return Ok(());
     };
@@ -104,6 +113,13 @@ pub async fn receive_create(state: &ApubState, activity: Verified) -> Result<(),
     )
     .await?
     .ok_or_else(|| internal("the sender vanished"))?;
+    if is_chat_message {
+        return super::chat::receive_message(state, &note, &author, &activity, true).await;
+    }
+    if visibility_of(&note, author.followers_url.as_deref()) == Visibility::Direct {
+        // A direct note to one local account is also a chat message.
+        super::chat::receive_message(state, &note, &author, &activity, false).await?;
+    }
     if !wanted(state, &note, &author).await? {
         tracing::debug!(note = %note.id, "nobody here follows or is addressed; not stored");
         return Ok(());

@@ -19,7 +19,10 @@ pub fn actor_context() -> serde_json::Value {
             "indexable": "toot:indexable",
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
+            "value": "schema:value",
+            "litepub": "http://litepub.social/ns#",
+            "capabilities": "litepub:capabilities",
+            "acceptsChatMessages": "litepub:acceptsChatMessages"
         }
     ])
 }

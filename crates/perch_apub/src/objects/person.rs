@@ -50,6 +50,17 @@ pub struct Person {
         deserialize_with = "skip_bad_items"
     )]
     pub attachment: Vec<PropertyValue>,
+    /// What the actor's server takes beyond ActivityPub (Pleroma's
+    /// `acceptsChatMessages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepts_chat_messages: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -183,6 +194,9 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) ->
                 value: field.value.clone(),
             })
             .collect(),
+        capabilities: (row.actor_type == "Person").then_some(Capabilities {
+            accepts_chat_messages: Some(true),
+        }),
         id,
     })
 }
@@ -244,6 +258,11 @@ pub fn remote_actor_from_person(
         following_url: same_host(&person.following),
         key_id: person.public_key.id.clone(),
         public_key_pem: person.public_key.public_key_pem.clone(),
+        accepts_chat_messages: person
+            .capabilities
+            .as_ref()
+            .and_then(|c| c.accepts_chat_messages)
+            .unwrap_or(false),
         fields: person
             .attachment
             .iter()

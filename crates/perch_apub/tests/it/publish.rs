@@ -11,6 +11,7 @@ use serde_json::Value;
 fn remote(username: &str) -> RemoteActor {
     let uri = format!("https://remote.example/users/{username}");
     RemoteActor {
+        accepts_chat_messages: false,
         username: username.to_owned(),
         domain: "remote.example".to_owned(),
         url: None,

@@ -430,6 +430,7 @@ async fn media_paths_cannot_leave_the_media_root() {
 fn remote_actor(username: &str, domain: &str) -> RemoteActor {
     let uri = format!("https://{domain}/users/{username}");
     RemoteActor {
+        accepts_chat_messages: false,
         uri: uri.clone(),
         username: username.to_owned(),
         domain: domain.to_owned(),
