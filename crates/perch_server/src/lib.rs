@@ -13,6 +13,7 @@ mod app;
 pub mod commands;
 pub mod config;
 mod ids;
+mod maintenance;
 mod ops;
 pub mod telemetry;
 

@@ -6,3 +6,4 @@ mod deliveries;
 mod follows;
 mod migrations;
 mod nodes;
+mod user_events;

@@ -335,3 +335,23 @@ async fn events_cross_from_one_process_to_another() {
     let notification = next_event(&mut ws, json!(["user"]), "notification").await;
     assert_eq!(notification["type"], "follow");
 }
+
+#[tokio::test]
+async fn a_client_ping_is_answered() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app.base_url, "stream=public").await;
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .expect("sent");
+    loop {
+        let message = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("within the deadline")
+            .expect("open")
+            .expect("valid");
+        if let Message::Pong(data) = message {
+            assert_eq!(&data[..], b"are you there");
+            break;
+        }
+    }
+}
