@@ -21,6 +21,7 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
 use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::Query;
+use crate::statuses::publish_in;
 use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
@@ -51,17 +52,6 @@ async fn account_by_path(state: &ApiState, id: &str) -> Result<AccountRow, ApiEr
     accounts::find_by_id(&state.db, id)
         .await?
         .ok_or_else(ApiError::not_found)
-}
-
-async fn publish_in(
-    state: &ApiState,
-    tx: &mut perch_db::Tx,
-    event: Outbound,
-) -> Result<(), ApiError> {
-    let apub = &state.federation;
-    publish::enqueue(tx, &apub.ids, &apub.layout, &event)
-        .await
-        .map_err(|e| ApiError::internal(&e))
 }
 
 /// The signed-in account (with a `write:follows` token) and the account

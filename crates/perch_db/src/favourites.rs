@@ -117,62 +117,54 @@ pub async fn favourited_among(db: &Db, viewer: i64, status_ids: &[i64]) -> Resul
     ))
 }
 
+/// A page of `(relation id, account)`: `$from` joins a relation table
+/// aliased `r` to `accounts a`, `$key` is the column that must equal
+/// `$key_value`; ordered by the relation's id, newest first.
+macro_rules! related_accounts {
+    ($db:expr, $page:expr, $key_value:expr, $from:literal, $key:literal) => {{
+        let (lower, upper) = ($page.lower(), $page.upper());
+        macro_rules! query {
+            ($order:literal) => {
+                on_db!($db, pool => {
+                    sqlx::query_as(concat!(
+                        "SELECT r.id AS relation_id, ", prefixed_account_columns!(), " FROM ",
+                        $from, " WHERE ", $key, " = $1 AND r.id > $2 AND r.id < $3 ORDER BY r.id ",
+                        $order, " LIMIT $4"
+                    ))
+                    .bind($key_value).bind(lower).bind(upper).bind($page.limit)
+                    .fetch_all(pool).await?
+                })
+            };
+        }
+        let rows: Vec<Related> = if $page.ascending() { query!("ASC") } else { query!("DESC") };
+        $page
+            .finish(rows)
+            .into_iter()
+            .map(|r| (r.relation_id, r.account))
+            .collect::<Vec<_>>()
+    }};
+}
+
 /// Accounts that liked a status, as `(favourite id, account)`, newest first.
 pub async fn favourited_by(db: &Db, status_id: i64, page: &Page) -> Result<Vec<(i64, AccountRow)>> {
-    let (lower, upper) = (page.lower(), page.upper());
-    let rows: Vec<Related> = on_db!(db, pool => {
-        if page.ascending() {
-            sqlx::query_as(concat!(
-                "SELECT f.id AS relation_id, ", prefixed_account_columns!(),
-                " FROM favourites f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.status_id = $1 AND f.id > $2 AND f.id < $3 ORDER BY f.id ASC LIMIT $4"
-            ))
-            .bind(status_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        } else {
-            sqlx::query_as(concat!(
-                "SELECT f.id AS relation_id, ", prefixed_account_columns!(),
-                " FROM favourites f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.status_id = $1 AND f.id > $2 AND f.id < $3 ORDER BY f.id DESC LIMIT $4"
-            ))
-            .bind(status_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        }
-    });
-    Ok(page
-        .finish(rows)
-        .into_iter()
-        .map(|r| (r.relation_id, r.account))
-        .collect())
+    Ok(related_accounts!(
+        db,
+        page,
+        status_id,
+        "favourites r JOIN accounts a ON a.id = r.account_id",
+        "r.status_id"
+    ))
 }
 
 /// Accounts that reblogged a status, as `(reblog id, account)`, newest first.
 pub async fn reblogged_by(db: &Db, status_id: i64, page: &Page) -> Result<Vec<(i64, AccountRow)>> {
-    let (lower, upper) = (page.lower(), page.upper());
-    let rows: Vec<Related> = on_db!(db, pool => {
-        if page.ascending() {
-            sqlx::query_as(concat!(
-                "SELECT s.id AS relation_id, ", prefixed_account_columns!(),
-                " FROM statuses s JOIN accounts a ON a.id = s.account_id \
-                 WHERE s.reblog_of_id = $1 AND s.id > $2 AND s.id < $3 ORDER BY s.id ASC LIMIT $4"
-            ))
-            .bind(status_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        } else {
-            sqlx::query_as(concat!(
-                "SELECT s.id AS relation_id, ", prefixed_account_columns!(),
-                " FROM statuses s JOIN accounts a ON a.id = s.account_id \
-                 WHERE s.reblog_of_id = $1 AND s.id > $2 AND s.id < $3 ORDER BY s.id DESC LIMIT $4"
-            ))
-            .bind(status_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        }
-    });
-    Ok(page
-        .finish(rows)
-        .into_iter()
-        .map(|r| (r.relation_id, r.account))
-        .collect())
+    Ok(related_accounts!(
+        db,
+        page,
+        status_id,
+        "statuses r JOIN accounts a ON a.id = r.account_id",
+        "r.reblog_of_id"
+    ))
 }
 
 /// The statuses `account_id` liked that it may still read, as
@@ -183,27 +175,25 @@ pub async fn liked_statuses(
     page: &Page,
 ) -> Result<Vec<(i64, StatusRow)>> {
     let (lower, upper) = (page.lower(), page.upper());
-    let rows: Vec<Liked> = on_db!(db, pool => {
-        if page.ascending() {
-            sqlx::query_as(concat!(
-                "SELECT f.id AS favourite_id, ", status_columns!(),
-                " FROM favourites f JOIN statuses s ON s.id = f.status_id \
-                 WHERE f.account_id = $1 AND f.id > $2 AND f.id < $3 AND ",
-                visible_to!("$1"), " ORDER BY f.id ASC LIMIT $4"
-            ))
-            .bind(account_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        } else {
-            sqlx::query_as(concat!(
-                "SELECT f.id AS favourite_id, ", status_columns!(),
-                " FROM favourites f JOIN statuses s ON s.id = f.status_id \
-                 WHERE f.account_id = $1 AND f.id > $2 AND f.id < $3 AND ",
-                visible_to!("$1"), " ORDER BY f.id DESC LIMIT $4"
-            ))
-            .bind(account_id).bind(lower).bind(upper).bind(page.limit)
-            .fetch_all(pool).await?
-        }
-    });
+    macro_rules! query {
+        ($order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT f.id AS favourite_id, ", status_columns!(),
+                    " FROM favourites f JOIN statuses s ON s.id = f.status_id \
+                     WHERE f.account_id = $1 AND f.id > $2 AND f.id < $3 AND ",
+                    visible_to!("$1"), " ORDER BY f.id ", $order, " LIMIT $4"
+                ))
+                .bind(account_id).bind(lower).bind(upper).bind(page.limit)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows: Vec<Liked> = if page.ascending() {
+        query!("ASC")
+    } else {
+        query!("DESC")
+    };
     Ok(page
         .finish(rows)
         .into_iter()

@@ -64,6 +64,28 @@ pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<Liv
     }))
 }
 
+/// [`insert`] with the fields in order: a new notification `id` for
+/// `account_id`, caused by `from`, of `kind`, about `status_id`.
+pub async fn notify(
+    tx: &mut Tx,
+    id: i64,
+    account_id: i64,
+    from: i64,
+    kind: &str,
+    status_id: Option<i64>,
+    now: UnixMillis,
+) -> Result<Option<LiveEvent>> {
+    let new = NewNotification {
+        id,
+        account_id,
+        from_account_id: from,
+        kind,
+        status_id,
+        created_at: now,
+    };
+    insert(tx, &new).await
+}
+
 /// Remove the notification of an event taken back (an unfollow, an unlike).
 pub async fn retract(
     tx: &mut Tx,

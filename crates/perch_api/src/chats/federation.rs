@@ -1,7 +1,7 @@
 //! A chat message to a remote member goes out through the federation
 //! layer, in the transaction that stores it.
 
-use perch_apub::publish::{self, actor_ref};
+use perch_apub::publish::actor_ref;
 use perch_core::outbound::{ChatNote, Outbound};
 use perch_db::accounts::AccountRow;
 use perch_db::chats::MessageRow;
@@ -25,13 +25,5 @@ pub async fn publish_message(
         published: message.created_at,
         as_chat_message: other.accepts_chat_messages,
     };
-    let apub = &state.federation;
-    publish::enqueue(
-        tx,
-        &apub.ids,
-        &apub.layout,
-        &Outbound::ChatMessage(Box::new(note)),
-    )
-    .await
-    .map_err(|e| ApiError::internal(&e))
+    crate::statuses::publish_in(state, tx, Outbound::ChatMessage(Box::new(note))).await
 }

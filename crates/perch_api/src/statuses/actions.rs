@@ -12,7 +12,7 @@ use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::favourites;
 use perch_db::live::LiveEvent;
-use perch_db::notifications::{self, NewNotification};
+use perch_db::notifications;
 use perch_db::statuses::{self, NewStatus, StatusRow};
 use serde::Deserialize;
 
@@ -116,16 +116,14 @@ pub async fn favourite(
     let mut tx = state.db.begin().await?;
     if favourites::insert(&mut tx, like_id, me.id, status.id, Some(&uri), now).await? {
         live.extend(
-            notifications::insert(
+            notifications::notify(
                 &mut tx,
-                &NewNotification {
-                    id: state.ids.next_id().as_i64(),
-                    account_id: author.id,
-                    from_account_id: me.id,
-                    kind: "favourite",
-                    status_id: Some(status.id),
-                    created_at: now,
-                },
+                state.ids.next_id().as_i64(),
+                author.id,
+                me.id,
+                "favourite",
+                Some(status.id),
+                now,
             )
             .await?,
         );
@@ -238,16 +236,14 @@ pub async fn reblog(
     }
     statuses::fan_out(&mut tx, reblog_id, me.id, true, &[]).await?;
     live.extend(
-        notifications::insert(
+        notifications::notify(
             &mut tx,
-            &NewNotification {
-                id: state.ids.next_id().as_i64(),
-                account_id: author.id,
-                from_account_id: me.id,
-                kind: "reblog",
-                status_id: Some(status.id),
-                created_at: now,
-            },
+            state.ids.next_id().as_i64(),
+            author.id,
+            me.id,
+            "reblog",
+            Some(status.id),
+            now,
         )
         .await?,
     );

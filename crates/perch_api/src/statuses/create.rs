@@ -8,7 +8,7 @@ use perch_core::status::{MAX_SPOILER_CHARACTERS, Visibility};
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::live::LiveEvent;
-use perch_db::notifications::{self, NewNotification};
+use perch_db::notifications;
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 use serde::Deserialize;
 
@@ -221,16 +221,14 @@ pub async fn create(
     .await?;
     for account_id in local_ids(&mentions) {
         live.extend(
-            notifications::insert(
+            notifications::notify(
                 &mut tx,
-                &NewNotification {
-                    id: state.ids.next_id().as_i64(),
-                    account_id,
-                    from_account_id: me.id,
-                    kind: "mention",
-                    status_id: Some(id),
-                    created_at: now,
-                },
+                state.ids.next_id().as_i64(),
+                account_id,
+                me.id,
+                "mention",
+                Some(id),
+                now,
             )
             .await?,
         );
@@ -338,16 +336,14 @@ pub async fn edit(
     // Those who reblogged it hear of the change, as in Mastodon.
     for account_id in statuses::rebloggers(&state.db, current.id).await? {
         live.extend(
-            notifications::insert(
+            notifications::notify(
                 &mut tx,
-                &NewNotification {
-                    id: state.ids.next_id().as_i64(),
-                    account_id,
-                    from_account_id: me.id,
-                    kind: "update",
-                    status_id: Some(current.id),
-                    created_at: now,
-                },
+                state.ids.next_id().as_i64(),
+                account_id,
+                me.id,
+                "update",
+                Some(current.id),
+                now,
             )
             .await?,
         );

@@ -91,7 +91,7 @@ fn note_of(
 }
 
 /// Store `event`'s activity and deliveries in `tx`.
-async fn publish_in(
+pub(crate) async fn publish_in(
     state: &ApiState,
     tx: &mut perch_db::Tx,
     event: Outbound,

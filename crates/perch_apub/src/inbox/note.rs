@@ -11,7 +11,7 @@ use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
 use perch_db::follows;
 use perch_db::live::LiveEvent;
-use perch_db::notifications::{self, NewNotification};
+use perch_db::notifications;
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 use serde_json::Value;
 use url::Url;
@@ -248,16 +248,14 @@ pub(crate) async fn store_note(
     .await?;
     for account_id in local_mentioned {
         live.extend(
-            notifications::insert(
+            notifications::notify(
                 &mut tx,
-                &NewNotification {
-                    id: state.ids.next_id().as_i64(),
-                    account_id,
-                    from_account_id: author.id,
-                    kind: "mention",
-                    status_id: Some(id),
-                    created_at: now,
-                },
+                state.ids.next_id().as_i64(),
+                account_id,
+                author.id,
+                "mention",
+                Some(id),
+                now,
             )
             .await?,
         );
@@ -380,16 +378,14 @@ pub async fn receive_update(state: &ApubState, activity: Verified) -> Result<(),
     statuses::edit(&mut tx, &current, &edit, &mention_ids, &tags).await?;
     for account_id in rebloggers {
         live.extend(
-            notifications::insert(
+            notifications::notify(
                 &mut tx,
-                &NewNotification {
-                    id: state.ids.next_id().as_i64(),
-                    account_id,
-                    from_account_id: current.account_id,
-                    kind: "update",
-                    status_id: Some(current.id),
-                    created_at: now,
-                },
+                state.ids.next_id().as_i64(),
+                account_id,
+                current.account_id,
+                "update",
+                Some(current.id),
+                now,
             )
             .await?,
         );

@@ -12,7 +12,7 @@ use perch_db::actors;
 use perch_db::favourites;
 use perch_db::follows;
 use perch_db::live::LiveEvent;
-use perch_db::notifications::{self, NewNotification};
+use perch_db::notifications;
 use perch_db::statuses::{self, NewStatus, StatusRow};
 use serde_json::Value;
 
@@ -29,16 +29,14 @@ async fn notify(
     from: i64,
     kind: &str,
 ) -> Result<Option<LiveEvent>, InboxError> {
-    Ok(notifications::insert(
+    Ok(notifications::notify(
         tx,
-        &NewNotification {
-            id: state.ids.next_id().as_i64(),
-            account_id: status.account_id,
-            from_account_id: from,
-            kind,
-            status_id: Some(status.id),
-            created_at: now_millis(),
-        },
+        state.ids.next_id().as_i64(),
+        status.account_id,
+        from,
+        kind,
+        Some(status.id),
+        now_millis(),
     )
     .await?)
 }

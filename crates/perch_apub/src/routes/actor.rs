@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
 
+use super::{internal, not_found};
 use crate::ApubState;
 use crate::objects::ACTIVITY_JSON;
 use crate::objects::person::person_from_row;
@@ -74,21 +75,4 @@ async fn document(state: &ApubState, row: &AccountRow) -> Response {
     );
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     response
-}
-
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(serde_json::json!({ "error": "Record not found" })),
-    )
-        .into_response()
-}
-
-fn internal(error: &dyn std::fmt::Display) -> Response {
-    tracing::error!(%error, "serving an actor failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(serde_json::json!({ "error": "Internal server error" })),
-    )
-        .into_response()
 }

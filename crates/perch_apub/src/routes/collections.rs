@@ -11,6 +11,7 @@ use perch_db::timelines::{self, AccountFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::not_found;
 use crate::ApubState;
 use crate::activities::create::build_create;
 use crate::notes::load_status_note;
@@ -175,12 +176,4 @@ fn activity_json(body: Value) -> Response {
         HeaderValue::from_static(ACTIVITY_JSON),
     );
     response
-}
-
-fn not_found() -> Response {
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        Json(json!({ "error": "Record not found" })),
-    )
-        .into_response()
 }

@@ -47,3 +47,24 @@ pub fn router(state: ApubState) -> Router {
         )
         .with_state(state)
 }
+
+/// A document that does not exist (or is not shown), in Mastodon's words.
+pub(crate) fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({ "error": "Record not found" })),
+    )
+        .into_response()
+}
+
+/// A failure on our side: logged, answered generically.
+pub(crate) fn internal(error: &dyn std::fmt::Display) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!(%error, "serving a federation document failed");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "Internal server error" })),
+    )
+        .into_response()
+}

@@ -5,11 +5,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use perch_core::status::Visibility;
 use perch_db::statuses::{self, StatusRow};
 
+use super::{internal, not_found};
 use crate::ApubState;
 use crate::activities::create::build_create;
 use crate::notes::load_status_note;
@@ -70,21 +71,4 @@ fn servable(state: &ApubState, row: &StatusRow, username: &str) -> bool {
         && row.reblog_of_id.is_none()
         && Visibility::from_i16(row.visibility).is_public()
         && row.uri == state.layout.status_uri(username, row.id)
-}
-
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(serde_json::json!({ "error": "Record not found" })),
-    )
-        .into_response()
-}
-
-fn internal(error: &dyn std::fmt::Display) -> Response {
-    tracing::error!(%error, "serving a status failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(serde_json::json!({ "error": "Internal server error" })),
-    )
-        .into_response()
 }
