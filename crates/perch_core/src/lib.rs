@@ -9,6 +9,7 @@
 //! is pure or CPU-bound so that it can be unit-tested without I/O.
 
 pub mod account;
+pub mod content;
 pub mod id;
 pub mod outbound;
 pub mod password;

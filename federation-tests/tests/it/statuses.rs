@@ -293,3 +293,53 @@ async fn following_brings_in_recent_public_posts() {
         .await;
     assert_eq!(profile.as_array().map(Vec::len), Some(3), "{profile}");
 }
+
+#[tokio::test]
+async fn a_direct_post_reaches_only_the_mentioned_account() {
+    let (a, b, c) = (
+        Instance::start().await,
+        Instance::start().await,
+        Instance::start().await,
+    );
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    b.create_user("carol", false).await;
+    c.create_user("dave", false).await;
+    let alice = a.token("alice").await;
+    let (bob, carol, dave) = (
+        b.token("bob").await,
+        b.token("carol").await,
+        c.token("dave").await,
+    );
+    // Everyone follows Alice: followers do not make a direct post theirs.
+    follow(&b, &bob, &a, "alice").await;
+    follow(&b, &carol, &a, "alice").await;
+    follow(&c, &dave, &a, "alice").await;
+
+    let posted = a
+        .post_status(
+            &alice,
+            json!({"status": format!("psst @bob@{}", b.domain), "visibility": "direct"}),
+        )
+        .await;
+    assert_eq!(posted["mentions"][0]["acct"], format!("bob@{}", b.domain));
+    drain(&[&a, &b, &c]).await;
+
+    let feed = home(&b, &bob).await;
+    assert_eq!(feed.as_array().map(Vec::len), Some(1), "{feed}");
+    assert_eq!(feed[0]["uri"], posted["uri"]);
+    assert_eq!(feed[0]["visibility"], "direct");
+    let on_b = feed[0]["id"].as_str().unwrap();
+    let (status, _) = b.get(&format!("/api/v1/statuses/{on_b}"), &carol).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "Carol, a follower, cannot read it"
+    );
+    assert_eq!(home(&b, &carol).await, json!([]));
+    assert_eq!(home(&c, &dave).await, json!([]), "nothing was sent to C");
+    let stored = perch_db::statuses::find_by_uri(&c.db, posted["uri"].as_str().unwrap())
+        .await
+        .expect("query");
+    assert!(stored.is_none());
+}

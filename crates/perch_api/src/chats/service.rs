@@ -3,6 +3,7 @@
 //! events every device of every local member must receive, numbered in the
 //! members' event logs in the same transaction.
 
+use perch_core::content;
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::chats::{self, ChatRow, MessageRow, NewMessage};
@@ -33,16 +34,10 @@ fn local_members(me: &AccountRow, other: &AccountRow) -> Vec<i64> {
     members
 }
 
-/// Plain text as the HTML a message is stored with.
-fn message_html(text: &str) -> String {
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-        .replace('\n', "<br>");
-    format!("<p>{escaped}</p>")
+/// Plain text as the HTML a message is stored with: escaped, with links.
+fn message_html(state: &ApiState, text: &str) -> String {
+    let layout = &state.federation.layout;
+    content::render(&content::parse(text), |_| None, |tag| layout.tag_url(tag))
 }
 
 pub async fn send(
@@ -81,7 +76,7 @@ pub async fn send(
     let now = now_millis();
     let id = state.ids.next_id().as_i64();
     let uri = state.federation.layout.chat_message_uri(&me.username, id);
-    let html = message_html(text);
+    let html = message_html(state, text);
     let new = NewMessage {
         id,
         chat_id: chat.id,

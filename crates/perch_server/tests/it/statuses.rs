@@ -619,3 +619,56 @@ async fn follows_notify_and_markers_remember() {
     let (status, _) = post(&app, "/api/v1/notifications/clear", &ann.token, json!({})).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn text_becomes_links_mentions_and_tags_and_direct_posts_reach_only_the_mentioned() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let cat = user(&app, "cat").await;
+    let posted = post_status(
+        &app,
+        &ann.token,
+        json!({"status": "Hi @ben and @nobody, see https://example.com/a-long-path/that-is-cut-for-display #Perch #perch", "visibility": "direct"}),
+    )
+    .await;
+    let content = posted["content"].as_str().expect("content");
+    assert!(
+        content.contains("class=\"u-url mention\">@<span>ben</span></a>"),
+        "{content}"
+    );
+    assert!(
+        content.contains("@nobody"),
+        "an unknown mention stays text: {content}"
+    );
+    assert!(content.contains("<span class=\"ellipsis\">"), "{content}");
+    assert!(
+        content.contains("rel=\"tag\">#<span>Perch</span>"),
+        "{content}"
+    );
+    assert_eq!(posted["mentions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(posted["mentions"][0]["acct"], "ben");
+    assert_eq!(
+        posted["tags"],
+        json!([{"name": "perch", "url": format!("{}/tags/perch", app.base_url)}])
+    );
+
+    let id = posted["id"].as_str().unwrap();
+    let (status, _) = get(&app, &format!("/api/v1/statuses/{id}"), Some(&ben.token)).await;
+    assert_eq!(status, StatusCode::OK, "the mentioned reads it");
+    let (status, _) = get(&app, &format!("/api/v1/statuses/{id}"), Some(&cat.token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nobody else does");
+    let (_, home) = get(&app, "/api/v1/timelines/home", Some(&ben.token)).await;
+    assert_eq!(ids(&home), vec![id.to_owned()]);
+    let (_, notes) = get(&app, "/api/v1/notifications", Some(&ben.token)).await;
+    assert_eq!(notes[0]["type"], "mention");
+    let (_, tagged) = get(&app, "/api/v1/timelines/tag/perch", None).await;
+    assert_eq!(tagged, json!([]), "a direct post is on no tag timeline");
+
+    let public = post_status(&app, &cat.token, json!({"status": "public #Perch"})).await;
+    let (_, tagged) = get(&app, "/api/v1/timelines/tag/Perch", None).await;
+    assert_eq!(
+        ids(&tagged),
+        vec![public["id"].as_str().unwrap().to_owned()]
+    );
+}
