@@ -28,6 +28,8 @@ pub struct Instance {
     pub client: reqwest::Client,
     ids: std::sync::Arc<perch_core::id::IdGenerator>,
     stop: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    config: Config,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
 }
@@ -51,14 +53,14 @@ impl Instance {
                 database.url(),
             )
         };
-        let app = Application::build_with_listener(config, listener)
+        let app = Application::build_with_listener(config.clone(), listener)
             .await
             .expect("instance builds");
         let db = app.db().clone();
         let apub = app.apub().clone();
         let ids = app.ids();
         let stop = CancellationToken::new();
-        tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
+        let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
         Instance {
             domain: address.to_string(),
             base_url,
@@ -67,9 +69,41 @@ impl Instance {
             client: reqwest::Client::new(),
             ids,
             stop,
+            server: Some(server),
+            config,
             _database: database,
             _data_dir: data_dir,
         }
+    }
+
+    /// Stop serving (the port refuses connections) and wait until stopped.
+    /// The database and data directory stay for [`Instance::start_again`].
+    pub async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task")
+                .expect("a clean stop");
+        }
+    }
+
+    /// Serve again on the same address and database, as a restarted
+    /// server would.
+    pub async fn start_again(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.config.bind)
+            .await
+            .expect("the same address binds again");
+        let app = Application::build_with_listener(self.config.clone(), listener)
+            .await
+            .expect("instance builds again");
+        self.db = app.db().clone();
+        self.apub = app.apub().clone();
+        self.ids = app.ids();
+        self.stop = CancellationToken::new();
+        self.server = Some(tokio::spawn(
+            app.run_until_stopped(self.stop.clone().cancelled_owned()),
+        ));
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,18 +2,30 @@
 //! each request with its author's key at send time, posts it, and records
 //! the outcome.
 //!
-//! Outcomes: 2xx delivered; 404 and 410 given up at once (the inbox is
-//! gone); other 4xx but 408 and 429 given up (the receiver refuses this
-//! activity, and retrying will not change its mind); 408, 429, 5xx and
-//! network failures retried with exponential backoff and jitter over about
-//! four days, then given up and recorded.
+//! Outcomes: 2xx delivered; 404 and 410 given up at once, and the inbox is
+//! recorded as gone (later jobs for it fail at once, recorded, until its
+//! actor is heard from again); other 4xx but 408 and 429 given up (the
+//! receiver refuses this activity, and retrying will not change its mind);
+//! 408, 429, 5xx and network failures retried with exponential backoff and
+//! jitter over about four days, then given up and recorded.
+//!
+//! Per server: at most [`PER_HOST`] requests at once; after
+//! [`CIRCUIT_AFTER`] consecutive failures its circuit opens (its jobs are
+//! not claimed, so they spend no attempts) for a minute, doubling to an
+//! hour; a server failing for a week is marked unavailable and probed every
+//! six hours. Any answer, or a verified activity from it, closes the
+//! circuit. A claimed job is leased (`delivery_lease_millis`, renewed as
+//! each request starts): a process that dies leaves its jobs to others
+//! once the lease runs out.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use perch_core::time::now_millis;
 use perch_db::deliveries::{self, Job};
 use rand::Rng;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -21,8 +33,6 @@ use crate::ApubState;
 use crate::fetch::FetchError;
 use crate::signer::ActorSigner;
 
-/// How long a claimed job is ours before another worker may take it over.
-const LEASE_MILLIS: i64 = 5 * 60 * 1000;
 /// Jobs claimed at once.
 const BATCH: i64 = 64;
 /// Attempts before giving up: with the backoff below, about four days.
@@ -91,56 +101,143 @@ async fn deliver(state: &ApubState, job: &Job) -> Outcome {
     classify(result)
 }
 
+/// Requests in flight to one server at a time.
+const PER_HOST: usize = 4;
+/// Consecutive failures of a server before its circuit opens.
+const CIRCUIT_AFTER: i32 = 5;
+/// The longest a circuit stays open before a server is tried again.
+const MAX_CIRCUIT_MILLIS: i64 = 3600 * 1000;
+/// A server failing this long is marked unavailable…
+const UNAVAILABLE_AFTER_MILLIS: i64 = 7 * 24 * 3600 * 1000;
+/// …and then probed this often.
+const PROBE_EVERY_MILLIS: i64 = 6 * 3600 * 1000;
+
+/// How long a circuit stays open after `failures` consecutive failures:
+/// a minute, doubling, at most an hour.
+pub fn circuit_millis(failures: i32) -> i64 {
+    let over = (failures - CIRCUIT_AFTER).clamp(0, 20) as u32;
+    (60_000_i64 << over).min(MAX_CIRCUIT_MILLIS)
+}
+
 /// Claim and deliver due jobs until none is due. Returns how many jobs were
 /// attempted. Tests call this to drain the queue deterministically.
 pub async fn run_due(state: &ApubState, owner: &str) -> Result<usize, perch_db::Error> {
+    let lease = state.config.delivery_lease_millis;
     let mut attempted = 0;
     loop {
         let now = now_millis();
-        let jobs = deliveries::claim_due(&state.db, owner, now, now + LEASE_MILLIS, BATCH).await?;
+        let jobs = deliveries::claim_due(&state.db, owner, now, now + lease, BATCH).await?;
         if jobs.is_empty() {
             return Ok(attempted);
         }
         attempted += jobs.len();
-        let outcomes =
-            futures_util::future::join_all(jobs.iter().map(|job| deliver(state, job))).await;
-        for (job, outcome) in jobs.iter().zip(outcomes) {
-            let now = now_millis();
-            match outcome {
-                Outcome::Delivered(status) => {
-                    deliveries::mark_delivered(&state.db, job.id, owner, i32::from(status), now)
-                        .await?;
-                }
-                Outcome::Retry(status, error) if job.attempts + 1 < MAX_ATTEMPTS => {
-                    let retry_at = now + backoff_millis(job.attempts);
-                    tracing::info!(inbox = %job.inbox_url, %error, "delivery failed; will retry");
-                    deliveries::mark_failed(
-                        &state.db,
-                        job.id,
-                        owner,
-                        status.map(i32::from),
-                        &error,
-                        Some(retry_at),
-                        now,
-                    )
-                    .await?;
-                }
-                Outcome::Retry(status, error) | Outcome::GiveUp(status, error) => {
-                    tracing::warn!(inbox = %job.inbox_url, %error, "delivery given up");
-                    deliveries::mark_failed(
-                        &state.db,
-                        job.id,
-                        owner,
-                        status.map(i32::from),
-                        &error,
-                        None,
-                        now,
-                    )
-                    .await?;
-                }
+        let mut inboxes: Vec<String> = jobs.iter().map(|j| j.inbox_url.clone()).collect();
+        inboxes.sort();
+        inboxes.dedup();
+        let gone = deliveries::gone_among(&state.db, &inboxes).await?;
+        let (skipped, jobs): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| gone.contains(&j.inbox_url));
+        for job in &skipped {
+            let reason = "the inbox is gone (410 or 404 before)";
+            metrics::counter!("perch_delivery_failures", "host" => job.host.clone(), "reason" => "gone")
+                .increment(1);
+            deliveries::mark_failed(&state.db, job.id, owner, None, reason, None, now).await?;
+        }
+        let mut limits: HashMap<&str, Arc<Semaphore>> = HashMap::new();
+        for job in &jobs {
+            limits
+                .entry(job.host.as_str())
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)));
+        }
+        let outcomes = futures_util::future::join_all(jobs.iter().map(|job| {
+            let limit = limits.get(job.host.as_str()).cloned();
+            async move {
+                let _permit = match &limit {
+                    Some(limit) => limit.acquire().await.ok(),
+                    None => None,
+                };
+                // Waiting for a turn may have eaten into the lease.
+                deliveries::renew_lease(&state.db, job.id, owner, now_millis() + lease).await?;
+                let started = std::time::Instant::now();
+                let outcome = deliver(state, job).await;
+                metrics::histogram!("perch_delivery_request_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                Ok::<_, perch_db::Error>(outcome)
             }
+        }))
+        .await;
+        for (job, outcome) in jobs.iter().zip(outcomes) {
+            record(state, owner, job, outcome?).await?;
         }
     }
+}
+
+/// Store what happened to one attempt, and what it says of the server.
+async fn record(
+    state: &ApubState,
+    owner: &str,
+    job: &Job,
+    outcome: Outcome,
+) -> Result<(), perch_db::Error> {
+    let db = &state.db;
+    let now = now_millis();
+    let host = job.host.clone();
+    match outcome {
+        Outcome::Delivered(status) => {
+            deliveries::mark_delivered(db, job.id, owner, i32::from(status), now).await?;
+            deliveries::host_succeeded(db, &job.host, now).await?;
+            metrics::counter!("perch_deliveries", "outcome" => "delivered").increment(1);
+            metrics::histogram!("perch_delivery_latency_seconds")
+                .record((now - job.created_at).max(0) as f64 / 1000.0);
+        }
+        Outcome::Retry(status, error) => {
+            let server = deliveries::host_failed(db, &job.host, now).await?;
+            if server.consecutive_failures >= CIRCUIT_AFTER {
+                let failing_for = now - server.failing_since.unwrap_or(now);
+                let (until, unavailable) = if failing_for >= UNAVAILABLE_AFTER_MILLIS {
+                    (now + PROBE_EVERY_MILLIS, Some(now))
+                } else {
+                    (now + circuit_millis(server.consecutive_failures), None)
+                };
+                tracing::warn!(%host, failures = server.consecutive_failures, "circuit opened");
+                deliveries::open_circuit(db, &job.host, until, unavailable).await?;
+            }
+            metrics::counter!("perch_delivery_failures", "host" => host, "reason" => "retry")
+                .increment(1);
+            if job.attempts + 1 < MAX_ATTEMPTS {
+                let retry_at = now + backoff_millis(job.attempts);
+                tracing::info!(inbox = %job.inbox_url, %error, "delivery failed; will retry");
+                let status = status.map(i32::from);
+                deliveries::mark_failed(db, job.id, owner, status, &error, Some(retry_at), now)
+                    .await?;
+                metrics::counter!("perch_deliveries", "outcome" => "retry").increment(1);
+            } else {
+                tracing::warn!(inbox = %job.inbox_url, %error, "delivery given up");
+                let status = status.map(i32::from);
+                deliveries::mark_failed(db, job.id, owner, status, &error, None, now).await?;
+                metrics::counter!("perch_deliveries", "outcome" => "failed").increment(1);
+            }
+        }
+        Outcome::GiveUp(status, error) => {
+            // The server answered: it is up, whatever it thinks of this.
+            deliveries::host_succeeded(db, &job.host, now).await?;
+            if matches!(status, Some(404 | 410)) {
+                deliveries::mark_inbox_gone(db, &job.inbox_url, now).await?;
+            }
+            tracing::warn!(inbox = %job.inbox_url, %error, "delivery refused; given up");
+            let reason = if matches!(status, Some(404 | 410)) {
+                "gone"
+            } else {
+                "refused"
+            };
+            metrics::counter!("perch_delivery_failures", "host" => host, "reason" => reason)
+                .increment(1);
+            metrics::counter!("perch_deliveries", "outcome" => "failed").increment(1);
+            let status = status.map(i32::from);
+            deliveries::mark_failed(db, job.id, owner, status, &error, None, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The background worker: runs due jobs whenever woken (a new job was
@@ -150,6 +247,9 @@ pub async fn worker(state: ApubState, owner: String, stop: CancellationToken) {
     loop {
         if let Err(error) = run_due(&state, &owner).await {
             tracing::error!(%error, "delivery worker: database error");
+        }
+        if let Ok(pending) = deliveries::pending_count(&state.db).await {
+            metrics::gauge!("perch_delivery_queue_depth").set(pending as f64);
         }
         tokio::select! {
             () = stop.cancelled() => return,
@@ -180,6 +280,14 @@ mod tests {
             total > 3 * 24 * 3600 * 1000,
             "retries span days, not minutes: {total}"
         );
+    }
+
+    #[test]
+    fn circuits_open_for_a_minute_doubling_to_an_hour() {
+        assert_eq!(circuit_millis(CIRCUIT_AFTER), 60_000);
+        assert_eq!(circuit_millis(CIRCUIT_AFTER + 1), 120_000);
+        assert_eq!(circuit_millis(CIRCUIT_AFTER + 20), MAX_CIRCUIT_MILLIS);
+        assert_eq!(circuit_millis(0), 60_000);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct ApubConfig {
     pub allow_private_addresses: bool,
     /// How old (or how far in the future) a signature's date may be.
     pub signature_window: DateWindow,
+    /// How long a claimed delivery is a worker's before another may take
+    /// it (a crashed process's jobs are taken up after this).
+    pub delivery_lease_millis: i64,
 }
 
 /// Shared state of the federation routes. Cheap to clone.

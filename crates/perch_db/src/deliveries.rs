@@ -35,6 +35,8 @@ pub struct Target {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Job {
     pub id: i64,
+    /// When the job was enqueued.
+    pub created_at: i64,
     pub inbox_url: String,
     pub host: String,
     pub attempts: i32,
@@ -95,6 +97,8 @@ pub async fn claim_due(
                    AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $1) \
                    AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
                                    AND o.state = 0 AND o.id < d.id) \
+                   AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
+                                   AND h.circuit_open_until > $1) \
                  ORDER BY d.next_attempt_at, d.id LIMIT $2 \
                  FOR UPDATE OF d SKIP LOCKED",
             )
@@ -122,6 +126,8 @@ pub async fn claim_due(
                      AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $3) \
                      AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
                                      AND o.state = 0 AND o.id < d.id) \
+                     AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
+                                     AND h.circuit_open_until > $3) \
                    ORDER BY d.next_attempt_at, d.id LIMIT $4) \
                  RETURNING id",
             )
@@ -139,7 +145,7 @@ pub async fn claim_due(
     // The lease (owner and expiry) names exactly the jobs just claimed.
     Ok(on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT d.id, d.inbox_url, d.host, d.attempts, a.actor_account_id, \
+            "SELECT d.id, d.created_at, d.inbox_url, d.host, d.attempts, a.actor_account_id, \
              a.uri AS activity_uri, a.body \
              FROM deliveries d JOIN outbound_activities a ON a.id = d.activity_id \
              WHERE d.lease_owner = $1 AND d.lease_expires_at = $2 AND d.state = 0 \
@@ -150,6 +156,22 @@ pub async fn claim_due(
         .fetch_all(pool)
         .await?
     }))
+}
+
+/// Keep a claimed job ours until `lease_until` (a worker renews its lease
+/// as it starts each request).
+pub async fn renew_lease(db: &Db, id: i64, owner: &str, lease_until: UnixMillis) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE deliveries SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
 }
 
 /// The job reached its inbox.
@@ -213,5 +235,204 @@ pub async fn pending_count(db: &Db) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE state = 0")
             .fetch_one(pool)
             .await?
+    }))
+}
+
+/// Record that an inbox is gone (410 or 404).
+pub async fn mark_inbox_gone(db: &Db, inbox_url: &str, now: UnixMillis) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO gone_inboxes (inbox_url, gone_at) VALUES ($1, $2) \
+             ON CONFLICT (inbox_url) DO NOTHING",
+        )
+        .bind(inbox_url)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Which of `inboxes` are gone.
+pub async fn gone_among(db: &Db, inboxes: &[String]) -> Result<Vec<String>> {
+    let mut gone = Vec::new();
+    for inbox in inboxes {
+        let found: Option<String> = on_db!(db, pool => {
+            sqlx::query_scalar("SELECT inbox_url FROM gone_inboxes WHERE inbox_url = $1")
+                .bind(inbox)
+                .fetch_optional(pool)
+                .await?
+        });
+        gone.extend(found);
+    }
+    Ok(gone)
+}
+
+/// An actor was heard from (a verified activity of theirs arrived): its
+/// inboxes are not gone, and its server is available again. Cheap when
+/// nothing was wrong: both statements find no row.
+pub async fn heard_from(db: &Db, account_id: i64, host: &str) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "DELETE FROM gone_inboxes WHERE inbox_url IN \
+             (SELECT inbox_url FROM accounts WHERE id = $1 AND inbox_url IS NOT NULL)",
+        )
+        .bind(account_id)
+        .execute(pool)
+        .await?;
+        sqlx::query(
+            "UPDATE delivery_hosts SET consecutive_failures = 0, failing_since = NULL, \
+             circuit_open_until = NULL, unavailable_since = NULL \
+             WHERE host = $1 AND (consecutive_failures > 0 OR circuit_open_until IS NOT NULL \
+                                  OR unavailable_since IS NOT NULL)",
+        )
+        .bind(host)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// What the queue knows of a server.
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
+pub struct HostState {
+    pub host: String,
+    pub consecutive_failures: i32,
+    pub failing_since: Option<i64>,
+    pub circuit_open_until: Option<i64>,
+    pub unavailable_since: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_failure_at: Option<i64>,
+}
+
+/// A server answered: its failures are forgotten.
+pub async fn host_succeeded(db: &Db, host: &str, now: UnixMillis) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "INSERT INTO delivery_hosts (host, last_success_at) VALUES ($1, $2) \
+             ON CONFLICT (host) DO UPDATE SET consecutive_failures = 0, failing_since = NULL, \
+             circuit_open_until = NULL, unavailable_since = NULL, last_success_at = $2",
+        )
+        .bind(host)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// A server failed (unreachable, 5xx, 429); returns its state after.
+pub async fn host_failed(db: &Db, host: &str, now: UnixMillis) -> Result<HostState> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "INSERT INTO delivery_hosts (host, consecutive_failures, failing_since, \
+             last_failure_at) VALUES ($1, 1, $2, $2) \
+             ON CONFLICT (host) DO UPDATE SET \
+               consecutive_failures = delivery_hosts.consecutive_failures + 1, \
+               failing_since = COALESCE(delivery_hosts.failing_since, $2), \
+               last_failure_at = $2 \
+             RETURNING host, consecutive_failures, failing_since, circuit_open_until, \
+               unavailable_since, last_success_at, last_failure_at",
+        )
+        .bind(host)
+        .bind(now)
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// Stop attempting a server until `until`; `unavailable` marks a long
+/// outage (kept until the server answers or is heard from).
+pub async fn open_circuit(
+    db: &Db,
+    host: &str,
+    until: UnixMillis,
+    unavailable_since: Option<UnixMillis>,
+) -> Result<()> {
+    on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE delivery_hosts SET circuit_open_until = $1, \
+             unavailable_since = COALESCE(unavailable_since, $2) WHERE host = $3",
+        )
+        .bind(until)
+        .bind(unavailable_since)
+        .bind(host)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Make pending jobs (of one server, or all) due now, and give failed
+/// ones (given up on) another try: an operator's "the server is back".
+/// Returns how many jobs were touched.
+pub async fn retry_now(db: &Db, host: Option<&str>, now: UnixMillis) -> Result<u64> {
+    Ok(on_db!(db, pool => {
+        let jobs = sqlx::query(
+            "UPDATE deliveries SET state = 0, next_attempt_at = $1, finished_at = NULL \
+             WHERE state <> 1 AND ($2 IS NULL OR host = $2)",
+        )
+        .bind(now)
+        .bind(host)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE delivery_hosts SET circuit_open_until = NULL WHERE ($1 IS NULL OR host = $1)",
+        )
+        .bind(host)
+        .execute(pool)
+        .await?;
+        jobs
+    }))
+}
+
+/// Queue totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub pending: i64,
+    /// Pending jobs claimed by a worker right now.
+    pub in_flight: i64,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+/// Per-server counts and state.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct HostStats {
+    pub host: String,
+    pub pending: i64,
+    pub failed: i64,
+    pub consecutive_failures: Option<i32>,
+    pub circuit_open_until: Option<i64>,
+    pub unavailable_since: Option<i64>,
+}
+
+pub async fn stats(db: &Db, now: UnixMillis) -> Result<(Stats, Vec<HostStats>)> {
+    Ok(on_db!(db, pool => {
+        let (pending, in_flight, delivered, failed): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+               COALESCE(SUM(CASE WHEN state = 0 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 0 AND lease_expires_at >= $1 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 1 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END), 0) \
+             FROM deliveries",
+        )
+        .bind(now)
+        .fetch_one(pool)
+        .await?;
+        let hosts: Vec<HostStats> = sqlx::query_as(
+            "SELECT d.host, \
+               COALESCE(SUM(CASE WHEN d.state = 0 THEN 1 ELSE 0 END), 0) AS pending, \
+               COALESCE(SUM(CASE WHEN d.state = 2 THEN 1 ELSE 0 END), 0) AS failed, \
+               h.consecutive_failures, h.circuit_open_until, h.unavailable_since \
+             FROM deliveries d LEFT JOIN delivery_hosts h ON h.host = d.host \
+             GROUP BY d.host, h.consecutive_failures, h.circuit_open_until, h.unavailable_since \
+             HAVING SUM(CASE WHEN d.state <> 1 THEN 1 ELSE 0 END) > 0 \
+             ORDER BY d.host",
+        )
+        .fetch_all(pool)
+        .await?;
+        (Stats { pending, in_flight, delivered, failed }, hosts)
     }))
 }

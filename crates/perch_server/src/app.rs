@@ -281,6 +281,8 @@ async fn apub_state(
                 max_age: config.signature_max_age,
                 max_future: config.signature_max_future,
             },
+            delivery_lease_millis: i64::try_from(config.delivery_lease.as_millis())
+                .unwrap_or(i64::MAX),
         }),
         layout,
         fetcher,

@@ -204,6 +204,56 @@ pub async fn rotate_token_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `perch queue stats`.
+pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let now = now_millis();
+    let stats = perch_db::deliveries::stats(&db, now).await;
+    db.close().await;
+    let (totals, hosts) = stats?;
+    println!(
+        "pending {}  in flight {}  delivered {}  failed {}",
+        totals.pending, totals.in_flight, totals.delivered, totals.failed
+    );
+    if !hosts.is_empty() {
+        println!("HOST                                     PENDING  FAILED  FAILURES  STATE");
+    }
+    for host in &hosts {
+        let state = match (host.unavailable_since, host.circuit_open_until) {
+            (Some(_), _) => "unavailable".to_owned(),
+            (None, Some(until)) if until > now => {
+                format!("circuit open for {}s", (until - now) / 1000)
+            }
+            _ => "ok".to_owned(),
+        };
+        println!(
+            "{:<40} {:>7} {:>7} {:>9}  {state}",
+            host.host,
+            host.pending,
+            host.failed,
+            host.consecutive_failures.unwrap_or(0)
+        );
+    }
+    Ok(())
+}
+
+/// `perch queue retry [--host HOST]`.
+pub async fn queue_retry(config: Config, host: Option<&str>) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let touched = perch_db::deliveries::retry_now(&db, host, now_millis()).await;
+    db.close().await;
+    let touched = touched?;
+    match host {
+        Some(host) => println!("{touched} job(s) for {host} are due now"),
+        None => println!("{touched} job(s) are due now"),
+    }
+    Ok(())
+}
+
 /// `perch config check`: validate the configuration (already done by
 /// loading it), the data directory and the database connection, and show the
 /// effective settings.

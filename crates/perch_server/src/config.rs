@@ -42,6 +42,7 @@ const KEYS: &[&str] = &[
     "signature_max_future",
     "delivery_worker",
     "max_status_characters",
+    "delivery_lease",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -49,6 +50,9 @@ const KEYS: &[&str] = &[
 /// checks the token's server-side session, so revocation is immediate
 /// whatever the lifetime.
 pub const DEFAULT_ACCESS_TOKEN_TTL_SECS: u64 = 365 * 24 * 3600;
+/// Default lease of a claimed delivery job: longer than one request may
+/// take (15 s), short enough that a crashed process's jobs resume soon.
+pub const DEFAULT_DELIVERY_LEASE_SECS: u64 = 60;
 /// Default lifetime of a refresh token (each use issues a fresh one).
 pub const DEFAULT_REFRESH_TOKEN_TTL_SECS: u64 = 400 * 24 * 3600;
 
@@ -88,6 +92,9 @@ pub struct Config {
     pub delivery_worker: bool,
     /// Longest status, in characters as Mastodon counts them.
     pub max_status_characters: u32,
+    /// How long a claimed delivery job is a worker's; a crashed process's
+    /// jobs are taken up by others after this.
+    pub delivery_lease: Duration,
 }
 
 impl Config {
@@ -160,6 +167,8 @@ pub enum ConfigError {
     Log(String),
     #[error("PERCH_REGISTRATIONS: `{0}` is not one of open, approval, closed")]
     Registrations(String),
+    #[error("PERCH_DELIVERY_LEASE must be at least 5 seconds")]
+    DeliveryLease,
     #[error("PERCH_MAX_STATUS_CHARACTERS must be between 1 and 100000")]
     MaxStatusCharacters,
     #[error("{0} must be at least 60 seconds")]
@@ -192,6 +201,7 @@ struct RawConfig {
     #[serde(default, deserialize_with = "lenient_bool")]
     delivery_worker: Option<bool>,
     max_status_characters: Option<u32>,
+    delivery_lease: Option<u64>,
 }
 
 impl RawConfig {
@@ -256,6 +266,11 @@ impl RawConfig {
                 None => perch_core::status::DEFAULT_MAX_CHARACTERS as u32,
                 Some(n) if (1..=100_000).contains(&n) => n,
                 Some(_) => return Err(ConfigError::MaxStatusCharacters),
+            },
+            delivery_lease: match self.delivery_lease {
+                None => Duration::from_secs(DEFAULT_DELIVERY_LEASE_SECS),
+                Some(secs) if secs >= 5 => Duration::from_secs(secs),
+                Some(_) => return Err(ConfigError::DeliveryLease),
             },
             public_url,
             bind,

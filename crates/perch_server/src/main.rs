@@ -35,6 +35,22 @@ enum Command {
     /// Manage the keys that sign access tokens
     #[command(subcommand)]
     TokenKeys(TokenKeysCommand),
+    /// Inspect and nudge the outbound delivery queue
+    #[command(subcommand)]
+    Queue(QueueCommand),
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Jobs pending, in flight, delivered and failed, and per server the
+    /// failures, open circuits and unavailable servers
+    Stats,
+    /// Make pending jobs due now and give failed ones another try, for one
+    /// server (`--host example.social`) or all
+    Retry {
+        #[arg(long)]
+        host: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,6 +130,10 @@ fn main() -> ExitCode {
                 commands::approve_user(config, &username).await
             }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
+            Command::Queue(QueueCommand::Stats) => commands::queue_stats(config).await,
+            Command::Queue(QueueCommand::Retry { host }) => {
+                commands::queue_retry(config, host.as_deref()).await
+            }
             Command::TokenKeys(TokenKeysCommand::Rotate) => {
                 commands::rotate_token_keys(config).await
             }

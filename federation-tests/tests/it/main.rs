@@ -4,4 +4,5 @@ mod chat;
 mod follows;
 mod inbox;
 mod inbox_notes;
+mod queue;
 mod statuses;

@@ -161,6 +161,10 @@ async fn receive(
             "the activity's id is not on its actor's server".to_owned(),
         ));
     }
+    // A server that speaks to us is up, and an actor that does is not gone.
+    if let Some(host) = authority(&actor) {
+        perch_db::deliveries::heard_from(&state.db, key.account_id, &host).await?;
+    }
     let verified = Verified {
         activity,
         id,

@@ -146,3 +146,80 @@ async fn one_inbox_gets_its_activities_in_order() {
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].activity_uri, "https://perch.example/activities/2");
 }
+
+#[tokio::test]
+async fn an_open_circuit_holds_a_servers_jobs_until_it_closes() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "author", "author@example.com").await;
+    let mut tx = db.begin().await.expect("tx");
+    let activity = NewActivity {
+        id: 1,
+        uri: "https://perch.example/activities/1".to_owned(),
+        actor_account_id: author.id,
+        body: "{}".to_owned(),
+        created_at: 1000,
+    };
+    let targets = [
+        target(11, "https://down.example/inbox"),
+        target(12, "https://up.example/inbox"),
+    ];
+    deliveries::enqueue(&mut tx, &activity, &targets)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+
+    for n in 1..=5 {
+        let state = deliveries::host_failed(&db, "down.example", 1000 + n)
+            .await
+            .expect("failed");
+        assert_eq!(state.consecutive_failures, n as i32);
+        assert_eq!(
+            state.failing_since,
+            Some(1001),
+            "failing since the first failure"
+        );
+    }
+    deliveries::open_circuit(&db, "down.example", 60_000, None)
+        .await
+        .expect("open");
+    let claimed = deliveries::claim_due(&db, "w", 2000, 3000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "only the other server's job");
+    assert_eq!(claimed[0].host, "up.example");
+    deliveries::mark_delivered(&db, claimed[0].id, "w", 202, 2500)
+        .await
+        .expect("delivered");
+    let later = deliveries::claim_due(&db, "w", 60_001, 70_000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(later.len(), 1, "the circuit closed");
+    assert_eq!(later[0].host, "down.example");
+
+    // An answer forgets the failures.
+    deliveries::host_succeeded(&db, "down.example", 61_000)
+        .await
+        .expect("ok");
+    let state = deliveries::host_failed(&db, "down.example", 62_000)
+        .await
+        .expect("failed");
+    assert_eq!(
+        (state.consecutive_failures, state.failing_since),
+        (1, Some(62_000))
+    );
+    // Gone inboxes are remembered.
+    deliveries::mark_inbox_gone(&db, "https://up.example/inbox", 63_000)
+        .await
+        .expect("gone");
+    let gone = deliveries::gone_among(
+        &db,
+        &[
+            "https://up.example/inbox".to_owned(),
+            "https://down.example/inbox".to_owned(),
+        ],
+    )
+    .await
+    .expect("gone");
+    assert_eq!(gone, ["https://up.example/inbox"]);
+}

@@ -5,6 +5,7 @@
 mod binary;
 mod chat;
 mod client_libraries;
+mod crash;
 mod discovery;
 mod http;
 mod instance;

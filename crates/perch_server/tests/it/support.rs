@@ -266,6 +266,15 @@ impl ServedPerch {
         }
     }
 
+    /// SIGKILL: the process dies at once, in the middle of whatever it was
+    /// doing.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL sent");
+            child.wait().expect("reaped");
+        }
+    }
+
     /// SIGTERM, then wait for a clean exit; returns the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let child = self.child.take().expect("running");
