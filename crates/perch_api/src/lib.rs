@@ -21,6 +21,7 @@ pub mod entities;
 pub mod error;
 pub mod follows;
 pub mod instance;
+pub mod media;
 pub mod media_files;
 pub mod notifications;
 pub mod oauth;
@@ -54,6 +55,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(chats::routes())
         .merge(search::routes())
         .merge(instance::routes())
+        .merge(media::routes())
         .merge(media_files::routes())
         .with_state(state)
 }

@@ -133,6 +133,27 @@ pub async fn store_profile_image(
     Ok(format!("{}{relative}", media_url_prefix(config)))
 }
 
+/// Store an uploaded attachment (or its preview) as
+/// `media/attachments/<account>/<random>.<ext>` and return its public URL.
+pub async fn store_attachment(
+    config: &ApiConfig,
+    account_id: i64,
+    kind: ImageType,
+    bytes: Vec<u8>,
+) -> Result<String, ApiError> {
+    let relative = format!(
+        "attachments/{account_id}/{}.{}",
+        random_token(),
+        kind.extension()
+    );
+    let target = media_root(config).join(&relative);
+    tokio::task::spawn_blocking(move || write_new_file(&target, &bytes))
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok(format!("{}{relative}", media_url_prefix(config)))
+}
+
 fn write_new_file(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(folder) = target.parent() {
         std::fs::create_dir_all(folder)?;

@@ -86,12 +86,8 @@ struct PublicParams {
 
 impl PublicParams {
     fn filter(&self) -> Result<PublicFilter, ApiError> {
-        if self.only_media == Some(true) {
-            return Err(ApiError::unprocessable(
-                "Validation failed: only_media is not supported",
-            ));
-        }
         Ok(PublicFilter {
+            only_media: self.only_media == Some(true),
             local: match (self.local, self.remote) {
                 (Some(true), _) => Some(true),
                 (_, Some(true)) => Some(false),
@@ -108,6 +104,9 @@ impl PublicParams {
         }
         if self.remote == Some(true) {
             extra.push("remote=true");
+        }
+        if self.only_media == Some(true) {
+            extra.push("only_media=true");
         }
         extra.join("&")
     }
@@ -184,12 +183,8 @@ async fn account_statuses(
     if params.pinned == Some(true) {
         return page_of(&state, viewer, &path, "pinned=true", Vec::new(), page.limit).await;
     }
-    if params.only_media == Some(true) {
-        return Err(ApiError::unprocessable(
-            "Validation failed: only_media is not supported",
-        ));
-    }
     let filter = AccountFilter {
+        only_media: params.only_media == Some(true),
         exclude_replies: params.exclude_replies.unwrap_or(false),
         exclude_reblogs: params.exclude_reblogs.unwrap_or(false),
     };
@@ -200,6 +195,9 @@ async fn account_statuses(
     }
     if filter.exclude_reblogs {
         extra.push("exclude_reblogs=true");
+    }
+    if filter.only_media {
+        extra.push("only_media=true");
     }
     page_of(&state, viewer, &path, &extra.join("&"), rows, page.limit).await
 }

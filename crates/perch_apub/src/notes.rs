@@ -5,6 +5,7 @@ use perch_core::outbound::{Attachment, Mention, StatusNote};
 use perch_core::status::Visibility;
 use perch_db::Db;
 use perch_db::accounts::{self, AccountRow};
+use perch_db::media::{self, MediaRow};
 use perch_db::statuses::{self, StatusRow};
 
 use crate::publish::actor_ref;
@@ -75,6 +76,21 @@ pub fn status_note(
     }
 }
 
+/// An attachment as a Note's `Document`.
+pub fn attachment_of(row: &MediaRow) -> Attachment {
+    Attachment {
+        url: row.remote_url.clone().unwrap_or_else(|| row.url.clone()),
+        media_type: row
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".to_owned()),
+        description: row.description.clone(),
+        blurhash: row.blurhash.clone(),
+        width: row.width,
+        height: row.height,
+    }
+}
+
 /// Read a stored status's mentions, tags and authors and describe it.
 pub async fn load_status_note(
     db: &Db,
@@ -110,7 +126,11 @@ pub async fn load_status_note(
             in_reply_to_author: parent_author,
             mentions: &mentions,
             tags: &tags,
-            attachments: Vec::new(),
+            attachments: media::for_statuses(db, &[status.id])
+                .await?
+                .iter()
+                .map(attachment_of)
+                .collect(),
         },
     )))
 }

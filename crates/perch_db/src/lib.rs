@@ -27,6 +27,7 @@ pub mod favourites;
 pub mod follows;
 pub mod jwt_keys;
 pub mod live;
+pub mod media;
 pub mod nodes;
 pub mod notifications;
 pub mod oauth;

@@ -6,6 +6,19 @@
 //! a viewer may not read never come out (see `visible_to!`).
 
 use crate::page::Page;
+
+/// Unless the flag bound at `$p` is set, any status; otherwise only those
+/// with attachments.
+macro_rules! with_media {
+    ($p:literal) => {
+        concat!(
+            "(",
+            $p,
+            " = FALSE OR EXISTS (SELECT 1 FROM media_attachments ma \
+             WHERE ma.status_id = s.id))"
+        )
+    };
+}
 use crate::statuses::StatusRow;
 use crate::{Db, Result};
 
@@ -39,6 +52,8 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
 pub struct PublicFilter {
     /// `Some(true)`: local only; `Some(false)`: remote only.
     pub local: Option<bool>,
+    /// Only statuses with attachments.
+    pub only_media: bool,
 }
 
 /// The public timeline: original public statuses.
@@ -50,10 +65,10 @@ pub async fn public(db: &Db, filter: PublicFilter, page: &Page) -> Result<Vec<St
                 sqlx::query_as(concat!(
                     "SELECT ", status_columns!(), " FROM statuses s \
                      WHERE s.visibility = 0 AND s.reblog_of_id IS NULL ", $where,
-                    " AND s.id > $1 AND s.id < $2 \
-                     ORDER BY s.id ", $order, " LIMIT $3"
+                    " AND s.id > $1 AND s.id < $2 AND ", with_media!("$4"),
+                    " ORDER BY s.id ", $order, " LIMIT $3"
                 ))
-                .bind(lower).bind(upper).bind(page.limit)
+                .bind(lower).bind(upper).bind(page.limit).bind(filter.only_media)
                 .fetch_all(pool).await?
             })
         };
@@ -81,11 +96,11 @@ pub async fn tag(db: &Db, tag: &str, filter: PublicFilter, page: &Page) -> Resul
                      JOIN statuses s ON s.id = st.status_id \
                      WHERE t.name = $1 AND s.visibility = 0 AND s.reblog_of_id IS NULL \
                      AND st.status_id > $2 AND st.status_id < $3 \
-                     AND ($5 IS NULL OR s.local = $5) \
-                     ORDER BY st.status_id ", $order, " LIMIT $4"
+                     AND ($5 IS NULL OR s.local = $5) AND ", with_media!("$6"),
+                    " ORDER BY st.status_id ", $order, " LIMIT $4"
                 ))
                 .bind(tag).bind(lower).bind(upper).bind(page.limit)
-                .bind(filter.local)
+                .bind(filter.local).bind(filter.only_media)
                 .fetch_all(pool).await?
             })
         };
@@ -103,6 +118,7 @@ pub async fn tag(db: &Db, tag: &str, filter: PublicFilter, page: &Page) -> Resul
 pub struct AccountFilter {
     pub exclude_replies: bool,
     pub exclude_reblogs: bool,
+    pub only_media: bool,
 }
 
 /// `author_id`'s statuses that `viewer` (0: nobody) may read.
@@ -122,11 +138,11 @@ pub async fn account(
                      WHERE s.account_id = $1 AND s.id > $3 AND s.id < $4 AND ",
                     visible_to!("$2"),
                     " AND ($6 = FALSE OR s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = $1) \
-                     AND ($7 = FALSE OR s.reblog_of_id IS NULL) \
-                     ORDER BY s.id ", $order, " LIMIT $5"
+                     AND ($7 = FALSE OR s.reblog_of_id IS NULL) AND ", with_media!("$8"),
+                    " ORDER BY s.id ", $order, " LIMIT $5"
                 ))
                 .bind(author_id).bind(viewer).bind(lower).bind(upper).bind(page.limit)
-                .bind(filter.exclude_replies).bind(filter.exclude_reblogs)
+                .bind(filter.exclude_replies).bind(filter.exclude_reblogs).bind(filter.only_media)
                 .fetch_all(pool).await?
             })
         };

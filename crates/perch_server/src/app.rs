@@ -167,7 +167,11 @@ impl Application {
             self.apub.bus.subscribe(),
             stop.clone(),
         ));
-        workers.spawn(crate::maintenance::worker(self.db.clone(), stop.clone()));
+        workers.spawn(crate::maintenance::worker(
+            self.db.clone(),
+            self.api.clone(),
+            stop.clone(),
+        ));
         if self.config.delivery_worker {
             let owner = format!("delivery-{}-{}", std::process::id(), ids.generator().node());
             let (apub, stop) = (self.apub.clone(), stop.clone());

@@ -343,3 +343,50 @@ async fn a_direct_post_reaches_only_the_mentioned_account() {
         .expect("query");
     assert!(stored.is_none());
 }
+
+#[tokio::test]
+async fn attachments_travel_as_documents_and_are_referenced_by_url() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", false).await;
+    b.create_user("bob", false).await;
+    let (alice, bob) = (a.token("alice").await, b.token("bob").await);
+    follow(&b, &bob, &a, "alice").await;
+
+    // A 2×2 PNG.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(2, 2))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    let png = png.into_inner();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png.to_vec()).file_name("dot.png"),
+        )
+        .text("description", "two by two");
+    let media: Value = a
+        .client
+        .post(a.url("/api/v2/media"))
+        .bearer_auth(&alice)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let media_id = media["id"].as_str().expect("uploaded").to_owned();
+    a.post_status(
+        &alice,
+        json!({"status": "a picture", "media_ids": [media_id]}),
+    )
+    .await;
+    drain(&[&a, &b]).await;
+
+    let feed = home(&b, &bob).await;
+    let attachment = &feed[0]["media_attachments"][0];
+    assert_eq!(attachment["type"], "image", "{feed}");
+    assert_eq!(attachment["remote_url"], media["url"], "referenced by URL");
+    assert_eq!(attachment["description"], "two by two");
+    assert_eq!(attachment["meta"]["original"]["width"], 2);
+}

@@ -69,8 +69,9 @@ pub struct MediaLimits {
 }
 
 impl Default for MediaLimits {
-    /// Still images only, with Mastodon 4.3's size limits, so clients that
-    /// resize before upload aim for the same targets as with Mastodon.
+    /// Still images only, with Mastodon 4.3's image limits, so clients that
+    /// resize before upload aim for the same targets as with Mastodon; no
+    /// video is taken, so its limits are zero.
     fn default() -> Self {
         Self {
             supported_mime_types: ["image/jpeg", "image/png", "image/webp", "image/gif"]
@@ -78,9 +79,9 @@ impl Default for MediaLimits {
                 .to_vec(),
             image_size_limit: 16 * 1024 * 1024,
             image_matrix_limit: 7680 * 4320,
-            video_size_limit: 99 * 1024 * 1024,
-            video_frame_rate_limit: 120,
-            video_matrix_limit: 3840 * 2160,
+            video_size_limit: 0,
+            video_frame_rate_limit: 0,
+            video_matrix_limit: 0,
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::account::{Account, account_from_row};
+use super::media::MediaAttachment;
 use super::{CustomEmoji, iso8601_millis};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -24,7 +25,7 @@ pub struct Status {
     pub visibility: &'static str,
     pub sensitive: bool,
     pub spoiler_text: String,
-    pub media_attachments: Vec<serde_json::Value>,
+    pub media_attachments: Vec<MediaAttachment>,
     pub application: Option<Application>,
     pub mentions: Vec<StatusMention>,
     pub tags: Vec<Tag>,
@@ -85,6 +86,7 @@ pub struct StatusParts<'a> {
     pub tags: Vec<&'a str>,
     pub viewer: ViewerState,
     pub reblog: Option<Status>,
+    pub media: Vec<MediaAttachment>,
 }
 
 pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
@@ -95,6 +97,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         tags,
         viewer,
         reblog,
+        media,
     } = parts;
     let tag_url = |name: &str| {
         let mut url = public_url.clone();
@@ -123,7 +126,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         visibility: Visibility::from_i16(row.visibility).as_str(),
         sensitive: row.sensitive,
         spoiler_text: row.spoiler_text.clone(),
-        media_attachments: Vec::new(),
+        media_attachments: media,
         application: None,
         mentions: mentions
             .into_iter()

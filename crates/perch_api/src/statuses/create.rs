@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use perch_core::outbound::Outbound;
-use perch_core::status::{MAX_SPOILER_CHARACTERS, Visibility};
+use perch_core::status::{MAX_MEDIA_ATTACHMENTS, MAX_SPOILER_CHARACTERS, Visibility};
 use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::live::LiveEvent;
+use perch_db::media::{self, MediaRow};
 use perch_db::notifications;
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 use serde::Deserialize;
@@ -57,10 +58,10 @@ fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
             "Validation failed: Scheduled statuses are not supported",
         ));
     }
-    if !params.media_ids.is_empty() {
-        return Err(ApiError::unprocessable(
-            "Validation failed: Media attachments are not supported",
-        ));
+    if params.media_ids.len() > MAX_MEDIA_ATTACHMENTS {
+        return Err(ApiError::unprocessable(format!(
+            "Validation failed: Media attachments are limited to {MAX_MEDIA_ATTACHMENTS}"
+        )));
     }
     let text = params
         .status
@@ -68,7 +69,7 @@ fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
         .unwrap_or_default()
         .trim()
         .to_owned();
-    if text.is_empty() {
+    if text.is_empty() && params.media_ids.is_empty() {
         return Err(ApiError::unprocessable(
             "Validation failed: Text can't be blank",
         ));
@@ -193,9 +194,19 @@ pub async fn create(
         created_at: now,
     };
     let mention_ids: Vec<i64> = mentions.iter().map(|a| a.id).collect();
+    let media_ids = media_ids(&params)?;
     let mut live = vec![LiveEvent::StatusCreated(id)];
     let mut tx = state.db.begin().await?;
     statuses::insert(&mut tx, &new, &mention_ids, &tag_rows(&state, &tags)).await?;
+    if !media::attach(&mut tx, me.id, id, &media_ids)
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::unprocessable(
+            "Validation failed: Media attachments must be your own uploads, not used by another status",
+        ));
+    }
+    let attached = attachments_of(&state, &media_ids, me.id).await?;
     if let Some(key) = &key {
         if !statuses::remember_idempotency_key(&mut tx, me.id, key, id, now).await? {
             // The same request, concurrently: answer with what it created.
@@ -234,7 +245,8 @@ pub async fn create(
         );
     }
     let row = stored_row(&new);
-    let note = note_of(&state, &row, &me, parent_author.as_ref(), &mentions, &tags);
+    let mut note = note_of(&state, &row, &me, parent_author.as_ref(), &mentions, &tags);
+    note.attachments = attached;
     publish_in(&state, &mut tx, Outbound::CreateStatus(Box::new(note))).await?;
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();
@@ -243,6 +255,36 @@ pub async fn create(
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(render_one(&state, me.id, &row).await?))
+}
+
+/// The ids of `media_ids[]`.
+fn media_ids(params: &StatusParams) -> Result<Vec<i64>, ApiError> {
+    params
+        .media_ids
+        .iter()
+        .map(|id| {
+            id.parse::<i64>()
+                .map_err(|_| ApiError::unprocessable("Validation failed: media_ids are not ids"))
+        })
+        .collect()
+}
+
+/// The uploads about to be attached, as the Note describes them.
+async fn attachments_of(
+    state: &ApiState,
+    media_ids: &[i64],
+    owner: i64,
+) -> Result<Vec<perch_core::outbound::Attachment>, ApiError> {
+    let mut out = Vec::with_capacity(media_ids.len());
+    for id in media_ids {
+        if let Some(row) = media::find(&state.db, *id)
+            .await?
+            .filter(|m| m.account_id == owner)
+        {
+            out.push(perch_apub::notes::attachment_of(&row));
+        }
+    }
+    Ok(out)
 }
 
 /// Locked accounts post to followers by default, as Mastodon's default
@@ -302,6 +344,15 @@ pub async fn edit(
     if current.account_id != me.id || current.reblog_of_id.is_some() {
         return Err(ApiError::not_found());
     }
+    let current_media: Vec<MediaRow> = media::for_statuses(&state.db, &[current.id]).await?;
+    let current_ids: Vec<String> = current_media.iter().map(|m| m.id.to_string()).collect();
+    if !params.media_ids.is_empty() && params.media_ids != current_ids {
+        return Err(ApiError::unprocessable(
+            "Validation failed: Changing the attachments of a status is not supported",
+        ));
+    }
+    let mut params = params;
+    params.media_ids = current_ids;
     let checked = check(&state, &params)?;
     let Composed {
         html,
@@ -354,7 +405,11 @@ pub async fn edit(
     row.sensitive = checked.sensitive;
     row.language = checked.language;
     row.edited_at = Some(now);
-    let note = note_of(&state, &row, &me, parent_author.as_ref(), &mentions, &tags);
+    let mut note = note_of(&state, &row, &me, parent_author.as_ref(), &mentions, &tags);
+    note.attachments = current_media
+        .iter()
+        .map(perch_apub::notes::attachment_of)
+        .collect();
     publish_in(&state, &mut tx, Outbound::UpdateStatus(Box::new(note))).await?;
     tx.commit().await?;
     state.federation.delivery_wake.notify_one();

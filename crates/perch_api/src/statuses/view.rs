@@ -9,6 +9,7 @@ use perch_db::accounts::{self, AccountRow};
 use perch_db::favourites;
 use perch_db::statuses::{self, StatusRow};
 
+use crate::entities::media::{MediaAttachment, media_attachment};
 use crate::entities::status::{Status, StatusParts, ViewerState, status_from_parts};
 use crate::{ApiError, ApiState};
 
@@ -51,6 +52,15 @@ pub async fn render(
         .await?
         .into_iter()
         .collect();
+    let mut media: HashMap<i64, Vec<MediaAttachment>> = HashMap::new();
+    for row in perch_db::media::for_statuses(db, &ids).await? {
+        if let Some(status_id) = row.status_id {
+            media
+                .entry(status_id)
+                .or_default()
+                .push(media_attachment(&row));
+        }
+    }
     let reblogged: HashSet<i64> = statuses::reblogged_among(db, viewer, &ids)
         .await?
         .into_iter()
@@ -74,6 +84,7 @@ pub async fn render(
                     reblogged: reblogged.contains(&row.id),
                 },
                 reblog,
+                media: media.get(&row.id).cloned().unwrap_or_default(),
             },
             &state.config.public_url,
         ))

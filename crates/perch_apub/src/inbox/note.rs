@@ -24,6 +24,50 @@ use crate::resolve::{self, ResolveError};
 
 /// How many levels of parents a reply brings with it.
 const MAX_PARENT_DEPTH: usize = 8;
+/// Attachments kept of a remote status (referenced by URL, not copied).
+const MAX_REMOTE_ATTACHMENTS: usize = 8;
+
+/// A remote attachment as stored: its URL is the origin's.
+fn remote_media(
+    id: i64,
+    account_id: i64,
+    status_id: i64,
+    attachment: &crate::objects::note::ReceivedAttachment,
+    now: i64,
+) -> perch_db::media::MediaRow {
+    let media_type = attachment.media_type.clone();
+    let kind = match media_type.as_deref().and_then(|t| t.split('/').next()) {
+        Some("image") => "image",
+        Some("video") => "video",
+        Some("audio") => "audio",
+        _ => "unknown",
+    };
+    let description = attachment
+        .description
+        .as_deref()
+        .map(|d| d.chars().take(1500).collect::<String>());
+    perch_db::media::MediaRow {
+        id,
+        account_id,
+        status_id: Some(status_id),
+        kind: kind.to_owned(),
+        content_type: media_type,
+        url: attachment.url.clone(),
+        preview_url: (kind == "image").then(|| attachment.url.clone()),
+        remote_url: Some(attachment.url.clone()),
+        file_size: None,
+        width: attachment.width,
+        height: attachment.height,
+        preview_width: None,
+        preview_height: None,
+        blurhash: attachment.blurhash.clone().filter(|b| b.len() <= 100),
+        description,
+        focus_x: None,
+        focus_y: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
 
 fn internal(error: impl std::fmt::Display) -> InboxError {
     InboxError::Internal(error.to_string())
@@ -232,6 +276,10 @@ pub(crate) async fn store_note(
     }
     if !statuses::insert(&mut tx, &new, &mention_ids, &tags).await? {
         return Ok(statuses::find_by_uri(&state.db, note.id.as_str()).await?);
+    }
+    for attachment in note.attachments.iter().take(MAX_REMOTE_ATTACHMENTS) {
+        let row = remote_media(state.ids.next_id().as_i64(), author.id, id, attachment, now);
+        perch_db::media::create_remote(&mut tx, &row).await?;
     }
     let addressed = if matches!(visibility, Visibility::Private | Visibility::Direct) {
         local_mentioned.clone()

@@ -67,6 +67,7 @@ pub async fn outbox(
     let filter = AccountFilter {
         exclude_replies: false,
         exclude_reblogs: true,
+        only_media: false,
     };
     let rows = match timelines::account(&state.db, account.id, 0, filter, &bounds).await {
         Ok(rows) => rows,

@@ -206,8 +206,15 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
 
     // Third run: the dead process's leases run out, and the rest arrives.
     let sender = ServedPerch::start(dir.path(), &second);
+    let sender_db = database.connect().await;
+    // Done when the receiver has every Follow and the sender knows it
+    // (jobs the killed process had sent are sent again after their lease,
+    // and the receiver acknowledges them without applying them twice).
     until(Duration::from_secs(90), async || {
-        follows_applied(&receiver, &sender_actor).await >= FOLLOWED as i64
+        let pending = perch_db::deliveries::pending_count(&sender_db)
+            .await
+            .expect("count");
+        pending == 0 && follows_applied(&receiver, &sender_actor).await >= FOLLOWED as i64
     })
     .await;
     assert_eq!(sender.terminate().code(), Some(0));
@@ -223,7 +230,6 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
             .expect("user");
         assert_eq!(user.followers_count, 1, "user{n} followed once");
     }
-    let sender_db = database.connect().await;
     let (totals, _) = perch_db::deliveries::stats(&sender_db, perch_core::time::now_millis())
         .await
         .expect("stats");

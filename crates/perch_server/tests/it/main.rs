@@ -10,6 +10,7 @@ mod discovery;
 mod http;
 mod instance;
 mod jwt;
+mod media;
 mod oauth;
 mod profile;
 mod security;
