@@ -265,7 +265,8 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
     let attachments = items(&object["attachment"])
         .into_iter()
         .filter_map(|a| {
-            let url = page_url(&a["url"])?;
+            // Lemmy links an attachment by `href` rather than `url`.
+            let url = page_url(&a["url"]).or_else(|| a["href"].as_str().map(str::to_owned))?;
             Url::parse(&url).ok()?;
             Some(ReceivedAttachment {
                 url,

@@ -4,6 +4,7 @@
 mod accounts;
 mod deliveries;
 mod follows;
+mod media;
 mod migrations;
 mod nodes;
 mod user_events;

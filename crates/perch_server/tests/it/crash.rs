@@ -35,6 +35,8 @@ async fn slow_proxy(listener: tokio::net::TcpListener, target: String) {
             let body = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
+            // A slow server, not a wait for work: the fan-out must take
+            // long enough to be cut.
             if parts.uri.path().ends_with("/inbox") {
                 tokio::time::sleep(INBOX_DELAY).await;
             }
@@ -81,6 +83,9 @@ async fn follows_applied(receiver: &TestApp, sender_actor: &str) -> i64 {
     }
 }
 
+/// Await a condition with a deadline. The sender is another process, so no
+/// event of its reaches this one: the condition is read again every few
+/// milliseconds until it holds or the deadline passes.
 async fn until(deadline: Duration, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
