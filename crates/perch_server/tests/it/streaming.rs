@@ -355,3 +355,25 @@ async fn a_client_ping_is_answered() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_in_the_authorization_header_is_accepted() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let mut request = ws_url(&app.base_url, "stream=user:notification")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {}", ann.token)).expect("header"),
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    assert!(response.headers().get("sec-websocket-protocol").is_none());
+    follow(&app, &ben, &ann).await;
+    let notification = next_event(&mut ws, json!(["user:notification"]), "notification").await;
+    assert_eq!(notification["type"], "follow");
+    assert_eq!(notification["account"]["id"], ben.id.as_str());
+}
