@@ -269,9 +269,26 @@ pub async fn gone_among(db: &Db, inboxes: &[String]) -> Result<Vec<String>> {
 }
 
 /// An actor was heard from (a verified activity of theirs arrived): its
-/// inboxes are not gone, and its server is available again. Cheap when
-/// nothing was wrong: both statements find no row.
+/// inboxes are not gone, and its server is available again.
 pub async fn heard_from(db: &Db, account_id: i64, host: &str) -> Result<()> {
+    // Almost always nothing is wrong: a read finds that out without taking
+    // the write lock (SQLite has one for the whole database).
+    let troubled: bool = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM gone_inboxes g JOIN accounts a \
+                            ON a.inbox_url = g.inbox_url WHERE a.id = $1) \
+                 OR EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = $2 \
+                            AND (h.consecutive_failures > 0 OR h.circuit_open_until IS NOT NULL \
+                                 OR h.unavailable_since IS NOT NULL))",
+        )
+        .bind(account_id)
+        .bind(host)
+        .fetch_one(pool)
+        .await?
+    });
+    if !troubled {
+        return Ok(());
+    }
     on_db!(db, pool => {
         sqlx::query(
             "DELETE FROM gone_inboxes WHERE inbox_url IN \

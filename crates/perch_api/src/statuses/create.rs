@@ -195,6 +195,9 @@ pub async fn create(
     };
     let mention_ids: Vec<i64> = mentions.iter().map(|a| a.id).collect();
     let media_ids = media_ids(&params)?;
+    // Read before the transaction: one that waits for a second pool
+    // connection can starve the pool under load.
+    let attached = attachments_of(&state, &media_ids, me.id).await?;
     let mut live = vec![LiveEvent::StatusCreated(id)];
     let mut tx = state.db.begin().await?;
     statuses::insert(&mut tx, &new, &mention_ids, &tag_rows(&state, &tags)).await?;
@@ -206,7 +209,6 @@ pub async fn create(
             "Validation failed: Media attachments must be your own uploads, not used by another status",
         ));
     }
-    let attached = attachments_of(&state, &media_ids, me.id).await?;
     if let Some(key) = &key {
         if !statuses::remember_idempotency_key(&mut tx, me.id, key, id, now).await? {
             // The same request, concurrently: answer with what it created.
@@ -374,6 +376,7 @@ pub async fn edit(
         edited_at: now,
     };
     let mention_ids: Vec<i64> = mentions.iter().map(|a| a.id).collect();
+    let rebloggers = statuses::rebloggers(&state.db, current.id).await?;
     let mut live = vec![LiveEvent::StatusUpdated(current.id)];
     let mut tx = state.db.begin().await?;
     statuses::edit(
@@ -385,7 +388,7 @@ pub async fn edit(
     )
     .await?;
     // Those who reblogged it hear of the change, as in Mastodon.
-    for account_id in statuses::rebloggers(&state.db, current.id).await? {
+    for account_id in rebloggers {
         live.extend(
             notifications::notify(
                 &mut tx,

@@ -44,6 +44,11 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
     };
     let follower = account(state, activity.actor_account_id).await?;
     let now = now_millis();
+    // Read before the transaction: a transaction that waits for a second
+    // pool connection can starve the pool under load.
+    let already = follows::find(&state.db, Kind::Follow, follower.id, target.id)
+        .await?
+        .is_some();
     let mut tx = state.db.begin().await?;
     if !actors::record_received(&mut tx, activity.id.as_str(), follower.id, now).await? {
         return Ok(());
@@ -55,9 +60,6 @@ pub async fn receive_follow(state: &ApubState, activity: Verified) -> Result<(),
         uri: Some(activity.id.to_string()),
         created_at: now,
     };
-    let already = follows::find(&state.db, Kind::Follow, follower.id, target.id)
-        .await?
-        .is_some();
     let requested = target.locked && !already;
     let mut live = Vec::new();
     let notification = NewNotification {

@@ -275,6 +275,7 @@ pub(crate) async fn store_note(
         }
     }
     if !statuses::insert(&mut tx, &new, &mention_ids, &tags).await? {
+        drop(tx);
         return Ok(statuses::find_by_uri(&state.db, note.id.as_str()).await?);
     }
     for attachment in note.attachments.iter().take(MAX_REMOTE_ATTACHMENTS) {

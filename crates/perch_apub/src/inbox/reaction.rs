@@ -230,6 +230,10 @@ pub async fn receive_undo_announce(
             "only the announcer may undo an Announce".to_owned(),
         ));
     }
+    let original = match reblog.reblog_of_id {
+        Some(id) => statuses::find_by_id(&state.db, id).await?,
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     if !actors::record_received(
         &mut tx,
@@ -243,17 +247,15 @@ pub async fn receive_undo_announce(
     }
     statuses::delete(&mut tx, reblog.id).await?;
     let live = [LiveEvent::StatusDeleted(reblog.id)];
-    if let Some(original_id) = reblog.reblog_of_id {
-        if let Some(original) = statuses::find_by_id(&state.db, original_id).await? {
-            notifications::retract(
-                &mut tx,
-                original.account_id,
-                reblog.account_id,
-                "reblog",
-                Some(original_id),
-            )
-            .await?;
-        }
+    if let Some(original) = &original {
+        notifications::retract(
+            &mut tx,
+            original.account_id,
+            reblog.account_id,
+            "reblog",
+            Some(original.id),
+        )
+        .await?;
     }
     tx.commit().await?;
     state.bus.publish(&live).await;

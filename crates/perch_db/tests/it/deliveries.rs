@@ -208,6 +208,14 @@ async fn an_open_circuit_holds_a_servers_jobs_until_it_closes() {
         (state.consecutive_failures, state.failing_since),
         (1, Some(62_000))
     );
+    // A server heard from is forgiven too.
+    deliveries::heard_from(&db, author.id, "down.example")
+        .await
+        .expect("heard");
+    let state = deliveries::host_failed(&db, "down.example", 63_000)
+        .await
+        .expect("failed");
+    assert_eq!(state.consecutive_failures, 1, "the count started again");
     // Gone inboxes are remembered.
     deliveries::mark_inbox_gone(&db, "https://up.example/inbox", 63_000)
         .await
