@@ -7,4 +7,5 @@ mod follows;
 mod media;
 mod migrations;
 mod nodes;
+mod schema;
 mod user_events;

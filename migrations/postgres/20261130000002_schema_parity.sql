@@ -1,0 +1,5 @@
+-- Schema parity with SQLite. The differences found between the two
+-- migration sets were all on the SQLite side (primary key columns that
+-- accepted NULL there); the SQLite migration of the same number rebuilds
+-- those tables. PostgreSQL already refuses NULL in every primary key
+-- column, so there is nothing to change here.
