@@ -1,16 +1,16 @@
 //! Test support for federation: complete Perch instances started in one
 //! process, each on 127.0.0.1 port 0 with its own database (SQLite, or
 //! PostgreSQL when the test script provides one) and
-//! `PERCH_ALLOW_PRIVATE_ADDRESSES` on. Their delivery workers are off:
-//! tests drain the queues explicitly with [`drain`], so what crossed the wire
-//! is known when an assertion runs.
+//! `PERCH_ALLOW_PRIVATE_ADDRESSES` on. Their delivery and inbound workers
+//! are off: tests drain the queues explicitly with [`drain`], so what crossed
+//! the wire, and what was applied, is known when an assertion runs.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use perch_api::accounts::registration::{NewAccount, create_local_account};
 use perch_apub::ApubState;
 use perch_core::account::{Email, Password, Username};
 use perch_db::Db;
 use perch_db::testing::TestDatabase;
+use perch_domain::accounts::{NewAccount, create_local_account};
 use perch_server::Application;
 use perch_server::config::Config;
 use serde_json::{Value, json};
@@ -47,6 +47,7 @@ impl Instance {
             bind: address,
             instance_title: format!("Perch {address}"),
             delivery_worker: false,
+            inbox_worker: false,
             ..Config::for_development(
                 base_url.parse().expect("url"),
                 data_dir.path(),
@@ -251,8 +252,9 @@ impl Drop for Instance {
     }
 }
 
-/// Run every instance's delivery queue until a whole round delivers nothing:
-/// answers (an Accept to a Follow) are delivered too. Bounded in rounds.
+/// Run every instance's delivery queue and inbound queue until a whole
+/// round does nothing: what was delivered is applied, and its answers (an
+/// Accept to a Follow) are delivered and applied too. Bounded in rounds.
 pub async fn drain(instances: &[&Instance]) {
     for _ in 0..20 {
         let mut attempted = 0;
@@ -260,6 +262,9 @@ pub async fn drain(instances: &[&Instance]) {
             attempted += perch_apub::delivery::run_due(&instance.apub, "test-drain")
                 .await
                 .expect("delivery pass");
+            attempted += perch_apub::inbox::queue::run_due(&instance.apub, "test-drain")
+                .await
+                .expect("inbound pass");
         }
         if attempted == 0 {
             return;

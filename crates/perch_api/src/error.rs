@@ -151,6 +151,19 @@ impl From<perch_db::Error> for ApiError {
     }
 }
 
+impl From<perch_domain::DomainError> for ApiError {
+    fn from(error: perch_domain::DomainError) -> Self {
+        use perch_domain::DomainError;
+        match error {
+            DomainError::NotFound => Self::not_found(),
+            DomainError::Forbidden(message) => Self::forbidden(message),
+            DomainError::Invalid(message) => Self::unprocessable(message),
+            DomainError::Db(error) => error.into(),
+            DomainError::Internal(message) => Self::internal(&message),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let inner = *self.0;

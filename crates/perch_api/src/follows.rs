@@ -1,27 +1,23 @@
-//! Following: the client API's follow endpoints and the domain rules behind
-//! them. Remote relations also publish their activity (Follow, Undo,
-//! Accept, Reject) through the federation layer, in the same transaction.
+//! Following: the client API's follow endpoints. The rules (requests for
+//! locked and remote accounts, notifications, the activities remote
+//! relations publish) are perch_domain's `follows`, which the inbox calls
+//! too.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use perch_apub::publish::{self, actor_ref};
 use perch_core::id::Id;
-use perch_core::outbound::Outbound;
-use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
-use perch_db::follows::{self, Kind, List, NewFollow};
-use perch_db::live::LiveEvent;
-use perch_db::notifications::{self, NewNotification};
+use perch_db::follows::{self, List};
 use perch_db::profiles;
+use perch_domain::follows::{self as follows_domain, Answered};
 
 use crate::accounts::relationships::{Relationship, relationship_from_row};
 use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
 use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::Query;
-use crate::statuses::publish_in;
 use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
@@ -69,37 +65,6 @@ async fn me_and_other(
     Ok((me, other))
 }
 
-/// Tell local `account_id` that `from` follows or asks to.
-async fn notify(
-    state: &ApiState,
-    tx: &mut perch_db::Tx,
-    account_id: i64,
-    from: i64,
-    kind: &str,
-) -> Result<Option<LiveEvent>, ApiError> {
-    let notification = NewNotification {
-        id: state.ids.next_id().as_i64(),
-        account_id,
-        from_account_id: from,
-        kind,
-        status_id: None,
-        created_at: now_millis(),
-    };
-    Ok(notifications::insert(tx, &notification).await?)
-}
-
-/// Commit, wake the delivery worker, and answer with the relationship.
-async fn finish(
-    state: &ApiState,
-    tx: perch_db::Tx,
-    me: &AccountRow,
-    other: &AccountRow,
-) -> Result<Json<Relationship>, ApiError> {
-    tx.commit().await?;
-    state.federation.delivery_wake.notify_one();
-    Ok(Json(relationship(state, me.id, other.id).await?))
-}
-
 fn signed_in_with(auth: &Auth, write: bool) -> Result<i64, ApiError> {
     if write {
         auth.require_any(&["write:follows", "follow"])?;
@@ -115,58 +80,8 @@ async fn follow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Relationship>, ApiError> {
-    let me_id = signed_in_with(&auth, true)?;
-    let target = account_by_path(&state, &id).await?;
-    if target.id == me_id || target.actor_type == "Application" {
-        return Err(ApiError::forbidden("This action is not allowed"));
-    }
-    let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let known = follows::find(&state.db, Kind::Follow, me.id, target.id)
-        .await?
-        .is_some()
-        || follows::find(&state.db, Kind::Request, me.id, target.id)
-            .await?
-            .is_some();
-    if !known {
-        let remote = target.domain.is_some();
-        let follow_uri = publish::new_activity_uri(&state.federation.layout, &state.ids);
-        let relation = NewFollow {
-            id: state.ids.next_id().as_i64(),
-            account_id: me.id,
-            target_account_id: target.id,
-            uri: Some(follow_uri.clone()),
-            created_at: now_millis(),
-        };
-        let mut tx = state.db.begin().await?;
-        let mut live = Vec::new();
-        let requested = remote || target.locked;
-        if requested {
-            follows::insert_request(&mut tx, &relation).await?;
-        } else {
-            follows::insert_follow(&mut tx, &relation).await?;
-        }
-        if !remote {
-            let kind = if requested {
-                "follow_request"
-            } else {
-                "follow"
-            };
-            live.extend(notify(&state, &mut tx, target.id, me.id, kind).await?);
-        }
-        if remote {
-            let event = Outbound::Follow {
-                follow_uri,
-                follower: actor_ref(&me),
-                target: actor_ref(&target),
-            };
-            publish_in(&state, &mut tx, event).await?;
-        }
-        tx.commit().await?;
-        state.federation.delivery_wake.notify_one();
-        state.federation.bus.publish(&live).await;
-    }
+    let (me, target) = me_and_other(&state, &auth, &id).await?;
+    follows_domain::follow(&state.domain, &me, &target, None).await?;
     Ok(Json(relationship(&state, me.id, target.id).await?))
 }
 
@@ -177,28 +92,8 @@ async fn unfollow(
     Path(id): Path<String>,
 ) -> Result<Json<Relationship>, ApiError> {
     let (me, target) = me_and_other(&state, &auth, &id).await?;
-    let mut tx = state.db.begin().await?;
-    let removed = match follows::delete_follow(&mut tx, me.id, target.id).await? {
-        Some(row) => Some(row),
-        None => follows::delete_request(&mut tx, me.id, target.id).await?,
-    };
-    if removed.is_some() && target.domain.is_none() {
-        notifications::retract(&mut tx, target.id, me.id, "follow", None).await?;
-        notifications::retract(&mut tx, target.id, me.id, "follow_request", None).await?;
-    }
-    if let (Some(row), Some(_)) = (&removed, &target.domain) {
-        let follow_uri = row
-            .uri
-            .clone()
-            .unwrap_or_else(|| publish::new_activity_uri(&state.federation.layout, &state.ids));
-        let event = Outbound::UndoFollow {
-            follow_uri,
-            follower: actor_ref(&me),
-            target: actor_ref(&target),
-        };
-        publish_in(&state, &mut tx, event).await?;
-    }
-    finish(&state, tx, &me, &target).await
+    follows_domain::unfollow(&state.domain, &me, &target, None).await?;
+    Ok(Json(relationship(&state, me.id, target.id).await?))
 }
 
 /// `POST /api/v1/follow_requests/:id/authorize` (the id is the requester's).
@@ -226,40 +121,12 @@ async fn answer_request(
     accept: bool,
 ) -> Result<Json<Relationship>, ApiError> {
     let (me, requester) = me_and_other(&state, &auth, &id).await?;
-    let mut tx = state.db.begin().await?;
-    let Some(request) = follows::delete_request(&mut tx, requester.id, me.id).await? else {
+    let answered =
+        follows_domain::answer_request(&state.domain, &requester, &me, accept, None).await?;
+    if answered == Answered::NoRequest {
         return Err(ApiError::not_found());
-    };
-    notifications::retract(&mut tx, me.id, requester.id, "follow_request", None).await?;
-    if accept {
-        let follow = NewFollow {
-            id: state.ids.next_id().as_i64(),
-            account_id: requester.id,
-            target_account_id: me.id,
-            uri: request.uri.clone(),
-            created_at: now_millis(),
-        };
-        follows::insert_follow(&mut tx, &follow).await?;
     }
-    if requester.domain.is_some() {
-        let follow_uri = request.uri.clone().unwrap_or_default();
-        let (follower, target) = (actor_ref(&requester), actor_ref(&me));
-        let event = if accept {
-            Outbound::AcceptFollow {
-                follow_uri,
-                follower,
-                target,
-            }
-        } else {
-            Outbound::RejectFollow {
-                follow_uri,
-                follower,
-                target,
-            }
-        };
-        publish_in(&state, &mut tx, event).await?;
-    }
-    finish(&state, tx, &me, &requester).await
+    Ok(Json(relationship(&state, me.id, requester.id).await?))
 }
 
 /// `POST /api/v1/accounts/:id/remove_from_followers`: a Reject of their
@@ -270,18 +137,8 @@ async fn remove_from_followers(
     Path(id): Path<String>,
 ) -> Result<Json<Relationship>, ApiError> {
     let (me, follower) = me_and_other(&state, &auth, &id).await?;
-    let mut tx = state.db.begin().await?;
-    let removed = follows::delete_follow(&mut tx, follower.id, me.id).await?;
-    if let (Some(row), Some(_)) = (&removed, &follower.domain) {
-        let follow_uri = row.uri.clone().unwrap_or_default();
-        let event = Outbound::RejectFollow {
-            follow_uri,
-            follower: actor_ref(&follower),
-            target: actor_ref(&me),
-        };
-        publish_in(&state, &mut tx, event).await?;
-    }
-    finish(&state, tx, &me, &follower).await
+    follows_domain::remove_follower(&state.domain, &follower, &me, None).await?;
+    Ok(Json(relationship(&state, me.id, follower.id).await?))
 }
 
 /// A page of accounts with Mastodon's `Link` header, by relation id.

@@ -357,23 +357,6 @@ async fn update(
     Ok(Json(media_attachment(&row)))
 }
 
-/// Uploads left unattached this long are deleted, with their files.
-pub const UNATTACHED_TTL_MILLIS: i64 = 24 * 3600 * 1000;
-
-/// Delete uploads no status used within [`UNATTACHED_TTL_MILLIS`]; returns
-/// how many.
-pub async fn purge_unattached(state: &ApiState, now: i64) -> Result<usize, ApiError> {
-    let stale = media::unattached_before(&state.db, now - UNATTACHED_TTL_MILLIS).await?;
-    for row in &stale {
-        media::delete(&state.db, row.id).await?;
-        media_files::remove_stored(&state.config, &row.url).await;
-        if let Some(preview) = &row.preview_url {
-            media_files::remove_stored(&state.config, preview).await;
-        }
-    }
-    Ok(stale.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

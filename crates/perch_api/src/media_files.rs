@@ -163,6 +163,16 @@ fn write_new_file(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&partial, target)
 }
 
+/// The uploaded files under the data directory, as the domain layer's
+/// purge removes them.
+pub struct StoredFiles<'a>(pub &'a ApiConfig);
+
+impl perch_domain::media::MediaFiles for StoredFiles<'_> {
+    async fn remove(&self, url: &str) {
+        remove_stored(self.0, url).await;
+    }
+}
+
 /// Delete a file we stored, given its public URL; URLs that are not ours
 /// are left alone. Best effort: a file left behind wastes space only.
 pub async fn remove_stored(config: &ApiConfig, url: &str) {

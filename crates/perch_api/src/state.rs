@@ -54,7 +54,9 @@ pub struct ApiState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Accounts created through the API per client address.
     pub sign_up_limit: Arc<RateLimiter>,
-    /// The federation side: resolving remote accounts and publishing.
+    /// Every change goes through it.
+    pub domain: perch_domain::Domain,
+    /// The federation side: resolving remote accounts.
     pub federation: perch_apub::ApubState,
     /// This process's WebSocket connections.
     pub streaming: Arc<crate::streaming::Registry>,

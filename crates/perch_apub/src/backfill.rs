@@ -14,7 +14,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::ApubState;
-use crate::inbox::store_backfilled;
+use crate::ingest::store_backfilled;
 use crate::objects::note::{id_of, parse_note, visibility_of};
 use crate::objects::person::authority;
 use crate::resolve;

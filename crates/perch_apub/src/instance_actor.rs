@@ -8,8 +8,8 @@ use perch_db::Db;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{self, InstanceActor};
 
-use crate::keys::{KeyGenerationError, generate_actor_keys};
-use crate::urls::ActorUrlLayout;
+use perch_core::keys::{KeyGenerationError, generate_actor_keys};
+use perch_domain::urls::ActorUrlLayout;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceActorError {

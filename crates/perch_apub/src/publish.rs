@@ -1,15 +1,20 @@
 //! Outbound events become activities and delivery jobs, inside the caller's
 //! transaction (the transactional outbox): either the change, its activity
-//! and its deliveries are all stored, or none is.
+//! and its deliveries are all stored, or none is. [`ApubPublisher`] is how
+//! the domain layer reaches this.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use perch_core::id::IdGenerator;
 use perch_core::outbound::{ActorRef, Outbound, StatusNote};
 use perch_core::status::Visibility;
 use perch_core::time::now_millis;
 use perch_db::Tx;
-use perch_db::accounts::AccountRow;
 use perch_db::deliveries::{self, NewActivity, Target};
 use perch_db::follows;
+use perch_domain::urls::ActorUrlLayout;
 use url::Url;
 
 use crate::activities::announce::build_announce;
@@ -19,7 +24,6 @@ use crate::activities::delete::build_delete;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
 use crate::activities::like::{build_like, build_undo_of};
 use crate::objects::person::authority;
-use crate::urls::ActorUrlLayout;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -37,20 +41,30 @@ fn url(text: &str) -> Result<Url, PublishError> {
     Url::parse(text).map_err(|_| PublishError::Url(text.to_owned()))
 }
 
-/// How the federation layer refers to an account.
-pub fn actor_ref(row: &AccountRow) -> ActorRef {
-    ActorRef {
-        account_id: row.id,
-        uri: row.uri.clone(),
-        domain: row.domain.clone(),
-        inbox_url: row.inbox_url.clone(),
-        shared_inbox_url: row.shared_inbox_url.clone(),
-    }
+/// A new activity id under our domain.
+fn new_activity_uri(layout: &ActorUrlLayout, ids: &IdGenerator) -> String {
+    layout.activity_uri(ids.next_id().as_i64())
 }
 
-/// A new activity id under our domain.
-pub fn new_activity_uri(layout: &ActorUrlLayout, ids: &IdGenerator) -> String {
-    layout.activity_uri(ids.next_id().as_i64())
+/// The domain layer's [`perch_domain::Publisher`]: [`enqueue`] with this
+/// server's ids and URL layout.
+pub struct ApubPublisher {
+    pub ids: Arc<IdGenerator>,
+    pub layout: ActorUrlLayout,
+}
+
+impl perch_domain::Publisher for ApubPublisher {
+    fn enqueue<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        event: &'a Outbound,
+    ) -> Pin<Box<dyn Future<Output = Result<(), perch_domain::PublishError>> + Send + 'a>> {
+        Box::pin(async move {
+            enqueue(tx, &self.ids, &self.layout, event)
+                .await
+                .map_err(|e| perch_domain::PublishError(e.to_string()))
+        })
+    }
 }
 
 /// Store `event`'s activity and its deliveries in `tx`.

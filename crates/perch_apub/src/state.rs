@@ -5,6 +5,8 @@ use std::sync::Arc;
 use perch_core::id::IdGenerator;
 use perch_db::Db;
 use perch_db::live::Bus;
+use perch_domain::Domain;
+use perch_domain::urls::ActorUrlLayout;
 use url::Url;
 
 use tokio::sync::Notify;
@@ -12,7 +14,6 @@ use tokio::sync::Notify;
 use crate::fetch::Fetcher;
 use crate::signatures::DateWindow;
 use crate::signer::{SigningKeys, VerifyingKeys};
-use crate::urls::ActorUrlLayout;
 
 /// Settings the federation layer needs from the server's configuration.
 #[derive(Clone, Debug)]
@@ -28,8 +29,9 @@ pub struct ApubConfig {
     pub allow_private_addresses: bool,
     /// How old (or how far in the future) a signature's date may be.
     pub signature_window: DateWindow,
-    /// How long a claimed delivery is a worker's before another may take
-    /// it (a crashed process's jobs are taken up after this).
+    /// How long a claimed delivery or inbound activity is a worker's before
+    /// another may take it (a crashed process's work is taken up after
+    /// this).
     pub delivery_lease_millis: i64,
 }
 
@@ -48,6 +50,10 @@ pub struct ApubState {
     pub verifying_keys: Arc<VerifyingKeys>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
+    /// Wakes the inbound queue's worker when activities were queued.
+    pub inbound_wake: Arc<Notify>,
     /// Tells every process what changed, for live clients.
     pub bus: Bus,
+    /// Every change a received activity causes goes through it.
+    pub domain: Domain,
 }

@@ -11,6 +11,7 @@
 pub mod account;
 pub mod content;
 pub mod id;
+pub mod keys;
 pub mod outbound;
 pub mod password;
 pub mod status;

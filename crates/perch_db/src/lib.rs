@@ -25,6 +25,7 @@ pub mod deliveries;
 mod error;
 pub mod favourites;
 pub mod follows;
+pub mod inbound;
 pub mod jwt_keys;
 pub mod live;
 pub mod media;

@@ -1,15 +1,18 @@
-//! Creating a local account: the one path shared by sign-up through the API
-//! and `perch user create`.
+//! Accounts: creating a local one (the one path shared by sign-up through
+//! the API and `perch user create`), and removing a remote one that deleted
+//! itself.
 
-use perch_apub::keys::generate_actor_keys;
-use perch_apub::urls::ActorUrlLayout;
 use perch_core::account::{Email, Password, Username};
 use perch_core::id::IdGenerator;
+use perch_core::keys::generate_actor_keys;
 use perch_core::password::hash_password;
 use perch_core::time::now_millis;
 use perch_db::Db;
 use perch_db::accounts::{self, AccountRow, CreateAccountError, KeyPairPem, NewLocalAccount};
 use url::Url;
+
+use crate::urls::ActorUrlLayout;
+use crate::{Domain, DomainError, Received};
 
 /// A validated request for a new local account.
 #[derive(Debug)]
@@ -32,7 +35,7 @@ pub enum RegistrationError {
     #[error("password hashing failed")]
     Hash(#[from] perch_core::password::HashError),
     #[error("key generation failed")]
-    Keys(#[from] perch_apub::keys::KeyGenerationError),
+    Keys(#[from] perch_core::keys::KeyGenerationError),
 }
 
 /// Hash the password, make the actor's key pair, and store the account, its
@@ -72,4 +75,25 @@ pub async fn create_local_account(
         created_at: now_millis(),
     };
     Ok(accounts::create_local(db, &account).await?)
+}
+
+/// A remote account deleted itself: it goes, with everything of its own
+/// (statuses, likes, reblogs, follows, keys), and the counters of what
+/// remains forget it.
+pub async fn purge_remote(
+    domain: &Domain,
+    account: &AccountRow,
+    received: Option<&Received>,
+) -> Result<(), DomainError> {
+    if account.domain.is_none() {
+        return Err(DomainError::forbidden(
+            "a local account is not purged this way",
+        ));
+    }
+    let mut change = domain.begin().await?;
+    if !change.first_time(received).await? {
+        return Ok(());
+    }
+    accounts::purge_remote(&mut change.tx, account.id).await?;
+    change.commit().await
 }

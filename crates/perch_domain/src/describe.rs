@@ -1,15 +1,33 @@
-//! Local statuses as the federation layer describes them: the pure mapper
-//! from rows to [`StatusNote`], and the loader that reads those rows.
+//! Stored rows as the federation layer describes them: accounts as
+//! [`ActorRef`]s, local statuses as [`StatusNote`]s (the pure mapper, and the
+//! loader that reads the rows it needs), attachments as [`Attachment`]s.
 
-use perch_core::outbound::{Attachment, Mention, StatusNote};
+use perch_core::outbound::{ActorRef, Attachment, Mention, StatusNote};
 use perch_core::status::Visibility;
 use perch_db::Db;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::media::{self, MediaRow};
 use perch_db::statuses::{self, StatusRow};
 
-use crate::publish::actor_ref;
 use crate::urls::ActorUrlLayout;
+
+/// How the federation layer refers to an account.
+pub fn actor_ref(row: &AccountRow) -> ActorRef {
+    ActorRef {
+        account_id: row.id,
+        uri: row.uri.clone(),
+        domain: row.domain.clone(),
+        inbox_url: row.inbox_url.clone(),
+        shared_inbox_url: row.shared_inbox_url.clone(),
+    }
+}
+
+/// An account's followers collection (remote accounts may not name one).
+pub fn followers_url(row: &AccountRow) -> String {
+    row.followers_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/followers", row.uri))
+}
 
 /// `@user@domain` of an account; local accounts get `local_domain`.
 pub fn acct_name(account: &AccountRow, local_domain: &str) -> String {
@@ -48,10 +66,7 @@ pub fn status_note(
             .clone()
             .unwrap_or_else(|| layout.status_url(&author.username, status.id)),
         author: actor_ref(author),
-        author_followers_url: author
-            .followers_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/followers", author.uri)),
+        author_followers_url: followers_url(author),
         content: status.content.clone(),
         spoiler_text: status.spoiler_text.clone(),
         sensitive: status.sensitive,

@@ -16,12 +16,14 @@ use perch_api::auth::tokens::TokenKeys;
 use perch_api::rate_limit::{RateLimiter, SignInLimits};
 use perch_api::{ApiConfig, ApiState, RegistrationMode};
 use perch_apub::fetch::{FetchPolicy, Fetcher};
+use perch_apub::publish::ApubPublisher;
 use perch_apub::signatures::DateWindow;
 use perch_apub::signer::{SigningKeys, VerifyingKeys};
-use perch_apub::urls::ActorUrlLayout;
 use perch_apub::{ApubConfig, ApubState};
 use perch_core::id::IdGenerator;
 use perch_db::{ConnectOptions, Db};
+use perch_domain::Domain;
+use perch_domain::urls::ActorUrlLayout;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -177,6 +179,11 @@ impl Application {
             let (apub, stop) = (self.apub.clone(), stop.clone());
             workers.spawn(perch_apub::delivery::worker(apub, owner, stop));
         }
+        if self.config.inbox_worker {
+            let owner = format!("inbox-{}-{}", std::process::id(), ids.generator().node());
+            let (apub, stop) = (self.apub.clone(), stop.clone());
+            workers.spawn(perch_apub::inbox::queue::worker(apub, owner, stop));
+        }
         workers.close();
 
         let router = router(self.db.clone(), self.api.clone(), self.apub.clone());
@@ -248,6 +255,7 @@ async fn api_state(
             max_status_characters: config.max_status_characters as usize,
         }),
         tokens: Arc::new(tokens),
+        domain: federation.domain.clone(),
         sign_in_limits: Arc::new(SignInLimits::new(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
             (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
@@ -271,6 +279,21 @@ async fn apub_state(
         ..FetchPolicy::for_domain(&config.domain())
     };
     let fetcher = Fetcher::new(policy).map_err(StartupError::HttpClient)?;
+    let bus = perch_db::live::Bus::new(db.clone());
+    let delivery_wake = Arc::new(tokio::sync::Notify::new());
+    let publisher = Arc::new(ApubPublisher {
+        ids: ids.clone(),
+        layout: layout.clone(),
+    });
+    let domain = Domain::new(
+        db.clone(),
+        ids.clone(),
+        layout.clone(),
+        &config.domain(),
+        publisher,
+        bus.clone(),
+        delivery_wake.clone(),
+    );
     Ok(ApubState {
         db: db.clone(),
         ids,
@@ -292,8 +315,10 @@ async fn apub_state(
         fetcher,
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
-        delivery_wake: Arc::new(tokio::sync::Notify::new()),
-        bus: perch_db::live::Bus::new(db.clone()),
+        delivery_wake,
+        inbound_wake: Arc::new(tokio::sync::Notify::new()),
+        bus,
+        domain,
     })
 }
 

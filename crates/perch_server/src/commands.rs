@@ -4,10 +4,10 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
-use perch_api::accounts::registration::{NewAccount, create_local_account};
 use perch_core::account::{Email, Password, Username};
 use perch_core::time::now_millis;
 use perch_db::{accounts, users};
+use perch_domain::accounts::{NewAccount, create_local_account};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 

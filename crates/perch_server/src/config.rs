@@ -41,6 +41,7 @@ const KEYS: &[&str] = &[
     "signature_max_age",
     "signature_max_future",
     "delivery_worker",
+    "inbox_worker",
     "max_status_characters",
     "delivery_lease",
 ];
@@ -90,10 +91,14 @@ pub struct Config {
     /// Run the background delivery worker (tests turn it off and drain the
     /// queue themselves).
     pub delivery_worker: bool,
+    /// Run the inbound queue's worker in this process (tests turn it off
+    /// and drain the queue themselves).
+    pub inbox_worker: bool,
     /// Longest status, in characters as Mastodon counts them.
     pub max_status_characters: u32,
-    /// How long a claimed delivery job is a worker's; a crashed process's
-    /// jobs are taken up by others after this.
+    /// How long a claimed delivery job or inbound activity is a worker's
+    /// (renewed while it works); a crashed process's work is taken up by
+    /// others after this.
     pub delivery_lease: Duration,
 }
 
@@ -200,6 +205,8 @@ struct RawConfig {
     signature_max_future: Option<u64>,
     #[serde(default, deserialize_with = "lenient_bool")]
     delivery_worker: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    inbox_worker: Option<bool>,
     max_status_characters: Option<u32>,
     delivery_lease: Option<u64>,
 }
@@ -262,6 +269,7 @@ impl RawConfig {
             signature_max_age: Duration::from_secs(self.signature_max_age.unwrap_or(12 * 3600)),
             signature_max_future: Duration::from_secs(self.signature_max_future.unwrap_or(3600)),
             delivery_worker: self.delivery_worker.unwrap_or(true),
+            inbox_worker: self.inbox_worker.unwrap_or(true),
             max_status_characters: match self.max_status_characters {
                 None => perch_core::status::DEFAULT_MAX_CHARACTERS as u32,
                 Some(n) if (1..=100_000).contains(&n) => n,

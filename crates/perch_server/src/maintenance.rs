@@ -14,13 +14,11 @@ const EVERY: Duration = Duration::from_secs(3600);
 /// Run until `stop`: at start, then every hour.
 pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
     loop {
-        match perch_api::media::purge_unattached(&api, now_millis()).await {
+        let files = perch_api::media_files::StoredFiles(&api.config);
+        match perch_domain::media::purge_unattached(&api.domain, &files, now_millis()).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "unattached uploads deleted"),
-            Err(error) => tracing::warn!(
-                error = error.message(),
-                "deleting unattached uploads failed"
-            ),
+            Err(error) => tracing::warn!(%error, "deleting unattached uploads failed"),
         }
         match perch_db::user_events::purge(&db, now_millis()).await {
             Ok(0) => {}

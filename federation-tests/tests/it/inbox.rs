@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderValue, Method, header};
 use perch_apub::signatures::{SigningKey, sign_request};
 use perch_db::actors;
 use perch_db::follows::{self, Kind};
-use perch_federation_tests::Instance;
+use perch_federation_tests::{Instance, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -77,8 +77,10 @@ pub(crate) fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
     headers
 }
 
+/// Post to bob's inbox on B; what B accepted is applied (its inbound queue
+/// drained) before this returns.
 pub(crate) async fn post(setup: &Setup, headers: HeaderMap, body: Vec<u8>) -> StatusCode {
-    setup
+    let status = setup
         .b
         .client
         .post(setup.inbox.clone())
@@ -87,7 +89,11 @@ pub(crate) async fn post(setup: &Setup, headers: HeaderMap, body: Vec<u8>) -> St
         .send()
         .await
         .expect("sent")
-        .status()
+        .status();
+    if status == StatusCode::ACCEPTED {
+        drain(&[&setup.b]).await;
+    }
+    status
 }
 
 /// Whether B has any follow or request from `follower_uri` to bob.
@@ -286,7 +292,7 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
     tokio::spawn(async move { axum::serve(listener, gone).await });
 
     let ghost = format!("{origin}/users/ghost");
-    let (_, private_pem) = perch_apub::keys::generate_actor_keys().expect("keys");
+    let (_, private_pem) = perch_core::keys::generate_actor_keys().expect("keys");
     let key = SigningKey::from_pem(format!("{ghost}#main-key"), &private_pem).expect("key");
     let inbox = url::Url::parse(&format!("{}/inbox", b.base_url)).expect("url");
     let send = |activity: Value| {

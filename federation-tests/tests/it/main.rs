@@ -5,4 +5,5 @@ mod follows;
 mod inbox;
 mod inbox_notes;
 mod queue;
+mod slow_peers;
 mod statuses;

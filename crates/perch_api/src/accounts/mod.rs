@@ -3,7 +3,6 @@
 mod credentials;
 mod lookup;
 mod profile;
-pub mod registration;
 pub mod relationships;
 mod security;
 mod show;

@@ -12,13 +12,13 @@ use perch_db::accounts::CreateAccountError;
 use perch_db::{oauth, users};
 use serde::Deserialize;
 
-use super::registration::{NewAccount, RegistrationError, create_local_account};
 use crate::auth::Auth;
 use crate::error::FieldError;
 use crate::oauth::issue::{SessionFor, TokenResponse, start_session};
 use crate::params::{Params, lenient_bool};
 use crate::rate_limit::ip_key;
 use crate::{ApiError, ApiState, RegistrationMode};
+use perch_domain::accounts::{NewAccount, RegistrationError, create_local_account};
 
 /// Names people must not be able to take: they impersonate the instance or
 /// its staff, or collide with the instance actor.

@@ -1,9 +1,7 @@
 //! One-to-one chats, through a REST API in the shape of Pleroma's (which
 //! chat clients already speak) and through WebSocket frames (see
-//! `streaming`). [`service`] holds what both do.
-
-pub mod federation;
-pub mod service;
+//! `streaming`). What both do (send, acknowledge, delete) is
+//! perch_domain's `chats`, which the inbox calls for remote messages too.
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -11,7 +9,6 @@ use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use perch_core::id::Id;
-use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::chats::{self, ChatRow};
 use perch_db::presence;
@@ -25,7 +22,7 @@ use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::{Params, Query, lenient_bool};
 use crate::{ApiError, ApiState};
 
-use service::Receipt;
+use perch_domain::chats::{self as chats_domain, Body, Receipt};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -102,14 +99,7 @@ async fn open(
         .await?
         .filter(|a| a.id != me.id && a.actor_type != "Application")
         .ok_or_else(ApiError::not_found)?;
-    let chat = chats::find_or_create(
-        &state.db,
-        state.ids.next_id().as_i64(),
-        me.id,
-        other.id,
-        now_millis(),
-    )
-    .await?;
+    let chat = chats_domain::open(&state.domain, &me, &other).await?;
     Ok(Json(render_chat(&state, &me, &chat, &other).await?))
 }
 
@@ -171,7 +161,8 @@ async fn messages(
         .max();
     if let Some(up_to) = newest_theirs {
         let changed =
-            service::acknowledge(&state, &me, &other, &chat, up_to, Receipt::Delivered).await?;
+            chats_domain::acknowledge(&state.domain, &me, &other, &chat, up_to, Receipt::Delivered)
+                .await?;
         for row in rows.iter_mut() {
             if let Some(updated) = changed.iter().find(|c| c.id == row.id) {
                 *row = updated.clone();
@@ -211,15 +202,11 @@ async fn send(
         ));
     }
     let client_id = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let sent = service::send(
-        &state,
-        &me,
-        &other,
-        &chat,
-        params.content.as_deref().unwrap_or_default(),
+    let body = Body::Text {
+        text: params.content.as_deref().unwrap_or_default(),
         client_id,
-    )
-    .await?;
+    };
+    let sent = chats_domain::send(&state.domain, &me, &other, &chat, body).await?;
     if sent.message.chat_id != chat.id {
         return Err(ApiError::unprocessable(
             "Validation failed: that idempotency key was used in another chat",
@@ -249,7 +236,7 @@ async fn read(
             .map_err(|_| ApiError::unprocessable("Validation failed: last_read_id is not an id"))?,
         None => i64::MAX,
     };
-    service::acknowledge(&state, &me, &other, &chat, up_to, Receipt::Seen).await?;
+    chats_domain::acknowledge(&state.domain, &me, &other, &chat, up_to, Receipt::Seen).await?;
     Ok(Json(render_chat(&state, &me, &chat, &other).await?))
 }
 
@@ -266,7 +253,7 @@ async fn remove(
         .await?
         .filter(|m| m.chat_id == chat.id && m.sender_id == me.id)
         .ok_or_else(ApiError::not_found)?;
-    service::delete(&state, &me, &other, &chat, &message).await?;
+    chats_domain::delete(&state.domain, &me, &other, &chat, &message).await?;
     Ok(Json(chat_message(&message, me.id)))
 }
 

@@ -1,8 +1,9 @@
 //! Statuses through the client API: posting, editing and deleting one's
 //! own; reading, liking and reblogging what one may see.
 //!
-//! Every change is one transaction holding the rows, the home-feed fan-out,
-//! the notifications and the federation layer's activity and deliveries.
+//! Handlers parse, authorise and render; every change is a call into
+//! perch_domain (`statuses`, `reactions`), the same functions the inbox
+//! calls for remote statuses.
 
 mod actions;
 mod compose;
@@ -12,10 +13,7 @@ pub mod view;
 
 use axum::Router;
 use axum::routing::{get, post};
-use perch_apub::notes::{NoteParts, status_note};
-use perch_apub::publish;
 use perch_core::id::Id;
-use perch_core::outbound::{Outbound, StatusNote};
 use perch_db::accounts::{self, AccountRow};
 use perch_db::statuses::{self, StatusRow};
 
@@ -64,40 +62,4 @@ async fn signed_in(state: &ApiState, auth: &Auth, scopes: &[&str]) -> Result<Acc
     accounts::find_by_id(&state.db, Id::from_i64(id))
         .await?
         .ok_or_else(ApiError::not_found)
-}
-
-/// A local status described for the federation layer, from rows in hand
-/// (they may not be committed yet).
-fn note_of(
-    state: &ApiState,
-    status: &StatusRow,
-    author: &AccountRow,
-    parent_author: Option<&AccountRow>,
-    mentions: &[AccountRow],
-    tags: &[String],
-) -> StatusNote {
-    status_note(
-        &state.federation.layout,
-        &state.config.domain,
-        NoteParts {
-            status,
-            author,
-            in_reply_to_author: parent_author,
-            mentions,
-            tags,
-            attachments: Vec::new(),
-        },
-    )
-}
-
-/// Store `event`'s activity and deliveries in `tx`.
-pub(crate) async fn publish_in(
-    state: &ApiState,
-    tx: &mut perch_db::Tx,
-    event: Outbound,
-) -> Result<(), ApiError> {
-    let apub = &state.federation;
-    publish::enqueue(tx, &apub.ids, &apub.layout, &event)
-        .await
-        .map_err(|e| ApiError::internal(&e))
 }

@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 
 use super::streams::{Stream, error_frame};
 use crate::chats::chat_of;
-use crate::chats::service::{self, Receipt};
 use crate::entities::chat::chat_message;
 use crate::{ApiError, ApiState};
+use perch_domain::chats::{self as chats_domain, Body, Receipt};
 
 /// Frames a client may send per second, on average…
 const FRAMES_PER_SECOND: f64 = 10.0;
@@ -194,15 +194,11 @@ async fn chat_frame(
     let (chat, other) = chat_of(state, me, chat_id).await?;
     match frame.kind.as_str() {
         "chat_message" => {
-            let sent = service::send(
-                state,
-                me,
-                &other,
-                &chat,
-                frame.content.as_deref().unwrap_or_default(),
-                frame.client_id.as_deref(),
-            )
-            .await?;
+            let body = Body::Text {
+                text: frame.content.as_deref().unwrap_or_default(),
+                client_id: frame.client_id.as_deref(),
+            };
+            let sent = chats_domain::send(&state.domain, me, &other, &chat, body).await?;
             let payload = json!({
                 "client_id": frame.client_id,
                 "id": sent.message.id.to_string(),
@@ -224,7 +220,8 @@ async fn chat_frame(
         }
         "delivered" => {
             let up_to = id_of(frame.message_id.as_deref(), "message_id")?;
-            service::acknowledge(state, me, &other, &chat, up_to, Receipt::Delivered).await?;
+            chats_domain::acknowledge(&state.domain, me, &other, &chat, up_to, Receipt::Delivered)
+                .await?;
             Ok(None)
         }
         _ => {
@@ -232,7 +229,8 @@ async fn chat_frame(
                 Some(id) => id_of(Some(id), "last_read_id")?,
                 None => i64::MAX,
             };
-            service::acknowledge(state, me, &other, &chat, up_to, Receipt::Seen).await?;
+            chats_domain::acknowledge(&state.domain, me, &other, &chat, up_to, Receipt::Seen)
+                .await?;
             Ok(None)
         }
     }

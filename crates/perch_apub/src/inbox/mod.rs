@@ -4,15 +4,21 @@
 //! body size (route limit) → JSON shape → signature header → key (database,
 //! or fetched through its owner) → signature, with one refetch of a cached
 //! key that fails (key rotation) → key owner is the activity's actor →
-//! activity id on the actor's host → handler, which stores the change and
-//! the activity id (for deduplication) in one transaction.
+//! activity id on the actor's host → not seen before → a durable row in the
+//! inbound queue, and `202 Accepted`.
+//!
+//! Nothing slow happens inside the sender's request beyond the key fetch
+//! the signature needs: the queue's workers ([`queue`]) apply each activity
+//! later through the handler named after it, which may fetch what it
+//! refers to, and the domain layer records the activity's id in the
+//! transaction of the change, so an activity is applied once however often
+//! it is delivered or retried.
 
 mod chat;
 mod follow;
 mod note;
+pub mod queue;
 mod reaction;
-
-pub use note::store_backfilled;
 
 use std::time::SystemTime;
 
@@ -44,13 +50,50 @@ pub enum InboxError {
     Forbidden(String),
     #[error("no such inbox")]
     NotFound,
+    /// Another server did not answer as it should (a timeout, a 5xx): worth
+    /// another try later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
+}
+
+impl InboxError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, InboxError::Unavailable(_) | InboxError::Internal(_))
+    }
+
+    /// A failed fetch of what an activity refers to: transient when the
+    /// other server may answer later, a refusal otherwise.
+    pub fn fetch(context: &str, error: ResolveError) -> Self {
+        use crate::fetch::FetchError;
+        match error {
+            ResolveError::Db(error) => error.into(),
+            ResolveError::Fetch(
+                FetchError::Timeout | FetchError::Network(_) | FetchError::Status(429 | 500..=599),
+            ) => InboxError::Unavailable(format!("{context}: {error}")),
+            other => InboxError::Forbidden(format!("{context}: {other}")),
+        }
+    }
 }
 
 impl From<perch_db::Error> for InboxError {
     fn from(error: perch_db::Error) -> Self {
         InboxError::Internal(error.to_string())
+    }
+}
+
+impl From<perch_domain::DomainError> for InboxError {
+    fn from(error: perch_domain::DomainError) -> Self {
+        use perch_domain::DomainError;
+        match error {
+            DomainError::NotFound => InboxError::NotFound,
+            DomainError::Forbidden(message) => InboxError::Forbidden(message),
+            DomainError::Invalid(message) => InboxError::Malformed(message),
+            DomainError::Db(error) => error.into(),
+            DomainError::Internal(message) => InboxError::Internal(message),
+        }
     }
 }
 
@@ -61,6 +104,7 @@ impl IntoResponse for InboxError {
             InboxError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             InboxError::Forbidden(_) => StatusCode::FORBIDDEN,
             InboxError::NotFound => StatusCode::NOT_FOUND,
+            InboxError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             InboxError::Internal(cause) => {
                 tracing::error!(%cause, "inbox failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -82,6 +126,16 @@ pub struct Verified {
     pub actor: Url,
     /// The sender's account.
     pub actor_account_id: i64,
+}
+
+impl Verified {
+    /// The activity as the change it causes records it.
+    pub fn received(&self) -> perch_domain::Received {
+        perch_domain::Received {
+            activity_id: self.id.to_string(),
+            actor_account_id: self.actor_account_id,
+        }
+    }
 }
 
 /// `POST /inbox`.
@@ -161,6 +215,7 @@ async fn receive(
             "the activity's id is not on its actor's server".to_owned(),
         ));
     }
+    check_embedded_author(&activity, &kind, &actor)?;
     // A server that speaks to us is up, and an actor that does is not gone.
     if let Some(host) = authority(&actor) {
         perch_db::deliveries::heard_from(&state.db, key.account_id, &host).await?;
@@ -172,7 +227,26 @@ async fn receive(
         actor,
         actor_account_id: key.account_id,
     };
-    dispatch(state, verified).await
+    queue::enqueue(state, &verified, body).await
+}
+
+/// An embedded object that names its author must name the actor: a Create
+/// or Update of someone else's note is refused before it is queued (the
+/// cheap part of the authorship check; the worker does the rest).
+fn check_embedded_author(activity: &Value, kind: &str, actor: &Url) -> Result<(), InboxError> {
+    if !matches!(kind, "Create" | "Update") {
+        return Ok(());
+    }
+    let author = match activity["object"].get("attributedTo") {
+        Some(value @ (Value::String(_) | Value::Object(_))) => crate::objects::note::id_of(value),
+        _ => return Ok(()),
+    };
+    match author {
+        Some(author) if &author != actor => Err(InboxError::Forbidden(
+            "the object is not the actor's".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `id`, `type` and `actor`, all required.
@@ -258,52 +332,5 @@ async fn verified_key(
             Ok(Some(refreshed))
         }
         Err(error) => Err(error),
-    }
-}
-
-async fn dispatch(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
-    match activity.kind.as_str() {
-        "Follow" => follow::receive_follow(state, activity).await,
-        "Accept" | "Reject" => follow::receive_answer(state, activity).await,
-        "Undo" => receive_undo(state, activity).await,
-        "Create" => note::receive_create(state, activity).await,
-        "Update" => note::receive_update(state, activity).await,
-        "Delete" => note::receive_delete(state, activity).await,
-        "Like" => reaction::receive_like(state, activity).await,
-        "Announce" => reaction::receive_announce(state, activity).await,
-        other => {
-            tracing::debug!(kind = other, "ignoring an activity type we do not handle");
-            Ok(())
-        }
-    }
-}
-
-/// Undo, by what it undoes: the embedded object's type, or, for a bare id,
-/// whichever stored like or reblog has that id.
-async fn receive_undo(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
-    let object = &activity.activity["object"];
-    let kind = match object.get("type").and_then(Value::as_str) {
-        Some(kind) => kind.to_owned(),
-        None => {
-            let id = object.as_str().unwrap_or_default();
-            if perch_db::favourites::find_by_uri(&state.db, id)
-                .await?
-                .is_some()
-            {
-                "Like".to_owned()
-            } else if perch_db::statuses::find_by_uri(&state.db, id)
-                .await?
-                .is_some_and(|s| s.reblog_of_id.is_some())
-            {
-                "Announce".to_owned()
-            } else {
-                "Follow".to_owned()
-            }
-        }
-    };
-    match kind.as_str() {
-        "Like" => reaction::receive_undo_like(state, activity).await,
-        "Announce" => reaction::receive_undo_announce(state, activity).await,
-        _ => follow::receive_undo(state, activity).await,
     }
 }

@@ -7,39 +7,16 @@
 //! feeds show them.
 
 use perch_core::status::Visibility;
-use perch_core::time::now_millis;
-use perch_db::actors;
 use perch_db::favourites;
 use perch_db::follows;
-use perch_db::live::LiveEvent;
-use perch_db::notifications;
-use perch_db::statuses::{self, NewStatus, StatusRow};
+use perch_db::statuses;
 use serde_json::Value;
 
-use super::note::note_by_uri;
+use super::note::{sender, status_by_uri};
 use super::{InboxError, Verified};
 use crate::ApubState;
 use crate::activities::PUBLIC;
 use crate::objects::note::id_of;
-
-async fn notify(
-    state: &ApubState,
-    tx: &mut perch_db::Tx,
-    status: &StatusRow,
-    from: i64,
-    kind: &str,
-) -> Result<Option<LiveEvent>, InboxError> {
-    Ok(notifications::notify(
-        tx,
-        state.ids.next_id().as_i64(),
-        status.account_id,
-        from,
-        kind,
-        Some(status.id),
-        now_millis(),
-    )
-    .await?)
-}
 
 pub async fn receive_like(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
     let object = id_of(&activity.activity["object"])
@@ -47,49 +24,19 @@ pub async fn receive_like(state: &ApubState, activity: Verified) -> Result<(), I
     let Some(status) = statuses::find_by_uri(&state.db, object.as_str()).await? else {
         return Ok(());
     };
-    if !status.local || !readable_by_remote(state, &status, activity.actor_account_id).await? {
-        return Ok(());
-    }
-    let now = now_millis();
-    let mut tx = state.db.begin().await?;
-    if !actors::record_received(
-        &mut tx,
-        activity.id.as_str(),
-        activity.actor_account_id,
-        now,
-    )
-    .await?
+    // Only a local status the liker may see is counted.
+    if !status.local
+        || status.reblog_of_id.is_some()
+        || statuses::find_readable(&state.db, status.id, activity.actor_account_id)
+            .await?
+            .is_none()
     {
         return Ok(());
     }
-    let id = state.ids.next_id().as_i64();
-    let liker = activity.actor_account_id;
-    if favourites::insert(
-        &mut tx,
-        id,
-        liker,
-        status.id,
-        Some(activity.id.as_str()),
-        now,
-    )
-    .await?
-    {
-        notify(state, &mut tx, &status, liker, "favourite").await?;
-    }
-    tx.commit().await?;
+    let liker = sender(state, &activity).await?;
+    let received = activity.received();
+    perch_domain::reactions::favourite(&state.domain, &liker, &status, Some(&received)).await?;
     Ok(())
-}
-
-/// Whether a remote account may see a local status: public, or it follows
-/// the author (private), or it is mentioned.
-async fn readable_by_remote(
-    state: &ApubState,
-    status: &StatusRow,
-    account_id: i64,
-) -> Result<bool, InboxError> {
-    Ok(statuses::find_readable(&state.db, status.id, account_id)
-        .await?
-        .is_some())
 }
 
 pub async fn receive_announce(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
@@ -102,7 +49,7 @@ pub async fn receive_announce(state: &ApubState, activity: Verified) -> Result<(
             if !follows::has_local_follower(&state.db, announcer).await? {
                 return Ok(());
             }
-            match note_by_uri(state, &object, 1).await? {
+            match status_by_uri(state, &object).await? {
                 Some(row) => row,
                 None => return Ok(()),
             }
@@ -113,7 +60,7 @@ pub async fn receive_announce(state: &ApubState, activity: Verified) -> Result<(
     }
     let original_visibility = Visibility::from_i16(original.visibility);
     // Only what anyone may read can be announced.
-    if !original_visibility.is_public() {
+    if !original_visibility.is_public() || original.reblog_of_id.is_some() {
         return Ok(());
     }
     let is_public = |v: &Value| match v {
@@ -127,40 +74,16 @@ pub async fn receive_announce(state: &ApubState, activity: Verified) -> Result<(
         Visibility::Unlisted
     }
     .max(original_visibility);
-    let now = now_millis();
-    let id = state.ids.next_id().as_i64();
-    let reblog = NewStatus {
-        id,
-        account_id: announcer,
-        uri: activity.id.to_string(),
-        url: None,
-        content: String::new(),
-        source_text: None,
-        spoiler_text: String::new(),
-        sensitive: false,
-        visibility: visibility.as_i16(),
-        language: None,
-        local: false,
-        in_reply_to_id: None,
-        in_reply_to_account_id: None,
-        in_reply_to_uri: None,
-        reblog_of_id: Some(original.id),
-        created_at: now,
-    };
-    let mut tx = state.db.begin().await?;
-    if !actors::record_received(&mut tx, activity.id.as_str(), announcer, now).await? {
-        return Ok(());
-    }
-    let mut live = Vec::new();
-    if statuses::insert(&mut tx, &reblog, &[], &[]).await? {
-        statuses::fan_out(&mut tx, id, announcer, true, &[]).await?;
-        live.push(LiveEvent::StatusCreated(id));
-        if original.local {
-            live.extend(notify(state, &mut tx, &original, announcer, "reblog").await?);
-        }
-    }
-    tx.commit().await?;
-    state.bus.publish(&live).await;
+    let booster = sender(state, &activity).await?;
+    let received = activity.received();
+    perch_domain::reactions::reblog(
+        &state.domain,
+        &booster,
+        &original,
+        visibility,
+        Some(&received),
+    )
+    .await?;
     Ok(())
 }
 
@@ -177,8 +100,8 @@ pub async fn receive_undo_like(state: &ApubState, activity: Verified) -> Result<
                 "only the liker may undo a Like".to_owned(),
             ));
         }
-        None => match object.get("object").and_then(id_of_value) {
-            Some(status_uri) => statuses::find_by_uri(&state.db, &status_uri)
+        None => match object.get("object").and_then(id_of) {
+            Some(status_uri) => statuses::find_by_uri(&state.db, status_uri.as_str())
                 .await?
                 .map(|s| s.id),
             None => None,
@@ -190,29 +113,10 @@ pub async fn receive_undo_like(state: &ApubState, activity: Verified) -> Result<
     let Some(status) = statuses::find_by_id(&state.db, status_id).await? else {
         return Ok(());
     };
-    let mut tx = state.db.begin().await?;
-    if !actors::record_received(&mut tx, activity.id.as_str(), liker, now_millis()).await? {
-        return Ok(());
-    }
-    if favourites::delete(&mut tx, liker, status_id)
-        .await?
-        .is_some()
-    {
-        notifications::retract(
-            &mut tx,
-            status.account_id,
-            liker,
-            "favourite",
-            Some(status_id),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let liker = sender(state, &activity).await?;
+    let received = activity.received();
+    perch_domain::reactions::unfavourite(&state.domain, &liker, &status, Some(&received)).await?;
     Ok(())
-}
-
-fn id_of_value(value: &Value) -> Option<String> {
-    id_of(value).map(|u| u.to_string())
 }
 
 /// Undo of an Announce: the reblog, by the Announce's id, goes.
@@ -234,30 +138,15 @@ pub async fn receive_undo_announce(
         Some(id) => statuses::find_by_id(&state.db, id).await?,
         None => None,
     };
-    let mut tx = state.db.begin().await?;
-    if !actors::record_received(
-        &mut tx,
-        activity.id.as_str(),
-        reblog.account_id,
-        now_millis(),
+    let booster = sender(state, &activity).await?;
+    let received = activity.received();
+    perch_domain::reactions::unreblog(
+        &state.domain,
+        &reblog,
+        original.as_ref(),
+        &booster,
+        Some(&received),
     )
-    .await?
-    {
-        return Ok(());
-    }
-    statuses::delete(&mut tx, reblog.id).await?;
-    let live = [LiveEvent::StatusDeleted(reblog.id)];
-    if let Some(original) = &original {
-        notifications::retract(
-            &mut tx,
-            original.account_id,
-            reblog.account_id,
-            "reblog",
-            Some(original.id),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    state.bus.publish(&live).await;
+    .await?;
     Ok(())
 }

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::not_found;
 use crate::ApubState;
 use crate::activities::create::build_create;
-use crate::notes::load_status_note;
 use crate::objects::ACTIVITY_JSON;
+use perch_domain::describe::load_status_note;
 
 const PAGE_SIZE: i64 = 40;
 /// Outbox pages embed whole activities, so they are shorter.

@@ -13,9 +13,9 @@ use perch_db::statuses::{self, StatusRow};
 use super::{internal, not_found};
 use crate::ApubState;
 use crate::activities::create::build_create;
-use crate::notes::load_status_note;
 use crate::objects::ACTIVITY_JSON;
 use crate::objects::note::{build_note, note_context};
+use perch_domain::describe::load_status_note;
 
 pub async fn note(
     State(state): State<ApubState>,

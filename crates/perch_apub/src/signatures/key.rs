@@ -39,7 +39,7 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// Parses a PKCS#8 `PRIVATE KEY` PEM (what [`crate::keys`] generates);
+    /// Parses a PKCS#8 `PRIVATE KEY` PEM (what `perch_core::keys` generates);
     /// PKCS#1 `RSA PRIVATE KEY` is accepted too, as Mastodon stores keys
     /// that way and an imported account may bring one.
     pub fn from_pem(key_id: impl Into<String>, private_key_pem: &str) -> Result<Self, KeyError> {

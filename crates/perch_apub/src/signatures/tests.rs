@@ -72,7 +72,7 @@ fn remote_key() -> VerifyingKey {
 
 /// A fresh key pair: (signing key, its verifying key).
 fn fresh_keys() -> (SigningKey, VerifyingKey) {
-    let (public, private) = crate::keys::generate_actor_keys().expect("generates");
+    let (public, private) = perch_core::keys::generate_actor_keys().expect("generates");
     (
         SigningKey::from_pem(LOCAL_KEY_ID, &private).expect("private key parses"),
         VerifyingKey::from_pem(&public).expect("public key parses"),

@@ -1,11 +1,11 @@
 use perch_apub::publish;
-use perch_apub::urls::ActorUrlLayout;
 use perch_core::id::IdGenerator;
 use perch_core::outbound::{ActorRef, Outbound};
 use perch_core::time::now_millis;
 use perch_db::actors::{self, RemoteActor};
 use perch_db::deliveries;
 use perch_db::testing::TestDatabase;
+use perch_domain::urls::ActorUrlLayout;
 use serde_json::Value;
 
 fn remote(username: &str) -> RemoteActor {
@@ -71,7 +71,7 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
         inbox_url: Some("https://remote.example/users/ben/inbox".to_owned()),
         shared_inbox_url: None,
     };
-    let follow_uri = publish::new_activity_uri(&layout, &ids);
+    let follow_uri = layout.activity_uri(ids.next_id().as_i64());
     let event = Outbound::Follow {
         follow_uri: follow_uri.clone(),
         follower: follower.clone(),

@@ -8,6 +8,7 @@ mod client_libraries;
 mod crash;
 mod discovery;
 mod http;
+mod inbound_crash;
 mod instance;
 mod jwt;
 mod media;

@@ -108,8 +108,8 @@ impl TestApp {
     }
 
     async fn create_account(&self, username: &str, password: &str, admin: bool) -> i64 {
-        use perch_api::accounts::registration::{NewAccount, create_local_account};
         use perch_core::account::{Email, Password, Username};
+        use perch_domain::accounts::{NewAccount, create_local_account};
         let new = NewAccount {
             username: Username::parse(username).expect("valid username"),
             email: Email::parse(&format!("{username}@example.com")).expect("valid email"),
