@@ -20,6 +20,7 @@ use crate::auth::Scopes;
 use crate::auth::secrets::{hash_secret, random_token};
 use crate::params::{Params, Query};
 use crate::{ApiError, ApiState};
+use perch_core::content::escape_html as escape;
 
 /// How long an authorization code can be exchanged.
 const CODE_TTL_MILLIS: i64 = 10 * 60 * 1000;
@@ -254,22 +255,6 @@ fn page_response(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
     response
-}
-
-/// Escape text for HTML content and double-quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

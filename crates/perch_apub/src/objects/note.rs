@@ -232,7 +232,10 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
     // Articles and pages carry a title; show it above the text.
     if kind != "Note" {
         if let Some(name) = object["name"].as_str().filter(|n| !n.is_empty()) {
-            let title = sanitize(&format!("<p>{}</p>", html_escape(name)));
+            let title = sanitize(&format!(
+                "<p>{}</p>",
+                perch_core::content::escape_html(name)
+            ));
             content = format!("{title}{content}");
         }
     }
@@ -311,13 +314,6 @@ pub fn visibility_of(note: &ReceivedNote, followers_url: Option<&str>) -> Visibi
     } else {
         Visibility::Direct
     }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Text of a summary that some servers send as HTML.

@@ -8,6 +8,7 @@ use perch_db::accounts;
 
 use super::actor::wants_activity_json;
 use crate::ApubState;
+use perch_core::content::escape_html as escape;
 
 pub async fn profile(
     State(state): State<ApubState>,
@@ -55,11 +56,4 @@ pub async fn profile(
         followers = row.followers_count.max(0),
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -179,7 +179,7 @@ pub async fn host_meta(State(state): State<ApubState>, headers: HeaderMap) -> Re
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
-        template.replace('&', "&amp;").replace('"', "&quot;")
+        perch_core::content::escape_html(&template)
     );
     (
         [

@@ -14,7 +14,7 @@ mod parse;
 mod render;
 
 pub use parse::{MentionRef, Parsed, Segment, parse};
-pub use render::{MentionLink, render};
+pub use render::{MentionLink, escape_html, push_escaped, render};
 
 /// What a URL counts for toward the length limit, whatever its length (as
 /// in Mastodon, so that links do not eat the limit).

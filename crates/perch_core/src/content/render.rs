@@ -14,7 +14,10 @@ pub struct MentionLink {
 /// Characters of a link shown before it is cut with an ellipsis.
 const SHOWN: usize = 30;
 
-fn escape(text: &str, out: &mut String) {
+/// Append `text` to `out`, escaped for HTML text and for attribute values
+/// in single or double quotes (and for XML alike): the one escaper every
+/// page and document Perch writes uses.
+pub fn push_escaped(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -25,6 +28,13 @@ fn escape(text: &str, out: &mut String) {
             other => out.push(other),
         }
     }
+}
+
+/// `text` escaped as [`push_escaped`] does.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(text, &mut out);
+    out
 }
 
 /// Text with its line breaks: a blank line ends a paragraph, a single one
@@ -46,7 +56,7 @@ fn text(text: &str, out: &mut String) {
         }
         flush(&mut newlines, out);
         let mut buffer = [0u8; 4];
-        escape(c.encode_utf8(&mut buffer), out);
+        push_escaped(c.encode_utf8(&mut buffer), out);
     }
     flush(&mut newlines, out);
 }
@@ -57,22 +67,22 @@ fn link(url: &str, out: &mut String) {
         None => ("", url),
     };
     out.push_str("<a href=\"");
-    escape(url, out);
+    push_escaped(url, out);
     out.push_str("\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\">");
     out.push_str("<span class=\"invisible\">");
-    escape(scheme, out);
+    push_escaped(scheme, out);
     out.push_str("</span>");
     if rest.chars().count() > SHOWN {
         let shown: String = rest.chars().take(SHOWN).collect();
         let hidden: String = rest.chars().skip(SHOWN).collect();
         out.push_str("<span class=\"ellipsis\">");
-        escape(&shown, out);
+        push_escaped(&shown, out);
         out.push_str("</span><span class=\"invisible\">");
-        escape(&hidden, out);
+        push_escaped(&hidden, out);
         out.push_str("</span>");
     } else {
         out.push_str("<span class=\"\">");
-        escape(rest, out);
+        push_escaped(rest, out);
         out.push_str("</span>");
     }
     out.push_str("</a>");
@@ -93,21 +103,21 @@ pub fn render(
             Segment::Mention(mention) => match resolve(mention) {
                 Some(found) => {
                     out.push_str("<span class=\"h-card\" translate=\"no\"><a href=\"");
-                    escape(&found.url, &mut out);
+                    push_escaped(&found.url, &mut out);
                     out.push_str("\" class=\"u-url mention\">@<span>");
-                    escape(&found.username, &mut out);
+                    push_escaped(&found.username, &mut out);
                     out.push_str("</span></a></span>");
                 }
                 None => {
                     out.push('@');
-                    escape(&mention.acct(), &mut out);
+                    push_escaped(&mention.acct(), &mut out);
                 }
             },
             Segment::Hashtag(tag) => {
                 out.push_str("<a href=\"");
-                escape(&tag_url(&tag.to_lowercase()), &mut out);
+                push_escaped(&tag_url(&tag.to_lowercase()), &mut out);
                 out.push_str("\" class=\"mention hashtag\" rel=\"tag\">#<span>");
-                escape(tag, &mut out);
+                push_escaped(tag, &mut out);
                 out.push_str("</span></a>");
             }
         }

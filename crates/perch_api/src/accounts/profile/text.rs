@@ -6,6 +6,8 @@
 //! Links carry Mastodon's `invisible`/`ellipsis` spans, which clients use to
 //! show `example.com/long/pa…` instead of the whole URL.
 
+use perch_core::content::push_escaped;
+
 /// URLs longer than this (without the scheme) are shown cut short.
 const SHOWN_URL_CHARS: usize = 30;
 
@@ -45,19 +47,6 @@ pub(super) fn field_value_html(text: &str) -> String {
     let mut html = String::with_capacity(text.len());
     push_linked(text, &mut html);
     html
-}
-
-fn push_escaped(text: &str, html: &mut String) {
-    for c in text.chars() {
-        match c {
-            '<' => html.push_str("&lt;"),
-            '>' => html.push_str("&gt;"),
-            '&' => html.push_str("&amp;"),
-            '"' => html.push_str("&quot;"),
-            '\'' => html.push_str("&#39;"),
-            c => html.push(c),
-        }
-    }
 }
 
 /// `text` escaped, with every URL in it a link.
