@@ -14,11 +14,18 @@
 //! transaction of the change, so an activity is applied once however often
 //! it is delivered or retried.
 
+pub mod activity;
+mod announce;
+mod answer;
 mod chat;
+mod create;
+mod delete;
 mod follow;
+mod like;
 mod note;
 pub mod queue;
-mod reaction;
+mod undo;
+mod update;
 
 use std::time::SystemTime;
 
@@ -135,6 +142,16 @@ impl Verified {
             activity_id: self.id.to_string(),
             actor_account_id: self.actor_account_id,
         }
+    }
+
+    /// The sender's account.
+    pub async fn sender(&self, state: &ApubState) -> Result<accounts::AccountRow, InboxError> {
+        accounts::find_by_id(
+            &state.db,
+            perch_core::id::Id::from_i64(self.actor_account_id),
+        )
+        .await?
+        .ok_or_else(|| InboxError::Internal("the sender vanished".to_owned()))
     }
 }
 

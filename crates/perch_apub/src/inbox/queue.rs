@@ -17,13 +17,15 @@ use std::time::Duration;
 
 use perch_core::time::now_millis;
 use perch_db::inbound::{self, InboundRow, NewInbound};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::{InboxError, Verified, envelope, follow, note, reaction};
+use super::activity::Activity;
+use super::{InboxError, Verified, envelope};
 use crate::ApubState;
 use crate::delivery::backoff_millis;
 
@@ -81,50 +83,24 @@ async fn apply(state: &ApubState, row: &InboundRow) -> Result<(), InboxError> {
     dispatch(state, verified).instrument(span).await
 }
 
-async fn dispatch(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
-    match activity.kind.as_str() {
-        "Follow" => follow::receive_follow(state, activity).await,
-        "Accept" | "Reject" => follow::receive_answer(state, activity).await,
-        "Undo" => receive_undo(state, activity).await,
-        "Create" => note::receive_create(state, activity).await,
-        "Update" => note::receive_update(state, activity).await,
-        "Delete" => note::receive_delete(state, activity).await,
-        "Like" => reaction::receive_like(state, activity).await,
-        "Announce" => reaction::receive_announce(state, activity).await,
-        other => {
-            tracing::debug!(kind = other, "ignoring an activity type we do not handle");
+/// The activity, parsed by kind, applied by its handler.
+async fn dispatch(state: &ApubState, from: Verified) -> Result<(), InboxError> {
+    let activity = Activity::deserialize(&from.activity)
+        .map_err(|e| InboxError::Malformed(format!("{} activity: {e}", from.kind)))?;
+    match activity {
+        Activity::Follow(follow) => follow.receive(state, &from).await,
+        Activity::Accept(answer) => answer.receive(state, &from, true).await,
+        Activity::Reject(answer) => answer.receive(state, &from, false).await,
+        Activity::Undo(undo) => undo.receive(state, &from).await,
+        Activity::Create(create) => create.receive(state, &from).await,
+        Activity::Update(update) => update.receive(state, &from).await,
+        Activity::Delete(delete) => delete.receive(state, &from).await,
+        Activity::Like(like) => like.receive(state, &from).await,
+        Activity::Announce(announce) => announce.receive(state, &from).await,
+        Activity::Unsupported => {
+            tracing::debug!(kind = %from.kind, "ignoring an activity type we do not handle");
             Ok(())
         }
-    }
-}
-
-/// Undo, by what it undoes: the embedded object's type, or, for a bare id,
-/// whichever stored like or reblog has that id.
-async fn receive_undo(state: &ApubState, activity: Verified) -> Result<(), InboxError> {
-    let object = &activity.activity["object"];
-    let kind = match object.get("type").and_then(Value::as_str) {
-        Some(kind) => kind.to_owned(),
-        None => {
-            let id = object.as_str().unwrap_or_default();
-            if perch_db::favourites::find_by_uri(&state.db, id)
-                .await?
-                .is_some()
-            {
-                "Like".to_owned()
-            } else if perch_db::statuses::find_by_uri(&state.db, id)
-                .await?
-                .is_some_and(|s| s.reblog_of_id.is_some())
-            {
-                "Announce".to_owned()
-            } else {
-                "Follow".to_owned()
-            }
-        }
-    };
-    match kind.as_str() {
-        "Like" => reaction::receive_undo_like(state, activity).await,
-        "Announce" => reaction::receive_undo_announce(state, activity).await,
-        _ => follow::receive_undo(state, activity).await,
     }
 }
 

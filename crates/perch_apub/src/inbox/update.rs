@@ -1,0 +1,71 @@
+//! Update, received: of a note (a new version of a stored status), or of
+//! the actor's own profile (refetched from its origin rather than trusted
+//! as embedded).
+
+use perch_db::statuses;
+use perch_domain::statuses::Revision;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::note::note_of;
+use super::{InboxError, Verified};
+use crate::ApubState;
+use crate::ingest::{mentioned, tags_of};
+use crate::objects::note::id_of;
+use crate::resolve;
+
+/// Actor types whose Update is a profile change.
+const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
+
+#[derive(Debug, Deserialize)]
+pub struct Update {
+    /// The new version, embedded or by id.
+    pub object: Value,
+}
+
+impl Update {
+    pub async fn receive(self, state: &ApubState, from: &Verified) -> Result<(), InboxError> {
+        let kind = self.object["type"].as_str().unwrap_or_default();
+        if ACTOR_TYPES.contains(&kind) {
+            if id_of(&self.object).as_ref() == Some(&from.actor) {
+                resolve::fetch_actor(state, &from.actor)
+                    .await
+                    .map_err(|e| InboxError::fetch("cannot refresh the actor", e))?;
+            }
+            return Ok(());
+        }
+        let Some(note) = note_of(state, &self.object, from).await? else {
+            return Ok(());
+        };
+        let Some(current) = statuses::find_by_uri(&state.db, note.id.as_str()).await? else {
+            return Ok(());
+        };
+        if current.account_id != from.actor_account_id {
+            return Err(InboxError::Forbidden(
+                "the status is not the actor's".to_owned(),
+            ));
+        }
+        let author = from.sender(state).await?;
+        let mentions = mentioned(state, &note).await?;
+        let tags = tags_of(&note);
+        let received = from.received();
+        perch_domain::statuses::edit(
+            &state.domain,
+            &current,
+            &author,
+            Revision {
+                content: note.content,
+                source_text: None,
+                spoiler_text: note.spoiler_text,
+                sensitive: note.sensitive,
+                language: note.language,
+                mentions: &mentions,
+                tags: &tags,
+                edited_at: note.updated,
+                received: Some(&received),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
