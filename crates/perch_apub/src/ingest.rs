@@ -13,7 +13,7 @@ use perch_domain::statuses::{NewPost, Origin, Posted};
 use url::Url;
 
 use crate::ApubState;
-use crate::inbox::InboxError;
+use crate::error::InboxError;
 use crate::objects::note::{ReceivedAttachment, ReceivedNote, parse_note, visibility_of};
 use crate::objects::person::authority;
 use crate::resolve::{self, ResolveError};

@@ -22,6 +22,7 @@
 pub mod activities;
 pub mod backfill;
 pub mod delivery;
+mod error;
 pub mod fetch;
 pub mod inbox;
 pub mod ingest;

@@ -27,6 +27,8 @@ pub mod queue;
 mod undo;
 mod update;
 
+pub use crate::error::InboxError;
+
 use std::time::SystemTime;
 
 use axum::body::Bytes;
@@ -45,85 +47,6 @@ use crate::signatures::{self, SignatureHeader};
 
 /// Largest activity accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// Why an activity was refused, and the status it earns.
-#[derive(Debug, thiserror::Error)]
-pub enum InboxError {
-    #[error("malformed activity: {0}")]
-    Malformed(String),
-    #[error("signature refused: {0}")]
-    Unauthorized(String),
-    #[error("refused: {0}")]
-    Forbidden(String),
-    #[error("no such inbox")]
-    NotFound,
-    /// Another server did not answer as it should (a timeout, a 5xx): worth
-    /// another try later.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl InboxError {
-    /// Whether trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, InboxError::Unavailable(_) | InboxError::Internal(_))
-    }
-
-    /// A failed fetch of what an activity refers to: transient when the
-    /// other server may answer later, a refusal otherwise.
-    pub fn fetch(context: &str, error: ResolveError) -> Self {
-        use crate::fetch::FetchError;
-        match error {
-            ResolveError::Db(error) => error.into(),
-            ResolveError::Fetch(
-                FetchError::Timeout | FetchError::Network(_) | FetchError::Status(429 | 500..=599),
-            ) => InboxError::Unavailable(format!("{context}: {error}")),
-            other => InboxError::Forbidden(format!("{context}: {other}")),
-        }
-    }
-}
-
-impl From<perch_db::Error> for InboxError {
-    fn from(error: perch_db::Error) -> Self {
-        InboxError::Internal(error.to_string())
-    }
-}
-
-impl From<perch_domain::DomainError> for InboxError {
-    fn from(error: perch_domain::DomainError) -> Self {
-        use perch_domain::DomainError;
-        match error {
-            DomainError::NotFound => InboxError::NotFound,
-            DomainError::Forbidden(message) => InboxError::Forbidden(message),
-            DomainError::Invalid(message) => InboxError::Malformed(message),
-            DomainError::Db(error) => error.into(),
-            DomainError::Internal(message) => InboxError::Internal(message),
-        }
-    }
-}
-
-impl IntoResponse for InboxError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            InboxError::Malformed(_) => StatusCode::BAD_REQUEST,
-            InboxError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            InboxError::Forbidden(_) => StatusCode::FORBIDDEN,
-            InboxError::NotFound => StatusCode::NOT_FOUND,
-            InboxError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            InboxError::Internal(cause) => {
-                tracing::error!(%cause, "inbox failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        let message = match &self {
-            InboxError::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
-        };
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
-    }
-}
 
 /// The verified envelope of an activity, handed to the handlers.
 pub struct Verified {
