@@ -1,6 +1,7 @@
 //! Perch's client side: the Mastodon-compatible REST API, OAuth 2 with JWT
-//! access tokens and rotating refresh tokens (and, later, the WebSocket hub
-//! for streaming and chat).
+//! access tokens and rotating refresh tokens, and the WebSocket hub for
+//! streaming and chat. Handlers parse, authorise, call perch_domain for
+//! every change another server could also cause, and render what it did.
 //!
 //! Entry points: [`router`] with an [`ApiState`]; [`error::ApiError`], the
 //! one error type every handler returns, rendered as Mastodon's
@@ -9,9 +10,9 @@
 //! [`json_charset`], which makes every JSON response say
 //! `application/json; charset=utf-8` as Mastodon clients expect.
 //!
-//! Must not: build or send ActivityPub activities (it emits domain events that
-//! perch_apub turns into deliveries), or issue SQL (storage goes through
-//! perch_db).
+//! Must not: open transactions (a change that spans rows is a perch_domain
+//! function), build or send ActivityPub activities, or issue SQL (storage
+//! goes through perch_db).
 
 pub mod accounts;
 pub mod admin;

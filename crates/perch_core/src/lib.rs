@@ -2,8 +2,10 @@
 //! that hold no matter how a request arrived (REST, ActivityPub or the CLI).
 //!
 //! Entry points: [`id::IdGenerator`] for time-sortable ids, the newtypes in
-//! [`account`] (constructed once at the edge, then trusted), and
-//! [`password`] for hashing and verifying local passwords.
+//! [`account`] (constructed once at the edge, then trusted), [`password`]
+//! for hashing and verifying local passwords, [`keys`] for actors' RSA key
+//! pairs, [`content`] for what typed text becomes (and the one HTML
+//! escaper), and [`outbound`], the events the domain publishes.
 //!
 //! Must not: issue SQL, speak HTTP, or build ActivityPub JSON. Everything here
 //! is pure or CPU-bound so that it can be unit-tested without I/O.

@@ -10,7 +10,7 @@
 //! and are embedded in the binary.
 //!
 //! Entry points: [`Db::connect`], [`Db::migrate`], then one module per entity
-//! ([`accounts`], [`nodes`]). Row types are plain structs; turning them into
+//! ([`accounts`], [`statuses`], [`follows`], [`deliveries`], [`inbound`]…). Row types are plain structs; turning them into
 //! API JSON or ActivityPub objects is other crates' work.
 //!
 //! Must not: build HTTP responses or ActivityPub JSON, or format SQL from input.
