@@ -4,7 +4,8 @@
 //! Entry points: [`config::Config::load`], then [`Application::build`] (or
 //! [`Application::build_with_listener`] in tests) and
 //! [`Application::run_until_stopped`]. The CLI's subcommands live in
-//! [`commands`].
+//! [`commands`]. With the `testing` feature, the `testing` module starts
+//! complete servers for tests.
 //!
 //! Must not: contain business rules, SQL or protocol JSON; it wires the other
 //! crates together.
@@ -16,5 +17,7 @@ mod ids;
 mod maintenance;
 mod ops;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use app::{Application, StartupError};

@@ -1,7 +1,7 @@
 //! Chat across two instances: messages travel both ways as Pleroma's
 //! ChatMessage (both sides advertise it) and land in each side's chat.
 
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -32,8 +32,8 @@ async fn say(instance: &Instance, token: &str, chat: &str, content: &str) -> Val
 #[tokio::test]
 async fn a_federated_chat_delivers_messages_both_ways() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
 
     let bob_on_a = a.resolve(&alice, &format!("bob@{}", b.domain)).await;

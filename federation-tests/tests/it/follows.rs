@@ -2,7 +2,7 @@
 //! follow → accept, locked accounts (authorize, reject), unfollow, and
 //! removal from followers — asserted on both sides.
 
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -26,8 +26,8 @@ async fn account(instance: &Instance, token: &str, path: &str) -> Value {
 #[tokio::test]
 async fn lookups_find_remote_accounts_through_webfinger() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     // Bob's profile has a field and a note, which travel with his actor.
     let bob_token = b.token("bob").await;
@@ -81,8 +81,8 @@ async fn lookups_find_remote_accounts_through_webfinger() {
 #[tokio::test]
 async fn follow_is_accepted_and_counted_on_both_sides_then_undone() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     let bob = b.token("bob").await;
     let bob_on_a = a.resolve(&alice, &format!("bob@{}", b.domain)).await;
@@ -130,9 +130,9 @@ async fn follow_is_accepted_and_counted_on_both_sides_then_undone() {
 #[tokio::test]
 async fn locked_accounts_authorize_or_reject_requests() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    a.create_user("carol", false).await;
-    b.create_user("bob", true).await;
+    a.create_user("alice", PASSWORD).await;
+    a.create_user("carol", PASSWORD).await;
+    b.create_locked_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     let carol = a.token("carol").await;
     let bob = b.token("bob").await;

@@ -8,7 +8,7 @@ use http::{HeaderMap, HeaderValue, Method, header};
 use perch_apub::signatures::{SigningKey, sign_request};
 use perch_db::actors;
 use perch_db::follows::{self, Kind};
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,9 +26,9 @@ pub(crate) struct Setup {
 /// and has bob.
 pub(crate) async fn setup() -> Setup {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    let alice_id = a.create_user("alice", false).await;
-    a.create_user("carol", false).await;
-    b.create_user("bob", false).await;
+    let alice_id = a.create_user("alice", PASSWORD).await;
+    a.create_user("carol", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let bob_token = b.token("bob").await;
     b.resolve(&bob_token, &format!("alice@{}", a.domain)).await;
     b.resolve(&bob_token, &format!("carol@{}", a.domain)).await;
@@ -275,7 +275,7 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let b = Instance::start().await;
-    b.create_user("bob", false).await;
+    b.create_user("bob", PASSWORD).await;
     let fetches = Arc::new(AtomicUsize::new(0));
     let counter = fetches.clone();
     let gone = axum::Router::new().fallback(move || {

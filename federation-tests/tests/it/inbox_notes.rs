@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use perch_db::statuses;
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -125,7 +125,7 @@ async fn only_the_author_may_update_or_delete_a_status() {
 #[tokio::test]
 async fn a_direct_note_is_read_only_by_those_it_addresses() {
     let setup = setup().await;
-    setup.b.create_user("dave", false).await;
+    setup.b.create_user("dave", PASSWORD).await;
     let (bob, dave) = (setup.b.token("bob").await, setup.b.token("dave").await);
     // Addressed to Bob alone, with no Mention tag (as some servers send).
     let direct = note(

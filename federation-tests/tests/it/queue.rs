@@ -9,15 +9,15 @@ use perch_core::time::now_millis;
 use perch_db::actors::{self, RemoteActor};
 use perch_db::deliveries;
 use perch_db::follows::{self, NewFollow};
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_follower_instance_that_was_down_receives_everything_once_back() {
     let (a, mut b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     let bob = b.token("bob").await;
     let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
@@ -93,7 +93,7 @@ async fn gone_inbox() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn a_receiver_answering_410_gets_no_more_deliveries() {
     let a = Instance::start().await;
-    let alice_id = a.create_user("alice", false).await;
+    let alice_id = a.create_user("alice", PASSWORD).await;
     let alice = a.token("alice").await;
     let (base, hits) = gone_inbox().await;
     let host = base.trim_start_matches("http://").to_owned();

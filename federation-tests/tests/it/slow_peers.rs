@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use perch_apub::signatures::{SigningKey, sign_request};
 use perch_db::follows::{self, Kind};
 use perch_db::{actors, statuses};
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -235,7 +235,7 @@ async fn a_reply_to_a_slow_server_is_answered_at_once_and_threaded_once_the_pare
 #[tokio::test]
 async fn an_accept_from_a_slow_server_is_answered_at_once_and_its_outbox_read_later() {
     let b = Instance::start().await;
-    b.create_user("bob", false).await;
+    b.create_user("bob", PASSWORD).await;
     let slow = SlowServer::start().await;
     let token = b.token("bob").await;
     let slow_id = b.resolve(&token, &slow.actor).await;

@@ -2,7 +2,7 @@
 //! likes, reblogs, edits, deletes and their undos show on the other side
 //! with the right counts; reply threads assemble on both sides.
 
-use perch_federation_tests::{Instance, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -42,8 +42,8 @@ async fn home(instance: &Instance, token: &str) -> Value {
 #[tokio::test]
 async fn a_post_and_what_happens_to_it_reach_the_other_side() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
     follow(&b, &bob, &a, "alice").await;
 
@@ -144,9 +144,9 @@ async fn a_post_and_what_happens_to_it_reach_the_other_side() {
 #[tokio::test]
 async fn a_remote_reblog_reaches_the_reblogger_s_followers() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
-    b.create_user("carol", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    b.create_user("carol", PASSWORD).await;
     let (alice, bob, carol) = (
         a.token("alice").await,
         b.token("bob").await,
@@ -193,8 +193,8 @@ async fn a_remote_reblog_reaches_the_reblogger_s_followers() {
 #[tokio::test]
 async fn reply_threads_assemble_on_both_sides() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
     follow(&b, &bob, &a, "alice").await;
 
@@ -259,8 +259,8 @@ async fn reply_threads_assemble_on_both_sides() {
 #[tokio::test]
 async fn following_brings_in_recent_public_posts() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
     let mut public = Vec::new();
     for n in 0..3 {
@@ -301,10 +301,10 @@ async fn a_direct_post_reaches_only_the_mentioned_account() {
         Instance::start().await,
         Instance::start().await,
     );
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
-    b.create_user("carol", false).await;
-    c.create_user("dave", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    b.create_user("carol", PASSWORD).await;
+    c.create_user("dave", PASSWORD).await;
     let alice = a.token("alice").await;
     let (bob, carol, dave) = (
         b.token("bob").await,
@@ -347,8 +347,8 @@ async fn a_direct_post_reaches_only_the_mentioned_account() {
 #[tokio::test]
 async fn attachments_travel_as_documents_and_are_referenced_by_url() {
     let (a, b) = (Instance::start().await, Instance::start().await);
-    a.create_user("alice", false).await;
-    b.create_user("bob", false).await;
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
     follow(&b, &bob, &a, "alice").await;
 

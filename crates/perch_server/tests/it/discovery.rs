@@ -84,7 +84,7 @@ async fn webfinger_finds_local_users() {
         assert_eq!(response.status(), status, "{resource}");
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
     }
-    let missing = app.get("/.well-known/webfinger").await;
+    let missing = app.get_response("/.well-known/webfinger").await;
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
 
     // The instance actor answers to acct:domain@domain.
@@ -107,7 +107,7 @@ async fn webfinger_finds_local_users() {
 async fn host_meta_points_at_webfinger() {
     let app = spawn_app().await;
     let template = format!("{}/.well-known/webfinger?resource={{uri}}", app.base_url);
-    let xml = app.get("/.well-known/host-meta").await;
+    let xml = app.get_response("/.well-known/host-meta").await;
     assert_eq!(xml.status(), StatusCode::OK);
     assert!(
         xml.headers()[CONTENT_TYPE]
@@ -118,7 +118,7 @@ async fn host_meta_points_at_webfinger() {
     let text = xml.text().await.expect("text");
     assert!(text.contains(&format!("template=\"{template}\"")), "{text}");
     let json: Value = app
-        .get("/.well-known/host-meta.json")
+        .get_response("/.well-known/host-meta.json")
         .await
         .json()
         .await
@@ -140,7 +140,7 @@ async fn nodeinfo_describes_the_server() {
     let app = spawn_app().await;
     app.create_user("bob", "a long enough password").await;
     let links: Value = app
-        .get("/.well-known/nodeinfo")
+        .get_response("/.well-known/nodeinfo")
         .await
         .json()
         .await
@@ -152,7 +152,7 @@ async fn nodeinfo_describes_the_server() {
             .find(|l| l["rel"] == format!("http://nodeinfo.diaspora.software/ns/schema/{version}"))
             .expect("link");
         assert_eq!(link["href"], format!("{}/nodeinfo/{version}", app.base_url));
-        let response = app.get(&format!("/nodeinfo/{version}")).await;
+        let response = app.get_response(&format!("/nodeinfo/{version}")).await;
         assert_eq!(response.status(), StatusCode::OK);
         let content_type = response.headers()[CONTENT_TYPE]
             .to_str()
@@ -331,7 +331,7 @@ async fn collections_and_the_profile_page() {
     assert_eq!(page["type"], "OrderedCollectionPage");
     assert_eq!(page["partOf"], format!("{actor}/outbox"));
 
-    let page = app.get("/@dora").await;
+    let page = app.get_response("/@dora").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(
         page.headers()[CONTENT_TYPE]
@@ -341,8 +341,11 @@ async fn collections_and_the_profile_page() {
     );
     let html = page.text().await.expect("html");
     assert!(html.contains("@dora@") && html.contains(&actor), "{html}");
-    assert_eq!(app.get("/@nobody").await.status(), StatusCode::NOT_FOUND);
-    let unknown = app.get("/not-a-profile").await;
+    assert_eq!(
+        app.get_response("/@nobody").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let unknown = app.get_response("/not-a-profile").await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let body: Value = unknown.json().await.expect("json");
     assert_eq!(body["error"], "Record not found");

@@ -12,14 +12,14 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 #[tokio::test]
 async fn health_answers_ok_while_the_database_answers() {
     let app = spawn_app().await;
-    let response = app.get("/health").await;
+    let response = app.get_response("/health").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[CONTENT_TYPE], JSON_UTF8);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
 
     app.db.close().await;
-    let response = app.get("/health").await;
+    let response = app.get_response("/health").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "unavailable");
@@ -28,7 +28,7 @@ async fn health_answers_ok_while_the_database_answers() {
 #[tokio::test]
 async fn unknown_paths_get_mastodons_error_entity() {
     let app = spawn_app().await;
-    let response = app.get("/api/v1/no/such/thing").await;
+    let response = app.get_response("/api/v1/no/such/thing").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[CONTENT_TYPE], JSON_UTF8);
     let body: Value = response.json().await.expect("json");
@@ -38,7 +38,7 @@ async fn unknown_paths_get_mastodons_error_entity() {
 #[tokio::test]
 async fn a_trailing_slash_names_the_same_path() {
     let app = spawn_app().await;
-    let response = app.get("/health/").await;
+    let response = app.get_response("/health/").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
@@ -47,7 +47,7 @@ async fn a_trailing_slash_names_the_same_path() {
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
-    let response = app.get("/health").await;
+    let response = app.get_response("/health").await;
     let generated = response.headers()["x-request-id"]
         .to_str()
         .expect("ascii")
@@ -67,8 +67,8 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn metrics_are_prometheus_text() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
-    let response = app.get("/metrics").await;
+    assert_eq!(app.get_response("/health").await.status(), StatusCode::OK);
+    let response = app.get_response("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()[CONTENT_TYPE]
         .to_str()
@@ -97,7 +97,7 @@ async fn metrics_are_prometheus_text() {
 async fn shutdown_finishes_cleanly_and_stops_listening() {
     let app = spawn_app().await;
     let address = app.address;
-    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+    assert_eq!(app.get_response("/health").await.status(), StatusCode::OK);
     app.shutdown().await.expect("clean shutdown");
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
 }

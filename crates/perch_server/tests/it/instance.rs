@@ -13,7 +13,7 @@ async fn instance_documents_identify_a_recent_mastodon() {
     let domain = app.base_url.trim_start_matches("http://").to_owned();
 
     for path in ["/api/v1/instance", "/api/v1/instance/"] {
-        let response = app.get(path).await;
+        let response = app.get_response(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(
             response.headers()[CONTENT_TYPE],
@@ -36,7 +36,7 @@ async fn instance_documents_identify_a_recent_mastodon() {
     }
 
     let v2: Value = app
-        .get("/api/v2/instance")
+        .get_response("/api/v2/instance")
         .await
         .json()
         .await

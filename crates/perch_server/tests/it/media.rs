@@ -294,7 +294,7 @@ async fn alt_text_focus_ownership_scopes_and_attachment() {
     assert_eq!(only_media.as_array().map(Vec::len), Some(1), "{only_media}");
     assert_eq!(only_media[0]["id"], posted["id"]);
     let public: Value = app
-        .get("/api/v1/timelines/public?only_media=true")
+        .get_response("/api/v1/timelines/public?only_media=true")
         .await
         .json()
         .await

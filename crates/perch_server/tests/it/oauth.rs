@@ -526,7 +526,9 @@ async fn revocation_takes_effect_at_once() {
 #[tokio::test]
 async fn missing_and_malformed_tokens_get_401_with_a_challenge() {
     let app = spawn_app().await;
-    let response = app.get("/api/v1/accounts/verify_credentials").await;
+    let response = app
+        .get_response("/api/v1/accounts/verify_credentials")
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(
         response.headers()[WWW_AUTHENTICATE]
@@ -553,7 +555,9 @@ async fn missing_and_malformed_tokens_get_401_with_a_challenge() {
 #[tokio::test]
 async fn authorization_server_metadata() {
     let app = spawn_app().await;
-    let response = app.get("/.well-known/oauth-authorization-server").await;
+    let response = app
+        .get_response("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["issuer"], app.base_url);

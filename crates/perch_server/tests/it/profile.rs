@@ -476,7 +476,7 @@ async fn lookup_by_every_acct_form() {
         ("@Bob@Remote.Example".to_owned(), remote),
     ] {
         let response = app
-            .get(&format!(
+            .get_response(&format!(
                 "/api/v1/accounts/lookup?acct={}",
                 urlencode(&acct)
             ))
@@ -485,7 +485,7 @@ async fn lookup_by_every_acct_form() {
         assert_eq!(body["id"], id.to_string(), "{acct}");
     }
     let body = json_of(
-        app.get("/api/v1/accounts/lookup?acct=bob@remote.example")
+        app.get_response("/api/v1/accounts/lookup?acct=bob@remote.example")
             .await,
         StatusCode::OK,
     )
@@ -502,12 +502,12 @@ async fn lookup_by_every_acct_form() {
         "a@b@c",
     ] {
         let response = app
-            .get(&format!("/api/v1/accounts/lookup?acct={}", urlencode(acct)))
+            .get_response(&format!("/api/v1/accounts/lookup?acct={}", urlencode(acct)))
             .await;
         let body = json_of(response, StatusCode::NOT_FOUND).await;
         assert_eq!(body["error"], "Record not found", "{acct}");
     }
-    let missing = app.get("/api/v1/accounts/lookup").await;
+    let missing = app.get_response("/api/v1/accounts/lookup").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -520,7 +520,7 @@ async fn accounts_by_id_and_their_404s() {
     let app = spawn_app().await;
     let alice = app.create_user("alice", PASSWORD).await;
     let body = json_of(
-        app.get(&format!("/api/v1/accounts/{alice}")).await,
+        app.get_response(&format!("/api/v1/accounts/{alice}")).await,
         StatusCode::OK,
     )
     .await;
@@ -530,7 +530,7 @@ async fn accounts_by_id_and_their_404s() {
         "/api/v1/accounts/not-a-number",
         "/api/v1/accounts/99999999999999999999",
     ] {
-        let body = json_of(app.get(path).await, StatusCode::NOT_FOUND).await;
+        let body = json_of(app.get_response(path).await, StatusCode::NOT_FOUND).await;
         assert_eq!(body["error"], "Record not found", "{path}");
     }
 }

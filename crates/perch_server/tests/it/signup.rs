@@ -229,7 +229,7 @@ async fn approval_mode_holds_the_account_until_approved() {
     );
 
     let instance: Value = app
-        .get("/api/v2/instance")
+        .get_response("/api/v2/instance")
         .await
         .json()
         .await
@@ -300,7 +300,7 @@ async fn closed_registrations_refuse_sign_up() {
     let response = sign_up(&app, &token, valid("latecomer")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let instance: Value = app
-        .get("/api/v1/instance")
+        .get_response("/api/v1/instance")
         .await
         .json()
         .await

@@ -234,7 +234,7 @@ async fn bad_requests_and_frames_get_errors() {
         assert_eq!(answer["status"], status, "{frame}: {answer}");
         assert!(answer["error"].is_string());
     }
-    let health = app.get("/api/v1/streaming/health").await;
+    let health = app.get_response("/api/v1/streaming/health").await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.text().await.expect("text"), "OK");
 }

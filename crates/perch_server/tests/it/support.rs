@@ -1,147 +1,32 @@
-//! Test harness: `spawn_app()` and helpers to run the `perch` binary.
+//! Test harness: servers from `perch_server::testing` as these tests run
+//! them ([`spawn_app`]), and helpers to run the `perch` binary.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use perch_db::Db;
-use perch_db::testing::TestDatabase;
-use perch_server::Application;
 use perch_server::config::Config;
-use tokio_util::sync::CancellationToken;
-
-/// A running server with its own database and data directory.
-pub struct TestApp {
-    pub address: std::net::SocketAddr,
-    pub base_url: String,
-    pub db: Db,
-    /// The database's URL, for running the `perch` binary against it.
-    pub database_url: String,
-    pub ids: std::sync::Arc<perch_core::id::IdGenerator>,
-    /// The live-event bus (tests publish through it directly).
-    pub bus: perch_db::live::Bus,
-    pub client: reqwest::Client,
-    stop: CancellationToken,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _database: TestDatabase,
-    _data_dir: tempfile::TempDir,
-}
+pub use perch_server::testing::TestServer as TestApp;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Start an app after `adjust` has changed its configuration.
+/// Start an app after `adjust` has changed its configuration. Its delivery
+/// and inbound workers run, as in production, and its instance details and
+/// token lifetimes are the ones these tests check.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let database = TestDatabase::create().await;
-    let data_dir = tempfile::tempdir().expect("temporary data dir");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind port 0");
-    let address = listener.local_addr().expect("bound address");
-    let base_url = format!("http://{address}");
-    let mut config = test_config(&base_url, data_dir.path(), database.url());
-    adjust(&mut config);
-    let app = Application::build_with_listener(config, listener)
-        .await
-        .expect("app builds");
-    let db = app.db().clone();
-    let ids = app.ids();
-    let bus = app.apub().bus.clone();
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));
-    TestApp {
-        address,
-        base_url,
-        db,
-        database_url: database.url().to_owned(),
-        ids,
-        bus,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client"),
-        stop,
-        server: Some(server),
-        _database: database,
-        _data_dir: data_dir,
-    }
-}
-
-pub fn test_config(public_url: &str, data_dir: &Path, database_url: &str) -> Config {
-    Config {
-        access_token_ttl: std::time::Duration::from_secs(3600),
-        refresh_token_ttl: std::time::Duration::from_secs(86400),
-        instance_title: "Perch test".to_owned(),
-        instance_description: "A test instance".to_owned(),
-        contact_email: "admin@perch.test".to_owned(),
-        ..Config::for_development(
-            public_url.parse().expect("valid URL"),
-            data_dir,
-            database_url,
-        )
-    }
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
-    }
-
-    /// A local user made directly (as `perch user create` does); returns
-    /// the account id.
-    pub async fn create_user(&self, username: &str, password: &str) -> i64 {
-        self.create_account(username, password, false).await
-    }
-
-    /// Like [`TestApp::create_user`], with administrator rights.
-    pub async fn create_admin(&self, username: &str, password: &str) -> i64 {
-        self.create_account(username, password, true).await
-    }
-
-    async fn create_account(&self, username: &str, password: &str, admin: bool) -> i64 {
-        use perch_core::account::{Email, Password, Username};
-        use perch_domain::accounts::{NewAccount, create_local_account};
-        let new = NewAccount {
-            username: Username::parse(username).expect("valid username"),
-            email: Email::parse(&format!("{username}@example.com")).expect("valid email"),
-            password: Password::parse(password).expect("valid password"),
-            admin,
-            approved: true,
-            locale: "en".to_owned(),
-            phone: None,
-            reason: None,
-        };
-        let public_url = self.base_url.parse().expect("valid URL");
-        create_local_account(&self.db, &self.ids, &public_url, new)
-            .await
-            .expect("account created")
-            .id
-    }
-
-    /// Stop the server the way a signal does, and wait for it to finish.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        self.stop.cancel();
-        let server = self.server.take().expect("running");
-        tokio::time::timeout(Duration::from_secs(30), server)
-            .await
-            .expect("server stops within the deadline")
-            .expect("server task did not panic")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
+    TestApp::start_with(|config| {
+        config.access_token_ttl = Duration::from_secs(3600);
+        config.refresh_token_ttl = Duration::from_secs(86400);
+        config.instance_title = "Perch test".to_owned();
+        config.instance_description = "A test instance".to_owned();
+        config.contact_email = "admin@perch.test".to_owned();
+        config.delivery_worker = true;
+        config.inbox_worker = true;
+        adjust(config);
+    })
+    .await
 }
 
 /// The `perch` binary with a clean environment: no stray `PERCH_*`
