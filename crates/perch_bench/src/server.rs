@@ -1,0 +1,299 @@
+//! The server under test: a real `perch serve` process on a loopback port,
+//! with its own fresh database, and a read-only view of that database.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, Command};
+
+/// The local user every activity addresses.
+pub const TARGET_USER: &str = "target";
+/// How long the server may take to answer after it was started.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `perch user create` (which migrates first) may take.
+const CREATE_USER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The server's fresh database.
+pub enum Database {
+    Sqlite {
+        path: PathBuf,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl Database {
+    /// A new SQLite file in `dir`, or a new database on the PostgreSQL
+    /// server at `admin_url` with a name no other run uses.
+    async fn create(dir: &Path, postgres: Option<&str>) -> anyhow::Result<Database> {
+        let Some(admin_url) = postgres else {
+            return Ok(Database::Sqlite {
+                path: dir.join("perch.db"),
+            });
+        };
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let name = format!("perch_bench_{}_{nanos:x}", std::process::id());
+        let mut conn = PgConnection::connect(admin_url)
+            .await
+            .context("connecting to the PostgreSQL server given by --postgres")?;
+        // The name is made above from digits and letters, never from input.
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+        let _ = conn.close().await;
+        let mut url = url::Url::parse(admin_url).context("--postgres is not a URL")?;
+        url.set_path(&name);
+        Ok(Database::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Database::Sqlite { path } => format!("sqlite://{}", path.display()),
+            Database::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Database::Sqlite { .. } => "SQLite",
+            Database::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// Drops a PostgreSQL database (a SQLite file goes with its directory).
+    async fn drop_database(&self) -> anyhow::Result<()> {
+        if let Database::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            let mut conn = PgConnection::connect(admin_url).await?;
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .with_context(|| format!("dropping database {name}"))?;
+            let _ = conn.close().await;
+        }
+        Ok(())
+    }
+}
+
+/// A read-only connection that counts what the server stored.
+pub enum Counter {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Counter {
+    /// Statuses received from other servers.
+    pub async fn remote_statuses(&mut self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM statuses WHERE NOT local";
+        let count: i64 = match self {
+            Counter::Sqlite(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
+            Counter::Postgres(conn) => sqlx::query_scalar(SQL).fetch_one(conn).await?,
+        };
+        Ok(count)
+    }
+
+    pub async fn close(self) {
+        let _ = match self {
+            Counter::Sqlite(conn) => conn.close().await,
+            Counter::Postgres(conn) => conn.close().await,
+        };
+    }
+}
+
+/// A running `perch serve`.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub database: Database,
+    child: Option<Child>,
+    log_path: PathBuf,
+    // Removed (with the SQLite file and the server's data) when dropped.
+    _dir: tempfile::TempDir,
+}
+
+/// Lines of the server's log worth a look.
+pub struct LogSummary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub samples: Vec<String>,
+}
+
+impl Server {
+    /// Creates the database and the target user, starts the server and
+    /// waits until it answers.
+    pub async fn start(perch: &Path, postgres: Option<&str>) -> anyhow::Result<Server> {
+        let dir = tempfile::Builder::new()
+            .prefix("perch-bench-")
+            .tempdir()
+            .context("creating a temporary directory")?;
+        let database = Database::create(dir.path(), postgres).await?;
+        let port = free_port()?;
+        let mut server = Server {
+            base: format!("http://127.0.0.1:{port}"),
+            database,
+            child: None,
+            log_path: dir.path().join("perch.log"),
+            _dir: dir,
+        };
+        match server.launch(perch, port).await {
+            Ok(()) => Ok(server),
+            Err(error) => {
+                let tail = server.log_tail(20);
+                server.stop().await;
+                Err(error.context(format!("server log (last lines):\n{tail}")))
+            }
+        }
+    }
+
+    fn command(&self, perch: &Path, port: u16) -> Command {
+        let mut command = Command::new(perch);
+        command.current_dir(self._dir.path());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("PERCH_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("PERCH_PUBLIC_URL", &self.base)
+            .env("PERCH_BIND", format!("127.0.0.1:{port}"))
+            .env("PERCH_DATA_DIR", self._dir.path().join("data"))
+            .env("PERCH_DATABASE_URL", self.database.url())
+            .env("PERCH_ALLOW_PRIVATE_ADDRESSES", "true")
+            .env("PERCH_LOG", "warn")
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn launch(&mut self, perch: &Path, port: u16) -> anyhow::Result<()> {
+        let log = std::fs::File::create(&self.log_path)?;
+
+        let mut create = self.command(perch, port);
+        create
+            .args(["user", "create", "--username", TARGET_USER])
+            .args(["--email", "t@example.com", "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone()?)
+            .stderr(log.try_clone()?);
+        let mut child = create
+            .spawn()
+            .with_context(|| format!("starting {}", perch.display()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(b"bench-password-not-secret\n").await?;
+        }
+        let status = tokio::time::timeout(CREATE_USER_TIMEOUT, child.wait())
+            .await
+            .context("`perch user create` took too long")??;
+        if !status.success() {
+            bail!("`perch user create` failed: {status}");
+        }
+
+        let mut serve = self.command(perch, port);
+        serve
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.child = Some(serve.spawn().context("starting `perch serve`")?);
+
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let probe = format!("{}/users/{TARGET_USER}", self.base);
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!("`perch serve` exited early: {status}");
+                }
+            }
+            let answer = client
+                .get(&probe)
+                .header("accept", "application/activity+json")
+                .send()
+                .await;
+            if answer.is_ok_and(|a| a.status().is_success()) {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                bail!("`perch serve` did not answer within {READY_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A read-only connection to the server's database.
+    pub async fn counter(&self) -> anyhow::Result<Counter> {
+        Ok(match &self.database {
+            Database::Sqlite { path } => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .read_only(true)
+                    .busy_timeout(Duration::from_secs(5));
+                Counter::Sqlite(SqliteConnection::connect_with(&options).await?)
+            }
+            Database::Postgres { url, .. } => Counter::Postgres(PgConnection::connect(url).await?),
+        })
+    }
+
+    fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Warnings and errors the server logged so far.
+    pub fn log_summary(&self) -> LogSummary {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let mut summary = LogSummary {
+            errors: 0,
+            warnings: 0,
+            samples: Vec::new(),
+        };
+        for line in text.lines() {
+            let error = line.contains(" ERROR ");
+            let warning = line.contains(" WARN ");
+            summary.errors += usize::from(error);
+            summary.warnings += usize::from(warning);
+            if (error || warning) && summary.samples.len() < 5 {
+                summary.samples.push(line.chars().take(300).collect());
+            }
+        }
+        summary
+    }
+
+    /// Stops the server and drops its database.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+        }
+        if let Err(error) = self.database.drop_database().await {
+            eprintln!("warning: {error:#}");
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
