@@ -36,6 +36,7 @@ pub mod page;
 mod pool;
 pub mod presence;
 pub mod profiles;
+pub mod retention;
 pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -559,23 +559,28 @@ pub async fn descendants(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Ve
 }
 
 /// Remember which status an `Idempotency-Key` created. False when the key
-/// was used already: the caller rolls back and answers with that status.
+/// was used since `not_before`: the caller rolls back and answers with that
+/// status. A key last used before `not_before` is taken over.
 pub async fn remember_idempotency_key(
     tx: &mut Tx,
     account_id: i64,
     key: &str,
     status_id: i64,
     now: UnixMillis,
+    not_before: UnixMillis,
 ) -> Result<bool> {
     let inserted = on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO status_idempotency (account_id, key, status_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, key) DO UPDATE \
+             SET status_id = excluded.status_id, created_at = excluded.created_at \
+             WHERE status_idempotency.created_at < $5",
         )
         .bind(account_id)
         .bind(key)
         .bind(status_id)
         .bind(now)
+        .bind(not_before)
         .execute(&mut *conn)
         .await?
         .rows_affected()

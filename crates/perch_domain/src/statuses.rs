@@ -111,7 +111,7 @@ pub async fn by_idempotency_key(domain: &Domain, author: i64, key: &str) -> Resu
 }
 
 /// How long an `Idempotency-Key` is remembered, as in Mastodon.
-const IDEMPOTENCY_WINDOW_MILLIS: i64 = 3600 * 1000;
+pub const IDEMPOTENCY_WINDOW_MILLIS: i64 = 3600 * 1000;
 
 /// A remote attachment as stored: its URL is the origin's.
 fn remote_media(
@@ -265,8 +265,16 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
                 ));
             }
             if let Some(key) = idempotency_key {
-                if !statuses::remember_idempotency_key(&mut change.tx, author.id, key, id, now)
-                    .await?
+                let not_before = now - IDEMPOTENCY_WINDOW_MILLIS;
+                if !statuses::remember_idempotency_key(
+                    &mut change.tx,
+                    author.id,
+                    key,
+                    id,
+                    now,
+                    not_before,
+                )
+                .await?
                 {
                     // The same request, concurrently: answer with what it created.
                     drop(change);

@@ -1,15 +1,28 @@
 //! Housekeeping that runs in every process: dropping what is kept only for
 //! a while. Each task is idempotent, so several processes running it at
-//! once do no harm.
+//! once do no harm, and each purge works in small batches, so that none
+//! holds the database's write lock for long.
 
+use std::future::Future;
 use std::time::Duration;
 
-use perch_core::time::now_millis;
-use perch_db::Db;
+use perch_core::time::{UnixMillis, now_millis};
+use perch_db::{Db, retention};
 use tokio_util::sync::CancellationToken;
 
 /// How often housekeeping runs.
 const EVERY: Duration = Duration::from_secs(3600);
+
+const DAY: i64 = 24 * 3600 * 1000;
+/// Ids of applied activities: senders retry for days, not weeks.
+const RECEIVED_IDS: i64 = 14 * DAY;
+/// Delivered and given-up deliveries, for `perch queue stats`.
+const FINISHED_DELIVERIES: i64 = 7 * DAY;
+/// Published activities, once no delivery needs them.
+const PUBLISHED_ACTIVITIES: i64 = DAY;
+/// Batches one purge may run in one pass (a million rows at most); the
+/// rest waits for the next pass.
+const MAX_BATCHES: usize = 1000;
 
 /// Run until `stop`: at start, then every hour.
 pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
@@ -25,9 +38,69 @@ pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
             Ok(purged) => tracing::info!(purged, "expired chat events purged"),
             Err(error) => tracing::warn!(%error, "purging expired chat events failed"),
         }
+        purge_expired(&db, now_millis(), &stop).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
         }
     }
+}
+
+/// Every retention purge, as of `now`. Returns the rows deleted.
+pub async fn purge_expired(db: &Db, now: UnixMillis, stop: &CancellationToken) -> u64 {
+    let idempotency = now - perch_domain::statuses::IDEMPOTENCY_WINDOW_MILLIS;
+    let mut purged = 0;
+    purged += repeat("received activity ids", stop, || {
+        retention::received_activities(db, now - RECEIVED_IDS)
+    })
+    .await;
+    purged += repeat("finished deliveries", stop, || {
+        retention::finished_deliveries(db, now - FINISHED_DELIVERIES)
+    })
+    .await;
+    purged += repeat("published activities", stop, || {
+        retention::delivered_activities(db, now - PUBLISHED_ACTIVITIES)
+    })
+    .await;
+    purged += repeat("expired codes and refresh tokens", stop, || {
+        retention::expired_credentials(db, now)
+    })
+    .await;
+    purged += repeat("idempotency keys", stop, || {
+        retention::idempotency_keys(db, idempotency)
+    })
+    .await;
+    purged
+}
+
+/// Run `purge` until it deletes less than a batch (or `stop`), letting
+/// other work at the database between batches.
+async fn repeat<F, Fut>(what: &str, stop: &CancellationToken, mut purge: F) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = perch_db::Result<u64>>,
+{
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES {
+        if stop.is_cancelled() {
+            break;
+        }
+        match purge().await {
+            Ok(deleted) => {
+                total += deleted;
+                if deleted < retention::BATCH as u64 {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, what, "a purge failed");
+                break;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    if total > 0 {
+        tracing::info!(purged = total, what, "expired rows purged");
+    }
+    total
 }

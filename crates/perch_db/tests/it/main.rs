@@ -7,5 +7,6 @@ mod follows;
 mod media;
 mod migrations;
 mod nodes;
+mod retention;
 mod schema;
 mod user_events;
