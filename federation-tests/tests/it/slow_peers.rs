@@ -4,9 +4,11 @@
 //! applied, with what they refer to, once the fetch completes.
 //!
 //! The slow server is a small fake on loopback with a real key pair: its
-//! actor answers at once, the documents it is slow to serve answer after
-//! [`DELAY`].
+//! actor answers at once; the documents it is slow to serve are held until
+//! the test releases them, which it does only after the receiver has asked
+//! for them and then waited [`DELAY`] without applying anything.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header;
@@ -18,11 +20,14 @@ use perch_db::{actors, statuses};
 use perch_federation_tests::{Instance, PASSWORD, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::inbox::{post, setup};
 
-/// How long the slow server takes to serve a note or an outbox.
+/// How long the slow server holds a note or an outbox once asked.
 const DELAY: Duration = Duration::from_secs(8);
+/// How long anything else may take.
+const DEADLINE: Duration = Duration::from_secs(60);
 /// The inbox's answer must come well before the slow fetch could.
 const PROMPT: Duration = Duration::from_secs(1);
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -33,6 +38,30 @@ struct SlowServer {
     base: String,
     actor: String,
     key: SigningKey,
+    hold: Arc<Hold>,
+}
+
+/// The slow documents' gate: a request for one says it arrived, then
+/// waits for a permit the test gives.
+struct Hold {
+    asked: Notify,
+    released: Semaphore,
+}
+
+impl Hold {
+    fn new() -> Hold {
+        Hold {
+            asked: Notify::new(),
+            released: Semaphore::new(0),
+        }
+    }
+
+    async fn pass(&self) {
+        self.asked.notify_one();
+        if let Ok(permit) = self.released.acquire().await {
+            permit.forget();
+        }
+    }
 }
 
 impl SlowServer {
@@ -79,6 +108,8 @@ impl SlowServer {
             )
                 .into_response()
         };
+        let hold = Arc::new(Hold::new());
+        let (note_hold, outbox_hold) = (hold.clone(), hold.clone());
         let app = axum::Router::new()
             .route(
                 "/users/slow",
@@ -87,14 +118,14 @@ impl SlowServer {
             .route(
                 "/notes/1",
                 axum::routing::get(move || async move {
-                    tokio::time::sleep(DELAY).await;
+                    note_hold.pass().await;
                     json_of(note)
                 }),
             )
             .route(
                 "/users/slow/outbox",
                 axum::routing::get(move || async move {
-                    tokio::time::sleep(DELAY).await;
+                    outbox_hold.pass().await;
                     json_of(outbox)
                 }),
             )
@@ -103,7 +134,38 @@ impl SlowServer {
                 axum::routing::post(|| async { StatusCode::ACCEPTED }),
             );
         tokio::spawn(async move { axum::serve(listener, app).await });
-        SlowServer { base, actor, key }
+        SlowServer {
+            base,
+            actor,
+            key,
+            hold,
+        }
+    }
+
+    /// Drain `instance`'s queues while this server holds its slow
+    /// documents: once it has been asked for one, nothing is applied for
+    /// [`DELAY`]; then it answers, and the drain completes.
+    async fn drain_slowly(&self, instance: &Instance) {
+        let instances = [instance];
+        let draining = drain(&instances);
+        tokio::pin!(draining);
+        let asked = tokio::time::timeout(DEADLINE, async {
+            tokio::select! {
+                () = &mut draining => false,
+                () = self.hold.asked.notified() => true,
+            }
+        })
+        .await
+        .expect("the slow server is asked within the deadline");
+        assert!(asked, "the queues drained without the slow server's answer");
+        assert!(
+            tokio::time::timeout(DELAY, &mut draining).await.is_err(),
+            "nothing completes while the slow server holds its answer"
+        );
+        self.hold.released.add_permits(Semaphore::MAX_PERMITS / 2);
+        tokio::time::timeout(DEADLINE, draining)
+            .await
+            .expect("the queues drain once the slow server answers");
     }
 
     fn note(base: &str, actor: &str) -> Value {
@@ -211,9 +273,7 @@ async fn a_reply_to_a_slow_server_is_answered_at_once_and_threaded_once_the_pare
     );
 
     // The worker fetches the parent (slowly) and stores both, threaded.
-    let applying = Instant::now();
-    drain(&[&setup.b]).await;
-    assert!(applying.elapsed() >= DELAY, "the parent was really fetched");
+    slow.drain_slowly(&setup.b).await;
     let parent = statuses::find_by_uri(&setup.b.db, &slow.note_uri())
         .await
         .expect("query")
@@ -279,7 +339,7 @@ async fn an_accept_from_a_slow_server_is_answered_at_once_and_its_outbox_read_la
 
     // Applied by the worker: the follow stands, and the outbox (slow) is
     // read for the account's recent posts.
-    drain(&[&b]).await;
+    slow.drain_slowly(&b).await;
     assert!(
         follows::find(&b.db, Kind::Follow, bob.id, slow_row.id)
             .await
