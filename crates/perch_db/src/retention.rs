@@ -107,3 +107,36 @@ pub async fn idempotency_keys(db: &Db, before: UnixMillis) -> Result<u64> {
         .rows_affected()
     }))
 }
+
+/// Home feeds longer than `keep` entries lose their oldest, a batch at a
+/// time; paging past what is kept reads the statuses themselves
+/// (`timelines::home`).
+pub async fn home_feeds(db: &Db, keep: i64) -> Result<u64> {
+    let long: Vec<i64> = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT account_id FROM home_feed GROUP BY account_id HAVING COUNT(*) > $1 LIMIT 100",
+        )
+        .bind(keep)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut deleted = 0;
+    for account_id in long {
+        deleted += on_db!(db, pool => {
+            sqlx::query(
+                "DELETE FROM home_feed WHERE account_id = $1 AND status_id IN (\
+                   SELECT status_id FROM home_feed WHERE account_id = $1 AND status_id < (\
+                     SELECT status_id FROM home_feed WHERE account_id = $1 \
+                     ORDER BY status_id DESC LIMIT 1 OFFSET $2) \
+                   ORDER BY status_id LIMIT $3)",
+            )
+            .bind(account_id)
+            .bind(keep - 1)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+    }
+    Ok(deleted)
+}

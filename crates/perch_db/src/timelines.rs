@@ -22,10 +22,13 @@ macro_rules! with_media {
 use crate::statuses::StatusRow;
 use crate::{Db, Result};
 
-/// `account_id`'s home feed.
+/// `account_id`'s home feed. Feeds keep their newest entries only (see
+/// `retention::home_feeds`): a page that runs past the oldest kept entry
+/// is completed from the statuses of the account and of those it follows,
+/// so paging further back still finds older statuses, in order.
 pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow>> {
     let (lower, upper) = (page.lower(), page.upper());
-    let rows = on_db!(db, pool => {
+    let mut rows: Vec<StatusRow> = on_db!(db, pool => {
         if page.ascending() {
             sqlx::query_as(concat!(
                 "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
@@ -44,6 +47,25 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
             .fetch_all(pool).await?
         }
     });
+    let missing = page.limit - rows.len() as i64;
+    if !page.ascending() && missing > 0 {
+        // Every kept entry in the range was returned: what is older than
+        // the last of them comes from the statuses themselves.
+        let below = rows.last().map_or(upper, |r| r.id);
+        let older: Vec<StatusRow> = on_db!(db, pool => {
+            sqlx::query_as(concat!(
+                "SELECT ", status_columns!(), " FROM statuses s \
+                 WHERE s.id > $2 AND s.id < $3 \
+                   AND (s.account_id = $1 OR s.account_id IN \
+                        (SELECT target_account_id FROM follows WHERE account_id = $1)) \
+                   AND ", visible_to!("$1"),
+                " ORDER BY s.id DESC LIMIT $4"
+            ))
+            .bind(account_id).bind(lower).bind(below).bind(missing)
+            .fetch_all(pool).await?
+        });
+        rows.extend(older);
+    }
     Ok(page.finish(rows))
 }
 

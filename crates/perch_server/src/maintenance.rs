@@ -20,6 +20,9 @@ const RECEIVED_IDS: i64 = 14 * DAY;
 const FINISHED_DELIVERIES: i64 = 7 * DAY;
 /// Published activities, once no delivery needs them.
 const PUBLISHED_ACTIVITIES: i64 = DAY;
+/// Entries kept in each home feed (as Mastodon keeps about 800); older
+/// pages are read from the statuses themselves.
+const HOME_FEED_ENTRIES: i64 = 800;
 /// Batches one purge may run in one pass (a million rows at most); the
 /// rest waits for the next pass.
 const MAX_BATCHES: usize = 1000;
@@ -68,6 +71,10 @@ pub async fn purge_expired(db: &Db, now: UnixMillis, stop: &CancellationToken) -
     .await;
     purged += repeat("idempotency keys", stop, || {
         retention::idempotency_keys(db, idempotency)
+    })
+    .await;
+    purged += repeat("old home feed entries", stop, || {
+        retention::home_feeds(db, HOME_FEED_ENTRIES)
     })
     .await;
     purged

@@ -250,3 +250,102 @@ async fn an_idempotency_key_is_taken_over_after_its_window_and_purged() {
     );
     assert_eq!(count(&db, "status_idempotency").await, 0);
 }
+
+fn post(id: i64, account_id: i64, visibility: i16) -> NewStatus {
+    NewStatus {
+        id,
+        account_id,
+        uri: format!("https://perch.example/statuses/{id}"),
+        url: None,
+        content: format!("<p>{id}</p>"),
+        source_text: None,
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility,
+        language: None,
+        local: true,
+        in_reply_to_id: None,
+        in_reply_to_account_id: None,
+        in_reply_to_uri: None,
+        reblog_of_id: None,
+        created_at: id,
+    }
+}
+
+#[tokio::test]
+async fn trimmed_home_feeds_still_page_back_in_order() {
+    use perch_db::follows::{self, NewFollow};
+    use perch_db::page::Page;
+    use perch_db::timelines;
+
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let reader = create(&db, "reader", "reader@example.com").await;
+    let author = create(&db, "author", "author@example.com").await;
+    let stranger = create(&db, "stranger", "stranger@example.com").await;
+    let mut tx = db.begin().await.expect("tx");
+    let follow = NewFollow {
+        id: 1,
+        account_id: reader.id,
+        target_account_id: author.id,
+        uri: None,
+        created_at: 0,
+    };
+    follows::insert_follow(&mut tx, &follow)
+        .await
+        .expect("follow");
+    // The author's posts 101..=110 (108 is direct to nobody), the
+    // reader's own 111, a stranger's 112.
+    for id in 101..=110 {
+        let visibility = if id == 108 { 3 } else { 0 };
+        statuses::insert(&mut tx, &post(id, author.id, visibility), &[], &[])
+            .await
+            .expect("status");
+        statuses::fan_out(&mut tx, id, author.id, visibility != 3, &[])
+            .await
+            .expect("fan out");
+    }
+    statuses::insert(&mut tx, &post(111, reader.id, 0), &[], &[])
+        .await
+        .expect("status");
+    statuses::fan_out(&mut tx, 111, reader.id, true, &[])
+        .await
+        .expect("fan out");
+    statuses::insert(&mut tx, &post(112, stranger.id, 0), &[], &[])
+        .await
+        .expect("status");
+    tx.commit().await.expect("commit");
+    let ids = |rows: Vec<statuses::StatusRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let everything = ids(timelines::home(&db, reader.id, &Page::newest(40))
+        .await
+        .expect("home"));
+    let expected: Vec<i64> = vec![111, 110, 109, 107, 106, 105, 104, 103, 102, 101];
+    assert_eq!(everything, expected);
+
+    // Keep 3 entries in each feed: the reader's 111, 110, 109, and the
+    // author's own 110, 109, 108 (of ten each).
+    assert_eq!(retention::home_feeds(&db, 3).await.expect("trim"), 14);
+    assert_eq!(count(&db, "home_feed").await, 6);
+    assert_eq!(retention::home_feeds(&db, 3).await.expect("trim"), 0);
+    // The same timeline, page by page, past the trim.
+    let mut paged = Vec::new();
+    let mut max_id = None;
+    for _ in 0..10 {
+        let page = Page {
+            max_id,
+            since_id: None,
+            min_id: None,
+            limit: 4,
+        };
+        let rows = ids(timelines::home(&db, reader.id, &page).await.expect("home"));
+        if rows.is_empty() {
+            break;
+        }
+        max_id = rows.last().copied();
+        paged.extend(rows);
+    }
+    assert_eq!(
+        paged, expected,
+        "no gap, no repeat, nothing not the reader's to see"
+    );
+}
