@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use perch_core::id::IdGenerator;
-use perch_core::outbound::{ActorRef, Outbound, StatusNote};
+use perch_core::outbound::{ActorRef, Outbound, Relation, StatusNote};
 use perch_core::status::Visibility;
 use perch_core::time::now_millis;
 use perch_db::Tx;
@@ -75,10 +75,10 @@ pub async fn enqueue(
     event: &Outbound,
 ) -> Result<(), PublishError> {
     match event {
-        Outbound::Follow { .. }
-        | Outbound::UndoFollow { .. }
-        | Outbound::AcceptFollow { .. }
-        | Outbound::RejectFollow { .. } => enqueue_follow(tx, ids, layout, event).await,
+        Outbound::Follow(_)
+        | Outbound::UndoFollow(_)
+        | Outbound::AcceptFollow(_)
+        | Outbound::RejectFollow(_) => enqueue_follow(tx, ids, layout, event).await,
         Outbound::CreateStatus(note) => {
             let inboxes = status_inboxes(tx, note).await?;
             store(tx, ids, note.author.account_id, build_create(note), inboxes).await
@@ -195,49 +195,20 @@ async fn enqueue_follow(
     layout: &ActorUrlLayout,
     event: &Outbound,
 ) -> Result<(), PublishError> {
-    let (actor, recipient, uri, body) = match event {
-        Outbound::Follow {
-            follow_uri,
-            follower,
-            target,
-        } => {
-            let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
-            (
-                follower,
-                target,
-                follow.id.to_string(),
-                serde_json::to_string(&follow)?,
-            )
-        }
-        Outbound::UndoFollow {
-            follow_uri,
-            follower,
-            target,
-        } => {
-            let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
-            let undo = build_undo(url(&format!("{follow_uri}/undo"))?, &follow);
-            (
-                follower,
-                target,
-                undo.id.to_string(),
-                serde_json::to_string(&undo)?,
-            )
-        }
-        Outbound::AcceptFollow {
-            follow_uri,
-            follower,
-            target,
-        }
-        | Outbound::RejectFollow {
-            follow_uri,
-            follower,
-            target,
-        } => {
-            let kind = match event {
-                Outbound::AcceptFollow { .. } => AnswerType::Accept,
-                _ => AnswerType::Reject,
-            };
-            let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
+    let (relation, answer) = match event {
+        Outbound::Follow(relation) | Outbound::UndoFollow(relation) => (relation, None),
+        Outbound::AcceptFollow(relation) => (relation, Some(AnswerType::Accept)),
+        Outbound::RejectFollow(relation) => (relation, Some(AnswerType::Reject)),
+        _ => return Ok(()),
+    };
+    let Relation {
+        follow_uri,
+        follower,
+        target,
+    } = relation;
+    let follow = build_follow(url(follow_uri)?, url(&follower.uri)?, url(&target.uri)?);
+    let (actor, recipient, uri, body) = match (event, answer) {
+        (_, Some(kind)) => {
             let id = url(&new_activity_uri(layout, ids))?;
             let answer = build_answer(id, kind, url(&target.uri)?, &follow);
             (
@@ -247,7 +218,21 @@ async fn enqueue_follow(
                 serde_json::to_string(&answer)?,
             )
         }
-        _ => return Ok(()),
+        (Outbound::UndoFollow(_), None) => {
+            let undo = build_undo(url(&format!("{follow_uri}/undo"))?, &follow);
+            (
+                follower,
+                target,
+                undo.id.to_string(),
+                serde_json::to_string(&undo)?,
+            )
+        }
+        (_, None) => (
+            follower,
+            target,
+            follow.id.to_string(),
+            serde_json::to_string(&follow)?,
+        ),
     };
     let targets = remote_inbox(ids, recipient)?
         .into_iter()

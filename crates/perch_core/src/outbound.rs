@@ -100,34 +100,28 @@ pub struct ChatNote {
     pub as_chat_message: bool,
 }
 
+/// A follow between a local and a remote account, as the activities about
+/// it name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relation {
+    /// The Follow activity's id.
+    pub follow_uri: String,
+    pub follower: ActorRef,
+    pub target: ActorRef,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
     /// `follower` (local) asks to follow `target` (remote).
-    Follow {
-        follow_uri: String,
-        follower: ActorRef,
-        target: ActorRef,
-    },
+    Follow(Relation),
     /// `follower` (local) stops following `target` (remote), or withdraws
     /// the request.
-    UndoFollow {
-        follow_uri: String,
-        follower: ActorRef,
-        target: ActorRef,
-    },
+    UndoFollow(Relation),
     /// `target` (local) accepts `follower`'s (remote) Follow.
-    AcceptFollow {
-        follow_uri: String,
-        follower: ActorRef,
-        target: ActorRef,
-    },
+    AcceptFollow(Relation),
     /// `target` (local) refuses `follower`'s (remote) Follow, or removes an
     /// accepted follower.
-    RejectFollow {
-        follow_uri: String,
-        follower: ActorRef,
-        target: ActorRef,
-    },
+    RejectFollow(Relation),
     /// A local status was posted.
     CreateStatus(Box<StatusNote>),
     /// A local status was edited.

@@ -7,7 +7,7 @@
 //! remote account is published as the matching activity (Follow, Accept,
 //! Reject, Undo) in the same transaction.
 
-use perch_core::outbound::Outbound;
+use perch_core::outbound::{Outbound, Relation};
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::follows::{self, FollowRow, Kind, NewFollow};
@@ -19,6 +19,15 @@ use crate::{Domain, Received};
 
 fn is_local(account: &AccountRow) -> bool {
     account.domain.is_none()
+}
+
+/// The follow of `follower` to `target` as its activities name it.
+fn relation(follow_uri: String, follower: &AccountRow, target: &AccountRow) -> Relation {
+    Relation {
+        follow_uri,
+        follower: actor_ref(follower),
+        target: actor_ref(target),
+    }
 }
 
 /// `follower` follows `target`, or asks to. A remote follower's Follow is
@@ -52,7 +61,7 @@ pub async fn follow(
         Some(received) => received.activity_id.clone(),
         None => domain.layout.activity_uri(domain.next_id()),
     };
-    let relation = NewFollow {
+    let row = NewFollow {
         id: domain.next_id(),
         account_id: follower.id,
         target_account_id: target.id,
@@ -67,9 +76,9 @@ pub async fn follow(
         return Ok(());
     }
     if requested {
-        follows::insert_request(&mut change.tx, &relation).await?;
+        follows::insert_request(&mut change.tx, &row).await?;
     } else {
-        follows::insert_follow(&mut change.tx, &relation).await?;
+        follows::insert_follow(&mut change.tx, &row).await?;
     }
     if !following {
         let kind = if requested {
@@ -82,21 +91,11 @@ pub async fn follow(
             .await?;
     }
     if is_local(follower) && !is_local(target) {
-        change
-            .publish(Outbound::Follow {
-                follow_uri,
-                follower: actor_ref(follower),
-                target: actor_ref(target),
-            })
-            .await?;
+        let follow = relation(follow_uri, follower, target);
+        change.publish(Outbound::Follow(follow)).await?;
     } else if !is_local(follower) && !requested {
-        change
-            .publish(Outbound::AcceptFollow {
-                follow_uri,
-                follower: actor_ref(follower),
-                target: actor_ref(target),
-            })
-            .await?;
+        let follow = relation(follow_uri, follower, target);
+        change.publish(Outbound::AcceptFollow(follow)).await?;
     }
     change.commit().await
 }
@@ -128,13 +127,8 @@ pub async fn unfollow(
             .uri
             .clone()
             .unwrap_or_else(|| domain.layout.activity_uri(domain.next_id()));
-        change
-            .publish(Outbound::UndoFollow {
-                follow_uri,
-                follower: actor_ref(follower),
-                target: actor_ref(target),
-            })
-            .await?;
+        let follow = relation(follow_uri, follower, target);
+        change.publish(Outbound::UndoFollow(follow)).await?;
     }
     change.commit().await
 }
@@ -208,20 +202,11 @@ fn answer(
     target: &AccountRow,
     accept: bool,
 ) -> Outbound {
-    let follow_uri = request.uri.clone().unwrap_or_default();
-    let (follower, target) = (actor_ref(follower), actor_ref(target));
+    let follow = relation(request.uri.clone().unwrap_or_default(), follower, target);
     if accept {
-        Outbound::AcceptFollow {
-            follow_uri,
-            follower,
-            target,
-        }
+        Outbound::AcceptFollow(follow)
     } else {
-        Outbound::RejectFollow {
-            follow_uri,
-            follower,
-            target,
-        }
+        Outbound::RejectFollow(follow)
     }
 }
 

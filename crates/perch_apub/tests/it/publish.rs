@@ -1,6 +1,6 @@
 use perch_apub::publish;
 use perch_core::id::IdGenerator;
-use perch_core::outbound::{ActorRef, Outbound};
+use perch_core::outbound::{ActorRef, Outbound, Relation};
 use perch_core::time::now_millis;
 use perch_db::actors::{self, RemoteActor};
 use perch_db::deliveries;
@@ -72,11 +72,12 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
         shared_inbox_url: None,
     };
     let follow_uri = layout.activity_uri(ids.next_id().as_i64());
-    let event = Outbound::Follow {
+    let relation = Relation {
         follow_uri: follow_uri.clone(),
-        follower: follower.clone(),
-        target: target.clone(),
+        follower,
+        target,
     };
+    let event = Outbound::Follow(relation.clone());
 
     // Rolled back: nothing stays.
     let mut tx = db.begin().await.expect("tx");
@@ -90,11 +91,7 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
     publish::enqueue(&mut tx, &ids, &layout, &event)
         .await
         .expect("enqueue");
-    let undo = Outbound::UndoFollow {
-        follow_uri: follow_uri.clone(),
-        follower,
-        target,
-    };
+    let undo = Outbound::UndoFollow(relation);
     publish::enqueue(&mut tx, &ids, &layout, &undo)
         .await
         .expect("enqueue");
