@@ -34,6 +34,8 @@ pub enum Origin<'a> {
     /// Received from the author's server: its id and page are the
     /// origin's, its attachments are referenced. `received` is `None` for a
     /// status fetched rather than delivered (a parent, a backfilled post).
+    /// A status stored already under the same id is answered as
+    /// [`Posted::Existing`].
     Remote {
         uri: String,
         url: Option<String>,
@@ -179,18 +181,13 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
             in_reply_to_uri,
             published,
             ..
-        } => {
-            if let Some(existing) = statuses::find_by_uri(&domain.db, uri).await? {
-                return Ok(Posted::Existing(existing.id));
-            }
-            (
-                uri.clone(),
-                url.clone(),
-                None,
-                in_reply_to_uri.clone(),
-                published.filter(|p| *p <= now).unwrap_or(now),
-            )
-        }
+        } => (
+            uri.clone(),
+            url.clone(),
+            None,
+            in_reply_to_uri.clone(),
+            published.filter(|p| *p <= now).unwrap_or(now),
+        ),
     };
     let row = NewStatus {
         id,
