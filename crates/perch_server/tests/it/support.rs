@@ -92,6 +92,9 @@ pub struct ServedPerch {
     pub base_url: String,
     child: Option<std::process::Child>,
     stderr_lines: std::sync::mpsc::Receiver<String>,
+    /// Lines read but not matched yet: a line logged before the one a test
+    /// waited for first is still found when it waits for it next.
+    unmatched: Vec<String>,
 }
 
 impl ServedPerch {
@@ -133,19 +136,24 @@ impl ServedPerch {
             base_url,
             child: Some(child),
             stderr_lines,
+            unmatched: Vec::new(),
         };
         served.wait_for_line("perch is serving", Duration::from_secs(60));
         served
     }
 
-    /// Wait until the server logs a line containing `needle`.
+    /// Wait until the server logs a line containing `needle` (or find it
+    /// among the lines read while waiting for others).
     pub fn wait_for_line(&mut self, needle: &str, deadline: Duration) -> String {
+        if let Some(at) = self.unmatched.iter().position(|l| l.contains(needle)) {
+            return self.unmatched.remove(at);
+        }
         let started = std::time::Instant::now();
         loop {
             let left = deadline.saturating_sub(started.elapsed());
             match self.stderr_lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
+                Ok(line) => self.unmatched.push(line),
                 Err(_) => panic!("perch did not log `{needle}` within {deadline:?}"),
             }
         }
