@@ -168,6 +168,19 @@ pub async fn retry_later(
     Ok(())
 }
 
+/// Rows waiting to be applied, and how many of them failed before and
+/// wait for another attempt.
+pub async fn stats(db: &Db) -> Result<(i64, i64)> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) \
+             FROM inbound_activities",
+        )
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
 /// Rows waiting (due or not, claimed or not).
 pub async fn pending_count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, pool => {

@@ -204,15 +204,18 @@ pub async fn rotate_token_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `perch queue stats`.
+/// `perch queue stats`: the delivery queue, per server, and the inbound
+/// queue.
 pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.log);
     prepare_data_dir(&config.data_dir)?;
     let db = connect_and_migrate(&config).await?;
     let now = now_millis();
     let stats = perch_db::deliveries::stats(&db, now).await;
+    let inbound = perch_db::inbound::stats(&db).await;
     db.close().await;
     let (totals, hosts) = stats?;
+    let (waiting, retrying) = inbound?;
     println!(
         "pending {}  in flight {}  delivered {}  failed {}",
         totals.pending, totals.in_flight, totals.delivered, totals.failed
@@ -236,6 +239,7 @@ pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
             host.consecutive_failures.unwrap_or(0)
         );
     }
+    println!("received: waiting {waiting}  being retried {retrying}");
     Ok(())
 }
 

@@ -35,7 +35,7 @@ enum Command {
     /// Manage the keys that sign access tokens
     #[command(subcommand)]
     TokenKeys(TokenKeysCommand),
-    /// Inspect and nudge the outbound delivery queue
+    /// Inspect and nudge the delivery queue; see the inbound one
     #[command(subcommand)]
     Queue(QueueCommand),
 }
@@ -43,7 +43,8 @@ enum Command {
 #[derive(Subcommand)]
 enum QueueCommand {
     /// Jobs pending, in flight, delivered and failed, and per server the
-    /// failures, open circuits and unavailable servers
+    /// failures, open circuits and unavailable servers; then the received
+    /// activities waiting to be applied
     Stats,
     /// Make pending jobs due now and give failed ones another try, for one
     /// server (`--host example.social`) or all

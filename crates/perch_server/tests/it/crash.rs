@@ -319,6 +319,11 @@ async fn queue_stats_and_retry_through_the_binary() {
         "{text}"
     );
     assert!(text.contains("unreachable.invalid"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("received: waiting 0  being retried 0"),
+        "{text}"
+    );
     let retry = run(&["queue", "retry", "--host", "unreachable.invalid"]);
     assert!(retry.status.success());
     assert_eq!(
