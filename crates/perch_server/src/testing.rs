@@ -210,8 +210,9 @@ impl TestServer {
             phone: None,
             reason: None,
         };
-        let public_url = self.base_url.parse().expect("valid URL");
-        let id = create_local_account(&self.db, &self.ids, &public_url, new)
+        // The public URL, which a test may have pointed elsewhere (at a
+        // proxy in front of the server): actors' ids live under it.
+        let id = create_local_account(&self.db, &self.ids, &self.config.public_url, new)
             .await
             .expect("account created")
             .id;
