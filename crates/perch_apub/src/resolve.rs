@@ -59,15 +59,15 @@ pub async fn fetch_actor(
         return Err(ResolveError::Local);
     }
     let signer = instance_signer(state).await?;
-    let person: Person = state
+    let (person, served_from): (Person, Url) = state
         .fetcher
-        .get_json(uri, AP_ACCEPT, Some(&signer))
+        .get_document(uri, AP_ACCEPT, Some(&signer))
         .await?;
     // The document must be the one we asked for: an actor served by its own
-    // origin under its own id.
+    // origin (after any redirect) under its own id.
     let mut requested = uri.clone();
     requested.set_fragment(None);
-    if person.id != requested {
+    if person.id != requested || authority(&served_from) != authority(&person.id) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }
     let remote = remote_actor_from_person(&person, now_millis())
@@ -170,11 +170,11 @@ pub async fn fetch_object(state: &ApubState, uri: &Url) -> Result<serde_json::Va
         return Err(ResolveError::Local);
     }
     let signer = instance_signer(state).await?;
-    let object: serde_json::Value = state
+    let (object, served_from): (serde_json::Value, Url) = state
         .fetcher
-        .get_json(uri, AP_ACCEPT, Some(&signer))
+        .get_document(uri, AP_ACCEPT, Some(&signer))
         .await?;
-    if object["id"].as_str() != Some(uri.as_str()) {
+    if object["id"].as_str() != Some(uri.as_str()) || authority(&served_from) != authority(uri) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }
     Ok(object)

@@ -345,3 +345,121 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
         "a gone actor cannot follow"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_signed_for_another_host_is_refused() {
+    let setup = setup().await;
+    let body = serde_json::to_vec(&follow(
+        &setup,
+        &format!("{}/activities/elsewhere", setup.a.base_url),
+        &setup.alice_uri,
+    ))
+    .expect("json");
+    // Signed for another server's inbox (its Host), then replayed here with
+    // the same headers while the date is fresh.
+    let elsewhere = url::Url::parse("http://other.example:8443/users/bob/inbox").expect("url");
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    sign_request(
+        &setup.alice_key,
+        &Method::POST,
+        &elsewhere,
+        &mut headers,
+        Some(&body),
+        SystemTime::now(),
+    )
+    .expect("signs");
+    assert_eq!(
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+        Some("other.example:8443"),
+        "the signed Host is sent as it was signed"
+    );
+    assert_eq!(post(&setup, headers, body).await, StatusCode::UNAUTHORIZED);
+    assert!(!follows_bob(&setup, &setup.alice_uri).await);
+}
+
+#[tokio::test]
+async fn an_actor_served_through_a_redirect_from_another_host_is_refused() {
+    let b = Instance::start().await;
+    b.create_user("bob", PASSWORD).await;
+    // The attacker's server serves an actor whose id names the victim's
+    // host; the victim's server redirects (an open redirect) to it.
+    let attacker = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let attacker_base = format!("http://{}", attacker.local_addr().expect("address"));
+    let victim = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let victim_base = format!("http://{}", victim.local_addr().expect("address"));
+    let planted = format!("{victim_base}/go");
+    let (public_pem, private_pem) = perch_core::keys::generate_actor_keys().expect("keys");
+    let person = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": planted,
+        "type": "Person",
+        "preferredUsername": "victim",
+        "inbox": format!("{planted}/inbox"),
+        "publicKey": {"id": format!("{planted}#main-key"), "owner": planted, "publicKeyPem": public_pem},
+    });
+    let served = axum::Router::new().fallback(move || {
+        let person = person.clone();
+        async move {
+            (
+                [(header::CONTENT_TYPE, "application/activity+json")],
+                person.to_string(),
+            )
+        }
+    });
+    tokio::spawn(async move { axum::serve(attacker, served).await });
+    let target = format!("{attacker_base}/doc");
+    let redirect = axum::Router::new().fallback(move || {
+        let target = target.clone();
+        async move { axum::response::Redirect::temporary(&target) }
+    });
+    tokio::spawn(async move { axum::serve(victim, redirect).await });
+
+    let key = SigningKey::from_pem(format!("{planted}#main-key"), &private_pem).expect("key");
+    let inbox = url::Url::parse(&format!("{}/users/bob/inbox", b.base_url)).expect("url");
+    let activity = json!({
+        "id": format!("{victim_base}/follows/1"),
+        "type": "Follow",
+        "actor": planted,
+        "object": format!("{}/users/bob", b.base_url),
+    });
+    let body = serde_json::to_vec(&activity).expect("json");
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/activity+json"),
+    );
+    sign_request(
+        &key,
+        &Method::POST,
+        &inbox,
+        &mut headers,
+        Some(&body),
+        SystemTime::now(),
+    )
+    .expect("signs");
+    let status = b
+        .client
+        .post(inbox)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        actors::find_by_uri(&b.db, &planted)
+            .await
+            .expect("query")
+            .is_none(),
+        "no actor is stored under the victim's host"
+    );
+}

@@ -203,6 +203,18 @@ impl Fetcher {
         accept: &str,
         signer: Option<&dyn RequestSigner>,
     ) -> Result<T, FetchError> {
+        Ok(self.get_document(url, accept, signer).await?.0)
+    }
+
+    /// [`Fetcher::get_json`], with the URL the document was finally served
+    /// from (after redirects): what vouches for a document is its origin,
+    /// not the URL first asked for.
+    pub async fn get_document<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        accept: &str,
+        signer: Option<&dyn RequestSigner>,
+    ) -> Result<(T, Url), FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -217,10 +229,13 @@ impl Fetcher {
                 other => return Err(FetchError::Status(other)),
             }
             check_json_content_type(response.headers())?;
-            self.read_limited(response).await
+            let served_from = response.url().clone();
+            Ok((self.read_limited(response).await?, served_from))
         };
-        let body = self.within_deadline(exchange).await?;
-        serde_json::from_slice(&body).map_err(|e| FetchError::Decode(e.to_string()))
+        let (body, served_from) = self.within_deadline(exchange).await?;
+        let document =
+            serde_json::from_slice(&body).map_err(|e| FetchError::Decode(e.to_string()))?;
+        Ok((document, served_from))
     }
 
     /// POST a body (a delivery) and return the response status, whatever it

@@ -129,6 +129,13 @@ async fn receive(
     let (id, kind, actor) = envelope(&activity)?;
     let signature = signatures::parse_signature(headers)
         .map_err(|e| InboxError::Unauthorized(e.to_string()))?;
+    // The signature covers `Host`: a request signed for another server
+    // (a delivery replayed here while its date is fresh) is refused.
+    if !is_our_host(headers, &state.config.public_url) {
+        return Err(InboxError::Unauthorized(
+            "the request was signed for another host".to_owned(),
+        ));
+    }
     let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
     let key = verified_key(
         state,
@@ -168,6 +175,28 @@ async fn receive(
         actor_account_id: key.account_id,
     };
     queue::enqueue(state, &verified, body).await
+}
+
+/// Whether the request's `Host` names this server (its public URL's host,
+/// with or without the scheme's default port).
+fn is_our_host(headers: &HeaderMap, public_url: &Url) -> bool {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    // Read as the authority of a URL of our scheme, so that ports, default
+    // ports, IPv6 brackets and case compare as URLs do.
+    match Url::parse(&format!("{}://{host}/", public_url.scheme())) {
+        Ok(given) => {
+            given.host() == public_url.host()
+                && given.port_or_known_default() == public_url.port_or_known_default()
+                && given.username().is_empty()
+                && given.path() == "/"
+        }
+        Err(_) => false,
+    }
 }
 
 /// An embedded object that names its author must name the actor: a Create
