@@ -5,6 +5,21 @@ pub mod html;
 pub mod note;
 pub mod person;
 
+/// Whether a URL taken from another server may be stored and shown: a web
+/// page or file (`https`, or `http`), never `javascript:`, `data:` or any
+/// other scheme a link or an image source could turn against a reader.
+pub fn is_web_url(url: &url::Url) -> bool {
+    matches!(url.scheme(), "https" | "http") && url.host().is_some()
+}
+
+/// [`is_web_url`] for a URL as text.
+pub fn web_url(text: &str) -> Option<String> {
+    url::Url::parse(text)
+        .ok()
+        .filter(is_web_url)
+        .map(|_| text.to_owned())
+}
+
 /// The JSON-LD context of actor documents: ActivityStreams, the security
 /// vocabulary (publicKey), and the extension terms Mastodon defined and the
 /// fediverse reads.

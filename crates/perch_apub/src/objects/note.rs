@@ -270,7 +270,7 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         .filter_map(|a| {
             // Lemmy links an attachment by `href` rather than `url`.
             let url = page_url(&a["url"]).or_else(|| a["href"].as_str().map(str::to_owned))?;
-            Url::parse(&url).ok()?;
+            let url = super::web_url(&url)?;
             Some(ReceivedAttachment {
                 url,
                 media_type: a["mediaType"].as_str().map(str::to_owned),
@@ -288,7 +288,7 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         sensitive: object["sensitive"].as_bool().unwrap_or(false) || !spoiler_text.is_empty(),
         spoiler_text,
         language: content_map_language,
-        url: page_url(&object["url"]),
+        url: page_url(&object["url"]).and_then(|u| super::web_url(&u)),
         in_reply_to: id_of(&object["inReplyTo"]),
         published: time(&object["published"]),
         updated: time(&object["updated"]),

@@ -233,7 +233,11 @@ pub fn remote_actor_from_person(
         uri: person.id.to_string(),
         username: username.to_owned(),
         domain: host.clone(),
-        url: person.url.as_ref().map(Url::to_string),
+        url: person
+            .url
+            .as_ref()
+            .filter(|u| super::is_web_url(u))
+            .map(Url::to_string),
         actor_type: person.kind.clone(),
         display_name: person.name.clone().unwrap_or_default(),
         note: person
@@ -244,8 +248,16 @@ pub fn remote_actor_from_person(
         locked: person.manually_approves_followers.unwrap_or(false),
         bot: matches!(person.kind.as_str(), "Service" | "Application"),
         discoverable: person.discoverable.unwrap_or(false),
-        avatar_url: person.icon.as_ref().map(|i| i.url.to_string()),
-        header_url: person.image.as_ref().map(|i| i.url.to_string()),
+        avatar_url: person
+            .icon
+            .as_ref()
+            .filter(|i| super::is_web_url(&i.url))
+            .map(|i| i.url.to_string()),
+        header_url: person
+            .image
+            .as_ref()
+            .filter(|i| super::is_web_url(&i.url))
+            .map(|i| i.url.to_string()),
         inbox_url: person.inbox.to_string(),
         shared_inbox_url: same_host(
             &person
@@ -342,6 +354,22 @@ mod tests {
             remote.fields[0].1
         );
         assert_eq!(remote.domain, "remote.example");
+
+        // Links and images only as web URLs.
+        let mut hostile = json.clone();
+        hostile["url"] = serde_json::json!("javascript:alert(document.cookie)");
+        hostile["icon"] =
+            serde_json::json!({"type": "Image", "url": "data:image/svg+xml,<svg onload=x()>"});
+        hostile["image"] =
+            serde_json::json!({"type": "Image", "url": "https://remote.example/header.png"});
+        let person: Person = serde_json::from_value(hostile).expect("parses");
+        let remote = remote_actor_from_person(&person, 1).expect("valid");
+        assert_eq!(remote.url, None);
+        assert_eq!(remote.avatar_url, None);
+        assert_eq!(
+            remote.header_url.as_deref(),
+            Some("https://remote.example/header.png")
+        );
 
         let mut stolen = json;
         stolen["publicKey"]["owner"] = serde_json::json!("https://remote.example/users/alice");

@@ -136,3 +136,22 @@ fn refuses_what_is_not_a_note() {
         Err(NoteError::Missing("id"))
     );
 }
+
+#[test]
+fn links_and_attachments_only_as_web_urls() {
+    let object = json!({
+        "id": "https://b.example/objects/10",
+        "type": "Note",
+        "attributedTo": "https://b.example/users/ben",
+        "content": "<p>hi</p>",
+        "url": "javascript:alert(1)",
+        "attachment": [
+            {"type": "Document", "mediaType": "image/png", "url": "data:image/png;base64,AAAA"},
+            {"type": "Document", "mediaType": "image/png", "url": "https://b.example/media/1.png"},
+        ],
+    });
+    let parsed = parse_note(&object).expect("parses");
+    assert_eq!(parsed.url, None);
+    let urls: Vec<&str> = parsed.attachments.iter().map(|a| a.url.as_str()).collect();
+    assert_eq!(urls, ["https://b.example/media/1.png"]);
+}
