@@ -6,4 +6,6 @@
 //! and tests drain the queues explicitly with [`drain`], so what crossed the
 //! wire, and what was applied, is known when an assertion runs.
 
-pub use perch_server::testing::{PASSWORD, TestServer as Instance, drain};
+pub use perch_server::testing::{
+    PASSWORD, TestServer as Instance, deliver, drain, signed_delivery,
+};

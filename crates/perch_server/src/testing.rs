@@ -351,3 +351,40 @@ pub async fn drain(servers: &[&TestServer]) {
     }
     panic!("delivery queues did not settle within {DRAIN_ROUNDS} rounds");
 }
+
+/// The headers of `body` POSTed to `inbox` as another server delivers it:
+/// `Content-Type`, then `Host`, `Date` (`at`), `Digest` and a `Signature`
+/// by `key`.
+pub fn signed_delivery(
+    key: &perch_apub::signatures::SigningKey,
+    inbox: &url::Url,
+    body: &[u8],
+    at: std::time::SystemTime,
+) -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/activity+json"),
+    );
+    perch_apub::signatures::sign_request(key, &Method::POST, inbox, &mut headers, Some(body), at)
+        .expect("the request signs");
+    headers
+}
+
+/// Deliver `body` to `inbox`, signed by `key` now; the answer's status.
+pub async fn deliver(
+    client: &reqwest::Client,
+    key: &perch_apub::signatures::SigningKey,
+    inbox: &url::Url,
+    body: &[u8],
+) -> StatusCode {
+    let headers = signed_delivery(key, inbox, body, std::time::SystemTime::now());
+    client
+        .post(inbox.clone())
+        .headers(headers)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("the delivery is sent")
+        .status()
+}

@@ -4,11 +4,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, HeaderValue, Method, header};
-use perch_apub::signatures::{SigningKey, sign_request};
+use http::{HeaderMap, HeaderValue, header};
+use perch_apub::signatures::SigningKey;
 use perch_db::actors;
 use perch_db::follows::{self, Kind};
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, deliver, drain, signed_delivery};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -60,21 +60,7 @@ fn follow(setup: &Setup, id: &str, actor: &str) -> Value {
 }
 
 pub(crate) fn signed(setup: &Setup, body: &[u8], at: SystemTime) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/activity+json"),
-    );
-    sign_request(
-        &setup.alice_key,
-        &Method::POST,
-        &setup.inbox,
-        &mut headers,
-        Some(body),
-        at,
-    )
-    .expect("signs");
-    headers
+    signed_delivery(&setup.alice_key, &setup.inbox, body, at)
 }
 
 /// Post to bob's inbox on B; what B accepted is applied (its inbound queue
@@ -296,26 +282,11 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
     let key = SigningKey::from_pem(format!("{ghost}#main-key"), &private_pem).expect("key");
     let inbox = url::Url::parse(&format!("{}/inbox", b.base_url)).expect("url");
     let send = |activity: Value| {
-        let body = serde_json::to_vec(&activity).expect("json");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/activity+json"),
-        );
-        sign_request(
-            &key,
-            &Method::POST,
-            &inbox,
-            &mut headers,
-            Some(&body),
-            SystemTime::now(),
-        )
-        .expect("signs");
-        b.client
-            .post(inbox.clone())
-            .headers(headers)
-            .body(body)
-            .send()
+        let (key, inbox, client) = (&key, &inbox, &b.client);
+        async move {
+            let body = serde_json::to_vec(&activity).expect("json");
+            deliver(client, key, inbox, &body).await
+        }
     };
 
     let delete = json!({
@@ -324,7 +295,7 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
         "actor": ghost,
         "object": ghost,
     });
-    let status = send(delete).await.expect("sent").status();
+    let status = send(delete).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         fetches.load(Ordering::SeqCst),
@@ -338,7 +309,7 @@ async fn a_delete_from_a_gone_actor_is_acknowledged_without_a_fetch_loop() {
         "actor": ghost,
         "object": format!("{}/users/bob", b.base_url),
     });
-    let status = send(follow).await.expect("sent").status();
+    let status = send(follow).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
@@ -358,20 +329,7 @@ async fn a_delivery_signed_for_another_host_is_refused() {
     // Signed for another server's inbox (its Host), then replayed here with
     // the same headers while the date is fresh.
     let elsewhere = url::Url::parse("http://other.example:8443/users/bob/inbox").expect("url");
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/activity+json"),
-    );
-    sign_request(
-        &setup.alice_key,
-        &Method::POST,
-        &elsewhere,
-        &mut headers,
-        Some(&body),
-        SystemTime::now(),
-    )
-    .expect("signs");
+    let headers = signed_delivery(&setup.alice_key, &elsewhere, &body, SystemTime::now());
     assert_eq!(
         headers.get(header::HOST).and_then(|h| h.to_str().ok()),
         Some("other.example:8443"),
@@ -431,29 +389,7 @@ async fn an_actor_served_through_a_redirect_from_another_host_is_refused() {
         "object": format!("{}/users/bob", b.base_url),
     });
     let body = serde_json::to_vec(&activity).expect("json");
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/activity+json"),
-    );
-    sign_request(
-        &key,
-        &Method::POST,
-        &inbox,
-        &mut headers,
-        Some(&body),
-        SystemTime::now(),
-    )
-    .expect("signs");
-    let status = b
-        .client
-        .post(inbox)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = deliver(&b.client, &key, &inbox, &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
         actors::find_by_uri(&b.db, &planted)

@@ -13,11 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use http::{HeaderMap, HeaderValue, Method};
-use perch_apub::signatures::{SigningKey, sign_request};
+use perch_apub::signatures::SigningKey;
 use perch_db::follows::{self, Kind};
 use perch_db::{actors, statuses};
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, deliver, drain};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
@@ -194,30 +193,8 @@ impl SlowServer {
     ) -> (StatusCode, Duration) {
         let inbox = url::Url::parse(inbox).expect("url");
         let body = serde_json::to_vec(activity).expect("json");
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/activity+json"),
-        );
-        sign_request(
-            &self.key,
-            &Method::POST,
-            &inbox,
-            &mut headers,
-            Some(&body),
-            SystemTime::now(),
-        )
-        .expect("signs");
         let started = Instant::now();
-        let status = to
-            .client
-            .post(inbox)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .expect("sent")
-            .status();
+        let status = deliver(&to.client, &self.key, &inbox, &body).await;
         (status, started.elapsed())
     }
 }

@@ -8,10 +8,9 @@
 //! with an Accept: one queued Accept is the witness that it was applied
 //! once, not twice.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use perch_apub::signatures::{SigningKey, sign_request};
+use perch_apub::signatures::SigningKey;
 use perch_core::time::now_millis;
 use perch_db::follows::{self, Kind};
 use perch_db::testing::TestDatabase;
@@ -79,30 +78,7 @@ async fn an_activity_answered_202_is_applied_exactly_once_after_a_sigkill() {
     }))
     .expect("json");
     let client = reqwest::Client::new();
-    let deliver = || async {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/activity+json"),
-        );
-        sign_request(
-            &key,
-            &Method::POST,
-            &inbox,
-            &mut headers,
-            Some(&follow),
-            SystemTime::now(),
-        )
-        .expect("signs");
-        client
-            .post(inbox.clone())
-            .headers(headers)
-            .body(follow.clone())
-            .send()
-            .await
-            .expect("sent")
-            .status()
-    };
+    let deliver = || perch_server::testing::deliver(&client, &key, &inbox, &follow);
 
     // First run: the Follow is answered, and delivered twice (a sender's
     // retry), but nothing applies it; then the process dies.
