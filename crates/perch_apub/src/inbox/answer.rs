@@ -6,8 +6,8 @@ use perch_domain::follows::Answered;
 use serde::Deserialize;
 
 use super::activity::Referenced;
-use super::follow::{account, by_follow_id, by_pair};
-use super::{InboxError, Verified};
+use super::follow::{by_follow_id, by_pair};
+use super::{InboxError, Verified, account};
 use crate::ApubState;
 
 #[derive(Debug, Deserialize)]

@@ -1,13 +1,11 @@
 //! Follow, received, and its Undo.
 
-use perch_core::id::Id as AccountId;
-use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
 use perch_db::follows::{self, FollowRow, Kind};
 use serde::Deserialize;
 
 use super::activity::{Id, Referenced};
-use super::{InboxError, Verified};
+use super::{InboxError, Verified, account};
 use crate::ApubState;
 
 #[derive(Debug, Deserialize)]
@@ -30,12 +28,6 @@ impl Follow {
         perch_domain::follows::follow(&state.domain, &follower, &target, Some(&received)).await?;
         Ok(())
     }
-}
-
-pub(super) async fn account(state: &ApubState, id: i64) -> Result<AccountRow, InboxError> {
-    accounts::find_by_id(&state.db, AccountId::from_i64(id))
-        .await?
-        .ok_or_else(|| InboxError::Internal(format!("account {id} vanished")))
 }
 
 /// The request or follow a Follow's id names.

@@ -69,13 +69,19 @@ impl Verified {
 
     /// The sender's account.
     pub async fn sender(&self, state: &ApubState) -> Result<accounts::AccountRow, InboxError> {
-        accounts::find_by_id(
-            &state.db,
-            perch_core::id::Id::from_i64(self.actor_account_id),
-        )
-        .await?
-        .ok_or_else(|| InboxError::Internal("the sender vanished".to_owned()))
+        account(state, self.actor_account_id).await
     }
+}
+
+/// An account the queued activity's handler relies on (its sender, the
+/// other side of a follow): it existed when the activity was checked.
+pub(crate) async fn account(
+    state: &ApubState,
+    id: i64,
+) -> Result<accounts::AccountRow, InboxError> {
+    accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
+        .await?
+        .ok_or_else(|| InboxError::Internal(format!("account {id} vanished")))
 }
 
 /// `POST /inbox`.
