@@ -18,7 +18,9 @@ use perch_db::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{ServedPerch, TestApp, perch, run_with_stdin, spawn_app_with, stdout};
+use crate::support::{
+    ServedPerch, TestApp, create_user_with_binary, perch, run_with_stdin, spawn_app_with, stdout,
+};
 
 /// Accounts on the receiving side, each followed by one Follow activity.
 const FOLLOWED: usize = 40;
@@ -147,21 +149,7 @@ async fn sigkill_in_the_middle_of_a_fan_out_loses_and_duplicates_nothing() {
             ("PERCH_DELIVERY_WORKER", worker.to_owned()),
         ]
     };
-    let mut create = perch(dir.path());
-    create
-        .args([
-            "user",
-            "create",
-            "--username",
-            "sender",
-            "--email",
-            "s@example.com",
-            "--password-stdin",
-        ])
-        .env("PERCH_DATABASE_URL", database.url())
-        .env("PERCH_PUBLIC_URL", &sender_url);
-    let created = run_with_stdin(create, &format!("{PASSWORD}\n"));
-    assert!(created.status.success(), "{}", stdout(&created));
+    create_user_with_binary(dir.path(), database.url(), &sender_url, "sender", PASSWORD);
 
     // First run, without the worker: the Follows wait in the queue.
     let first_vars = vars("false");

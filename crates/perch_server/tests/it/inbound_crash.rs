@@ -18,7 +18,7 @@ use perch_db::{accounts, actors, deliveries, inbound};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{ServedPerch, perch, run_with_stdin, spawn_app, stdout};
+use crate::support::{ServedPerch, create_user_with_binary, spawn_app};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -42,21 +42,13 @@ async fn an_activity_answered_202_is_applied_exactly_once_after_a_sigkill() {
         .expect("free port")
         .port();
     let receiver_url = format!("http://127.0.0.1:{port}");
-    let mut create = perch(dir.path());
-    create
-        .args([
-            "user",
-            "create",
-            "--username",
-            "target",
-            "--email",
-            "t@example.com",
-            "--password-stdin",
-        ])
-        .env("PERCH_DATABASE_URL", database.url())
-        .env("PERCH_PUBLIC_URL", &receiver_url);
-    let created = run_with_stdin(create, &format!("{PASSWORD}\n"));
-    assert!(created.status.success(), "{}", stdout(&created));
+    create_user_with_binary(
+        dir.path(),
+        database.url(),
+        &receiver_url,
+        "target",
+        PASSWORD,
+    );
     let vars = |worker: &str| {
         vec![
             ("PERCH_DATABASE_URL", database.url().to_owned()),

@@ -87,6 +87,26 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `perch user create` for `username` (password on standard input), with
+/// the database and public URL a later `perch serve` will use.
+pub fn create_user_with_binary(
+    dir: &Path,
+    database_url: &str,
+    public_url: &str,
+    username: &str,
+    password: &str,
+) {
+    let mut create = perch(dir);
+    create
+        .args(["user", "create", "--username", username, "--email"])
+        .arg(format!("{username}@example.com"))
+        .arg("--password-stdin")
+        .env("PERCH_DATABASE_URL", database_url)
+        .env("PERCH_PUBLIC_URL", public_url);
+    let created = run_with_stdin(create, &format!("{password}\n"));
+    assert!(created.status.success(), "{}", stdout(&created));
+}
+
 /// A `perch serve` process, as an operator runs it.
 pub struct ServedPerch {
     pub base_url: String,
