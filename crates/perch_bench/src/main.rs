@@ -1,58 +1,44 @@
-//! `perch-bench`: load generators for Perch, run against a real `perch`
-//! binary on this machine.
+//! `perch-bench`: end-to-end benchmarks of Perch, run against a real
+//! `perch` binary on this machine.
 //!
-//! Scenario `inbound` measures how fast the inbox takes in activities from
-//! other servers, and how fast what it took in is applied:
+//! Each scenario is a subcommand that starts its own `perch serve`
+//! processes on loopback ports with fresh databases (SQLite in a temporary
+//! directory, or a new PostgreSQL database dropped afterwards), drives them
+//! with a load generator in this process and prints what it measured as
+//! `ROW {json}` lines: a figure, the baseline it is divided by (measured in
+//! the same run: the machine's bare RSA rates, or the same work done
+//! without Perch) and the target it is held to. `all` runs every scenario
+//! on SQLite and, with `--postgres`, on PostgreSQL, and writes the table
+//! into `docs/PERFORMANCE.md` (`--report`). `scripts/bench` builds the
+//! release binaries, starts a throwaway PostgreSQL and runs `all`.
 //!
-//! 1. Measures RSA-2048 verification (the least work an inbound activity
-//!    needs) and signing through AWS-LC on this machine, as a yardstick.
-//! 2. Serves a fake origin in-process on `127.0.0.1:0`: `--actors` Person
-//!    documents (`/users/aN`) with their public keys. `--keys` RSA key
-//!    pairs are generated and shared round-robin; each actor still has its
-//!    own key id, which is all the receiver looks up.
-//! 3. Starts the server under test (`--perch`, running `perch serve`) on a
-//!    free loopback port with a fresh database: SQLite in a temporary
-//!    directory, or, with `--postgres`, a new uniquely named PostgreSQL
-//!    database that is dropped afterwards. It creates one local user,
-//!    `target`.
-//! 4. First contact: one signed `Create(Note)` from each actor, so the
-//!    server fetches and stores every actor's key; reported on its own.
-//!    Then the burst: `--activities` more at `--concurrency` requests in
-//!    flight, each note public and mentioning `target` (so it is stored),
-//!    signed just before it is sent (or all beforehand with `--presign`).
-//! 5. Reports answers per second (202s), answer times (p50/p90/p99/max)
-//!    and other answers. From the start of the burst (after any
-//!    presigning) it polls the server's database, read-only, every 150 ms
-//!    until every accepted note is stored: applied per second end to end,
-//!    and how many were applied while requests were still arriving.
-//!
-//! Bounds: traffic goes only to 127.0.0.1 (the fake origin and the server
-//! under test, both started here); every loop is bounded in count, each
-//! request times out after 60 s, the poller stops when the count has not
-//! moved for 60 s, and the whole run is abandoned after `--time-limit`
-//! seconds (600 by default). The server is stopped and its database
-//! removed whatever happens.
+//! Bounds: traffic goes only to 127.0.0.1 (servers and fake peers started
+//! here); every loop is bounded in count, and each scenario is abandoned
+//! after `--time-limit` seconds. Servers are stopped and their databases
+//! removed whatever happens. These are benchmarks: nothing here is a test
+//! that passes or fails on timing.
 
 mod baseline;
 mod load;
+mod machine;
 mod origin;
+mod report;
+mod scenarios;
 mod server;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
-use perch_apub::signatures::SigningKey;
 
-use crate::baseline::Baseline;
-use crate::load::{PhaseResult, Sender};
-use crate::server::Server;
+use crate::machine::Machine;
+use crate::report::Rows;
+use crate::scenarios::{backlog, chat, connections, fanout, footprint, inbound, timeline};
 
 #[derive(Parser)]
-#[command(name = "perch-bench", about = "Load generators for Perch")]
+#[command(name = "perch-bench", about = "End-to-end benchmarks of Perch")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,318 +47,200 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Signed Create(Note) activities from many remote actors to one inbox
-    Inbound(InboundArgs),
+    Inbound(Run<inbound::Args>),
+    /// One post delivered to many followers on many servers
+    Fanout(Run<fanout::Args>),
+    /// The home timeline of an account following many, over a large database
+    Timeline(Run<timeline::Args>),
+    /// Chat latency over WebSocket among many connected users
+    Chat(Run<chat::Args>),
+    /// Memory per idle authenticated WebSocket
+    Connections(Run<connections::Args>),
+    /// The delivery queue with a large backlog to a slow server
+    Backlog(Run<backlog::Args>),
+    /// Start-up time and resident memory
+    Footprint(Run<footprint::Args>),
+    /// Every scenario with its defaults, on SQLite and (with --postgres)
+    /// PostgreSQL, written into the report
+    All(AllArgs),
 }
 
 #[derive(Args)]
-struct InboundArgs {
+struct Run<A: Args> {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    args: A,
+}
+
+#[derive(Args, Clone)]
+struct Common {
     /// The `perch` binary under test (a release build)
     #[arg(long, value_name = "PATH")]
     perch: PathBuf,
-    /// A PostgreSQL server to create a throwaway database on, e.g.
+    /// A PostgreSQL server to create throwaway databases on, e.g.
     /// postgres://perch@127.0.0.1:5432/postgres; SQLite when absent
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-    /// Activities in the measured burst
-    #[arg(long, default_value_t = 20_000)]
-    activities: usize,
-    /// Remote actors sending them
-    #[arg(long, default_value_t = 1_000)]
-    actors: usize,
-    /// Requests in flight at once
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
-    /// RSA key pairs generated, shared round-robin by the actors
-    #[arg(long, default_value_t = 16)]
-    keys: usize,
-    /// Sign every request before the burst instead of just before sending
-    /// it, so the generator's signing does not compete with the server
-    #[arg(long)]
-    presign: bool,
-    /// Give up after this many seconds
+    /// Give up on a scenario after this many seconds
     #[arg(long, default_value_t = 600)]
     time_limit: u64,
-    /// A name for this run in the result line (e.g. before, after)
-    #[arg(long, default_value = "-")]
-    label: String,
+}
+
+#[derive(Args)]
+struct AllArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Write the table into this Markdown file, between its markers
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Run only these scenarios (by subcommand name), e.g. --only fanout
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// What every scenario is given.
+pub struct Ctx {
+    pub perch: PathBuf,
+    /// The PostgreSQL server to use, or SQLite when `None`.
+    pub postgres: Option<String>,
+    pub machine: Arc<Machine>,
+    /// When the scenario is abandoned.
+    pub deadline: Instant,
+}
+
+impl Ctx {
+    pub fn backend(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Inbound(args) => inbound(args).await,
+        Command::Inbound(run) => single(run, inbound::run).await,
+        Command::Fanout(run) => single(run, fanout::run).await,
+        Command::Timeline(run) => single(run, timeline::run).await,
+        Command::Chat(run) => single(run, chat::run).await,
+        Command::Connections(run) => single(run, connections::run).await,
+        Command::Backlog(run) => single(run, backlog::run).await,
+        Command::Footprint(run) => single(run, footprint::run).await,
+        Command::All(args) => all(args).await,
     }
 }
 
-async fn inbound(args: InboundArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.actors > 0, "--actors must be at least 1");
-    anyhow::ensure!(args.keys > 0, "--keys must be at least 1");
-    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
-    let deadline = Instant::now() + Duration::from_secs(args.time_limit);
-
-    println!("perch-bench inbound: {}", args.perch.display());
-    let baseline = tokio::task::spawn_blocking(|| baseline::measure(Duration::from_secs(2)))
-        .await
-        .context("baseline task")??;
-    println!(
-        "RSA-2048 via AWS-LC on this machine: verify {:.0}/s on 1 thread, {:.0}/s on {} threads; sign {:.0}/s on 1 thread",
-        baseline.verify_one, baseline.verify_all, baseline.threads, baseline.sign_one
-    );
-
-    let started = Instant::now();
-    let (public_pems, private_pems) = generate_keys(args.keys).await?;
-    let origin = origin::start(args.actors, public_pems).await?;
-    let keys = signing_keys(&origin, args.actors, &private_pems).await?;
-    println!(
-        "{} actors on {}, sharing {} RSA-2048 key pairs round-robin (each actor has its own key id); ready in {:.1} s",
-        args.actors,
-        origin.base,
-        args.keys,
-        started.elapsed().as_secs_f64()
-    );
-
-    let mut server = Server::start(&args.perch, args.postgres.as_deref()).await?;
-    println!(
-        "server under test at {} on {}",
-        server.base,
-        server.database.backend()
-    );
-    let outcome = tokio::time::timeout_at(
-        deadline.into(),
-        scenario(&args, &server, origin, keys, &baseline, deadline),
+/// Runs one scenario and prints its table.
+async fn single<A: Args, F>(run: Run<A>, scenario: F) -> anyhow::Result<()>
+where
+    F: AsyncFn(&Ctx, &A, &mut Rows) -> anyhow::Result<()>,
+{
+    let machine = Arc::new(Machine::measure().await?);
+    let ctx = ctx(&run.common, run.common.postgres.clone(), machine);
+    let mut rows = Rows::default();
+    let outcome = bounded(
+        &ctx,
+        run.common.time_limit,
+        scenario(&ctx, &run.args, &mut rows),
     )
     .await;
-    let log = server.log_summary();
-    server.stop().await;
-    println!(
-        "server log: {} errors, {} warnings",
-        log.errors, log.warnings
-    );
-    for line in &log.samples {
-        println!("  {line}");
+    println!("\n{}", report::table(&rows.0));
+    outcome
+}
+
+fn ctx(common: &Common, postgres: Option<String>, machine: Arc<Machine>) -> Ctx {
+    Ctx {
+        perch: common.perch.clone(),
+        postgres,
+        machine,
+        deadline: Instant::now() + Duration::from_secs(common.time_limit),
     }
-    match outcome {
+}
+
+async fn bounded(
+    ctx: &Ctx,
+    time_limit: u64,
+    work: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout_at(ctx.deadline.into(), work).await {
         Ok(result) => result,
         Err(_) => Err(anyhow!(
-            "the run took longer than --time-limit {} s and was abandoned",
-            args.time_limit
+            "the scenario took longer than --time-limit {time_limit} s and was abandoned"
         )),
     }
 }
 
-async fn scenario(
-    args: &InboundArgs,
-    server: &Server,
-    origin: Arc<origin::Origin>,
-    keys: Vec<SigningKey>,
-    baseline: &Baseline,
-    deadline: Instant,
-) -> anyhow::Result<()> {
-    let sender = Arc::new(Sender::new(
-        &server.base,
-        origin.clone(),
-        keys,
-        args.concurrency,
-    )?);
-    let actors = sender.actors();
-    let mut counter = server.counter().await?;
-    println!(
-        "signing: {}",
-        if args.presign {
-            "all requests before each phase"
-        } else {
-            "each request just before it is sent"
-        }
-    );
+/// A scenario's arguments as their defaults.
+fn defaults<A: Args>() -> anyhow::Result<A> {
+    let command = A::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let matches = command.try_get_matches_from(Vec::<String>::new())?;
+    Ok(A::from_arg_matches(&matches)?)
+}
 
-    let presign = |seqs: std::ops::Range<usize>| {
-        let sender = sender.clone();
-        async move {
-            if args.presign {
-                load::presign(&sender, seqs).await
-            } else {
-                Ok(load::Presigned::none())
+async fn all(args: AllArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let machine = Arc::new(Machine::measure().await?);
+    let mut backends = vec![None];
+    if let Some(url) = &args.common.postgres {
+        backends.push(Some(url.clone()));
+    }
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let mut rows = Rows::default();
+    let mut failures = Vec::new();
+
+    macro_rules! scenario {
+        ($name:literal, $module:ident, $backends:expr) => {
+            if wanted($name) {
+                let scenario_args: $module::Args = defaults()?;
+                for postgres in $backends {
+                    let ctx = ctx(&args.common, postgres.clone(), machine.clone());
+                    println!("\n=== {} on {}", $name, ctx.backend());
+                    let run = $module::run(&ctx, &scenario_args, &mut rows);
+                    if let Err(error) = bounded(&ctx, args.common.time_limit, run).await {
+                        eprintln!("{} on {} failed: {error:#}", $name, ctx.backend());
+                        failures.push(format!("{} on {}: {error:#}", $name, ctx.backend()));
+                    }
+                }
             }
-        }
-    };
-
-    // First contact: one activity per actor; the server fetches each key.
-    let presigned = presign(0..actors).await?;
-    let first = load::send(
-        sender.clone(),
-        0..actors,
-        args.concurrency,
-        presigned,
-        deadline,
-    )
-    .await?;
-    let first_stored = load::watch_stored(
-        &mut counter,
-        Arc::new(AtomicI64::new(first.accepted as i64)),
-        Arc::new(AtomicBool::new(true)),
-        deadline,
-    )
-    .await?;
-    let fetched = origin
-        .actor_fetches
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let base_count = first_stored.last();
-
-    // The burst, while a poller counts what is stored.
-    let presigned = presign(actors..actors + args.activities).await?;
-    let target = Arc::new(AtomicI64::new(base_count + args.activities as i64));
-    let done = Arc::new(AtomicBool::new(false));
-    let poller = {
-        let (target, done) = (target.clone(), done.clone());
-        async move {
-            let stored = load::watch_stored(&mut counter, target, done, deadline).await;
-            counter.close().await;
-            stored
-        }
-    };
-    let burst = async {
-        let burst = load::send(
-            sender.clone(),
-            actors..actors + args.activities,
-            args.concurrency,
-            presigned,
-            deadline,
-        )
-        .await;
-        if let Ok(burst) = &burst {
-            target.store(base_count + burst.accepted as i64, Ordering::Release);
-        }
-        done.store(true, Ordering::Release);
-        burst
-    };
-    let (burst, stored) = tokio::join!(burst, poller);
-    let (burst, stored) = (burst?, stored?);
-
-    println!();
-    println!(
-        "{:<14} {:>6} {:>6} {:>6} {:>10} {:>8} {:>8} {:>8} {:>8}",
-        "phase", "sent", "202", "other", "answers/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
-    );
-    print_phase("first contact", &first);
-    print_phase("burst", &burst);
-    for sample in first.samples.iter().chain(&burst.samples) {
-        println!("  non-202: {sample}");
+        };
     }
-    if !first.other_statuses.is_empty() || !burst.other_statuses.is_empty() {
-        println!(
-            "  non-202 by status: first contact {:?}, burst {:?}",
-            first.other_statuses, burst.other_statuses
+    let sqlite_only = [None];
+    scenario!("footprint", footprint, &backends);
+    scenario!("fanout", fanout, &backends);
+    scenario!("inbound", inbound, &backends);
+    scenario!("timeline", timeline, &backends);
+    scenario!("chat", chat, &backends);
+    scenario!("connections", connections, &sqlite_only);
+    scenario!("backlog", backlog, &backends);
+
+    let table = report::table(&rows.0);
+    println!("\n{table}");
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    println!("all scenarios took {minutes:.1} minutes");
+    if let Some(path) = &args.report {
+        let mut generated = format!(
+            "Run of {} at commit {} on {}; {:.1} minutes in all.\n\n{table}",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            commit(),
+            machine.description,
+            minutes
         );
-    }
-    println!();
-    println!(
-        "first contact: {} actor documents fetched from the origin; {} notes stored {:.2} s after the last answer",
-        fetched,
-        first_stored.last(),
-        first_stored.reached.map_or(f64::NAN, |d| d.as_secs_f64())
-    );
-    let burst_stored = stored.last() - base_count;
-    let at_last_answer = stored.count_at(burst.elapsed) - base_count;
-    let applied_per_sec = match stored.reached {
-        Some(at) => {
-            println!(
-                "burst: all {} accepted notes stored {:.2} s after the burst began ({:.2} s after its last answer); {} were stored when the last answer came",
-                burst.accepted,
-                at.as_secs_f64(),
-                at.as_secs_f64() - burst.elapsed.as_secs_f64(),
-                at_last_answer
-            );
-            let draining = (at.as_secs_f64() - burst.elapsed.as_secs_f64()).max(1e-9);
-            println!(
-                "burst: applied {:.0}/s while requests were arriving, {:.0}/s after the last answer",
-                at_last_answer as f64 / burst.elapsed.as_secs_f64().max(1e-9),
-                (burst_stored - at_last_answer) as f64 / draining
-            );
-            burst_stored as f64 / at.as_secs_f64().max(1e-9)
+        for failure in &failures {
+            generated.push_str(&format!("\nNot measured: {failure}\n"));
         }
-        None => {
-            println!(
-                "burst: only {burst_stored} of {} accepted notes were stored when the poller gave up",
-                burst.accepted
-            );
-            f64::NAN
-        }
-    };
-    let answers = burst.answers_per_sec();
-    println!(
-        "burst: {:.0} answers/s ({:.3} of the verify rate on {} threads), {:.0} applied/s end to end ({:.3} of it)",
-        answers,
-        answers / baseline.verify_all,
-        baseline.threads,
-        applied_per_sec,
-        applied_per_sec / baseline.verify_all
-    );
-    if burst.cut_short || first.cut_short {
-        println!("the time limit stopped the sending early");
+        report::write_into(path, &generated)?;
+        println!("written into {}", path.display());
     }
-    println!(
-        "RESULT | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.0} | {:.3} | {:.3} | {} |",
-        server.database.backend(),
-        args.label,
-        if args.presign { "presigned" } else { "at send" },
-        answers,
-        burst.percentile_ms(0.5),
-        burst.percentile_ms(0.99),
-        applied_per_sec,
-        answers / baseline.verify_all,
-        applied_per_sec / baseline.verify_all,
-        burst.others() + first.others(),
-    );
-    Ok(())
-}
-
-fn print_phase(name: &str, phase: &PhaseResult) {
-    println!(
-        "{:<14} {:>6} {:>6} {:>6} {:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
-        name,
-        phase.sent,
-        phase.accepted,
-        phase.others(),
-        phase.answers_per_sec(),
-        phase.percentile_ms(0.5),
-        phase.percentile_ms(0.9),
-        phase.percentile_ms(0.99),
-        phase.percentile_ms(1.0),
-    );
-}
-
-/// `count` RSA-2048 key pairs as (public PEMs, private PEMs), generated on
-/// all cores.
-async fn generate_keys(count: usize) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let tasks: Vec<_> = (0..count)
-        .map(|_| tokio::task::spawn_blocking(perch_core::keys::generate_actor_keys))
-        .collect();
-    let mut public = Vec::with_capacity(count);
-    let mut private = Vec::with_capacity(count);
-    for task in tasks {
-        let (public_pem, private_pem) = task.await.context("key generation task")??;
-        public.push(public_pem);
-        private.push(private_pem);
+    match failures.len() {
+        0 => Ok(()),
+        n => Err(anyhow!("{n} scenario runs failed")),
     }
-    Ok((public, private))
 }
 
-/// Each actor's signing key: its own key id, a shared key pair.
-async fn signing_keys(
-    origin: &Arc<origin::Origin>,
-    actors: usize,
-    private_pems: &[String],
-) -> anyhow::Result<Vec<SigningKey>> {
-    let origin = origin.clone();
-    let private_pems = private_pems.to_vec();
-    tokio::task::spawn_blocking(move || {
-        (0..actors)
-            .map(|n| {
-                SigningKey::from_pem(origin.key_id(n), &private_pems[n % private_pems.len()])
-                    .map_err(|e| anyhow!("actor key: {e}"))
-            })
-            .collect()
-    })
-    .await
-    .context("key parsing task")?
+/// The commit being measured, as `scripts/bench` passes it.
+fn commit() -> String {
+    std::env::var("PERCH_BENCH_COMMIT").unwrap_or_else(|_| "(unknown)".to_owned())
 }

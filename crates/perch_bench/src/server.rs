@@ -14,6 +14,8 @@ use tokio::process::{Child, Command};
 
 /// The local user every activity addresses.
 pub const TARGET_USER: &str = "target";
+/// The password of every user the bench creates.
+pub const PASSWORD: &str = "bench-password-not-secret";
 /// How long the server may take to answer after it was started.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `perch user create` (which migrates first) may take.
@@ -124,6 +126,8 @@ pub struct Server {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     pub database: Database,
+    /// Extra `PERCH_*` settings for every command run against it.
+    env: Vec<(String, String)>,
     child: Option<Child>,
     log_path: PathBuf,
     // Removed (with the SQLite file and the server's data) when dropped.
@@ -141,6 +145,16 @@ impl Server {
     /// Creates the database and the target user, starts the server and
     /// waits until it answers.
     pub async fn start(perch: &Path, postgres: Option<&str>) -> anyhow::Result<Server> {
+        Server::start_with(perch, postgres, &[]).await
+    }
+
+    /// [`Server::start`] with extra settings, e.g.
+    /// `("PERCH_DELIVERY_WORKER", "false")`.
+    pub async fn start_with(
+        perch: &Path,
+        postgres: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
         let dir = tempfile::Builder::new()
             .prefix("perch-bench-")
             .tempdir()
@@ -150,6 +164,10 @@ impl Server {
         let mut server = Server {
             base: format!("http://127.0.0.1:{port}"),
             database,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             child: None,
             log_path: dir.path().join("perch.log"),
             _dir: dir,
@@ -180,6 +198,9 @@ impl Server {
             .env("PERCH_ALLOW_PRIVATE_ADDRESSES", "true")
             .env("PERCH_LOG", "warn")
             .kill_on_drop(true);
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
         command
     }
 
@@ -197,7 +218,7 @@ impl Server {
             .spawn()
             .with_context(|| format!("starting {}", perch.display()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(b"bench-password-not-secret\n").await?;
+            stdin.write_all(format!("{PASSWORD}\n").as_bytes()).await?;
         }
         let status = tokio::time::timeout(CREATE_USER_TIMEOUT, child.wait())
             .await
@@ -241,6 +262,60 @@ impl Server {
         }
     }
 
+    /// The process id of `perch serve`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// The resident memory of `perch serve` now, in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let pid = self.pid().context("the server is not running")?;
+        rss_kib(pid)
+    }
+
+    /// The most resident memory `perch serve` has had so far, in KiB
+    /// (`VmHWM`).
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        let pid = self.pid().context("the server is not running")?;
+        proc_status_kib(pid, "VmHWM:")
+    }
+
+    /// An access token with the `read write follow` scopes for `username`
+    /// (whose password is [`PASSWORD`]): an application registered through
+    /// `/api/v1/apps`, then the password grant at `/oauth/token`.
+    pub async fn token(&self, client: &reqwest::Client, username: &str) -> anyhow::Result<String> {
+        let app: serde_json::Value = client
+            .post(format!("{}/api/v1/apps", self.base))
+            .json(&serde_json::json!({
+                "client_name": "perch-bench",
+                "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
+                "scopes": "read write follow",
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token: serde_json::Value = client
+            .post(format!("{}/oauth/token", self.base))
+            .json(&serde_json::json!({
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": username,
+                "password": PASSWORD,
+                "scope": "read write follow",
+            }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        token["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("no access token for {username}: {token}"))
+    }
+
     /// A read-only connection to the server's database.
     pub async fn counter(&self) -> anyhow::Result<Counter> {
         Ok(match &self.database {
@@ -281,6 +356,19 @@ impl Server {
         summary
     }
 
+    /// Stops the server, drops its database and prints what it logged.
+    pub async fn stop_and_report(&mut self) {
+        let log = self.log_summary();
+        self.stop().await;
+        println!(
+            "server log: {} errors, {} warnings",
+            log.errors, log.warnings
+        );
+        for line in &log.samples {
+            println!("  {line}");
+        }
+    }
+
     /// Stops the server and drops its database.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -293,7 +381,22 @@ impl Server {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// The resident memory of process `pid`, in KiB (`VmRSS`).
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no {field} line"))
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

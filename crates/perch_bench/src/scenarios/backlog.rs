@@ -1,0 +1,11 @@
+//! Scenario `backlog`: not written yet.
+
+use crate::Ctx;
+use crate::report::Rows;
+
+#[derive(clap::Args, Clone)]
+pub struct Args {}
+
+pub async fn run(_ctx: &Ctx, _args: &Args, _rows: &mut Rows) -> anyhow::Result<()> {
+    anyhow::bail!("the backlog scenario is not written yet")
+}
