@@ -36,44 +36,45 @@ pub async fn local_accounts_named(
     state: &ApubState,
     note: &ReceivedNote,
 ) -> Result<Vec<AccountRow>, InboxError> {
-    let mut found: Vec<AccountRow> = Vec::new();
-    for uri in named(note) {
-        let ours = Url::parse(uri)
-            .ok()
-            .and_then(|u| authority(&u))
-            .is_some_and(|a| a == state.config.domain);
-        if !ours {
-            continue;
-        }
-        if let Some(row) = actors::find_by_uri(&state.db, uri).await? {
-            if row.domain.is_none() && !found.iter().any(|f| f.id == row.id) {
-                found.push(row);
-            }
-        }
-    }
+    let mut ours: Vec<&str> = named(note)
+        .into_iter()
+        .filter(|uri| {
+            Url::parse(uri)
+                .ok()
+                .and_then(|u| authority(&u))
+                .is_some_and(|a| a == state.config.domain)
+        })
+        .collect();
+    ours.sort_unstable();
+    ours.dedup();
+    let mut found = actors::find_by_uris(&state.db, &ours).await?;
+    found.retain(|row| row.domain.is_none());
+    found.sort_by_key(|row| row.id);
     Ok(found)
 }
 
 /// Known accounts a note mentions, and the local accounts it addresses
-/// (who read it even without a `Mention` tag).
+/// (who read it even without a `Mention` tag): one query.
 pub async fn mentioned(
     state: &ApubState,
     note: &ReceivedNote,
 ) -> Result<Vec<AccountRow>, InboxError> {
-    let mut mentioned: Vec<AccountRow> = Vec::new();
-    for href in &note.mentions {
-        if let Some(row) = actors::find_by_uri(&state.db, href.as_str()).await? {
-            if !mentioned.iter().any(|m| m.id == row.id) {
-                mentioned.push(row);
-            }
-        }
-    }
-    for row in local_accounts_named(state, note).await? {
-        if !mentioned.iter().any(|m| m.id == row.id) {
-            mentioned.push(row);
-        }
-    }
-    Ok(mentioned)
+    let local = |uri: &str| {
+        Url::parse(uri)
+            .ok()
+            .and_then(|u| authority(&u))
+            .is_some_and(|a| a == state.config.domain)
+    };
+    let mut uris: Vec<&str> = note.mentions.iter().map(Url::as_str).collect();
+    uris.extend(named(note).into_iter().filter(|uri| local(uri)));
+    uris.sort_unstable();
+    uris.dedup();
+    let mentions: Vec<&str> = note.mentions.iter().map(Url::as_str).collect();
+    let mut found = actors::find_by_uris(&state.db, &uris).await?;
+    // Addressed but not mentioned: only local accounts count.
+    found.retain(|row| row.domain.is_none() || mentions.contains(&row.uri.as_str()));
+    found.sort_by_key(|row| row.id);
+    Ok(found)
 }
 
 fn attachment(received: &ReceivedAttachment) -> Attachment {

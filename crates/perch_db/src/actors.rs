@@ -179,6 +179,37 @@ pub async fn find_by_uri(db: &Db, uri: &str) -> Result<Option<AccountRow>> {
     }))
 }
 
+/// The accounts with these actor ids, in no particular order (unknown ids
+/// are left out): one query however many a note names.
+pub async fn find_by_uris(db: &Db, uris: &[&str]) -> Result<Vec<AccountRow>> {
+    if uris.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            let list = serde_json::to_string(uris).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            sqlx::query_as(concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM accounts WHERE uri IN (SELECT value FROM json_each($1))"
+            ))
+            .bind(list)
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM accounts WHERE uri = ANY($1)"
+            ))
+            .bind(uris)
+            .fetch_all(pool)
+            .await?
+        }
+    })
+}
+
 /// The instance actor (`actor_type` Application, username = the domain),
 /// created with `create` on first call. Servers with authorized fetch
 /// want our signed GETs to come from an actor they can fetch.

@@ -99,7 +99,8 @@ pub async fn insert(
     if inserted == 0 {
         return Ok(false);
     }
-    set_mentions_and_tags(tx, status.id, mentions, tags).await?;
+    // A new status has no mentions or tags to replace.
+    add_mentions_and_tags(tx, status.id, mentions, tags).await?;
     on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE accounts SET statuses_count = statuses_count + 1, \
@@ -127,9 +128,7 @@ pub async fn insert(
     Ok(true)
 }
 
-/// Replace a status's mentions and tags. Tag names are created on first
-/// use; `tags` holds `(new tag id, lower-cased name)` pairs, the id being
-/// used only when the name is new.
+/// Replace a status's mentions and tags (see [`add_mentions_and_tags`]).
 async fn set_mentions_and_tags(
     tx: &mut Tx,
     status_id: i64,
@@ -145,6 +144,20 @@ async fn set_mentions_and_tags(
             .bind(status_id)
             .execute(&mut *conn)
             .await?;
+    });
+    add_mentions_and_tags(tx, status_id, mentions, tags).await
+}
+
+/// Add mentions and tags to a status. Tag names are created on first use;
+/// `tags` holds `(new tag id, lower-cased name)` pairs, the id being used
+/// only when the name is new.
+async fn add_mentions_and_tags(
+    tx: &mut Tx,
+    status_id: i64,
+    mentions: &[i64],
+    tags: &[(i64, String)],
+) -> Result<()> {
+    on_tx!(tx, conn => {
         for account_id in mentions {
             sqlx::query(
                 "INSERT INTO status_mentions (status_id, account_id) VALUES ($1, $2) \
@@ -189,40 +202,45 @@ pub async fn fan_out(
     to_followers: bool,
     addressed: &[i64],
 ) -> Result<()> {
-    on_tx!(tx, conn => {
-        sqlx::query(
-            "INSERT INTO home_feed (account_id, status_id) \
-             SELECT id, $1 FROM accounts WHERE id = $2 AND domain IS NULL \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(status_id)
-        .bind(author_id)
-        .execute(&mut *conn)
-        .await?;
-        if to_followers {
+    // One statement for every feed: a post is one round trip however many
+    // local accounts receive it.
+    match tx {
+        Tx::Sqlite(tx) => {
             sqlx::query(
                 "INSERT INTO home_feed (account_id, status_id) \
-                 SELECT f.account_id, $1 FROM follows f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.target_account_id = $2 AND a.domain IS NULL \
+                 SELECT id, $1 FROM accounts WHERE id = $2 AND domain IS NULL \
+                 UNION SELECT f.account_id, $1 FROM follows f \
+                   JOIN accounts a ON a.id = f.account_id \
+                   WHERE $3 AND f.target_account_id = $2 AND a.domain IS NULL \
+                 UNION SELECT id, $1 FROM accounts \
+                   WHERE id IN (SELECT value FROM json_each($4)) AND domain IS NULL \
                  ON CONFLICT DO NOTHING",
             )
             .bind(status_id)
             .bind(author_id)
-            .execute(&mut *conn)
+            .bind(to_followers)
+            .bind(crate::pool::json_ids(addressed))
+            .execute(&mut **tx)
             .await?;
         }
-        for account_id in addressed {
+        Tx::Postgres(tx) => {
             sqlx::query(
                 "INSERT INTO home_feed (account_id, status_id) \
                  SELECT id, $1 FROM accounts WHERE id = $2 AND domain IS NULL \
+                 UNION SELECT f.account_id, $1 FROM follows f \
+                   JOIN accounts a ON a.id = f.account_id \
+                   WHERE $3 AND f.target_account_id = $2 AND a.domain IS NULL \
+                 UNION SELECT id, $1 FROM accounts WHERE id = ANY($4) AND domain IS NULL \
                  ON CONFLICT DO NOTHING",
             )
             .bind(status_id)
-            .bind(account_id)
-            .execute(&mut *conn)
+            .bind(author_id)
+            .bind(to_followers)
+            .bind(addressed)
+            .execute(&mut **tx)
             .await?;
         }
-    });
+    }
     Ok(())
 }
 
