@@ -182,6 +182,10 @@ async fn record(
     let db = &state.db;
     let now = now_millis();
     let host = job.host.clone();
+    if !matches!(outcome, Outcome::Delivered(_)) {
+        // The next activity from anyone must check its standing again.
+        state.recently_heard.forget_all();
+    }
     match outcome {
         Outcome::Delivered(status) => {
             deliveries::mark_delivered(db, job.id, owner, i32::from(status), now).await?;

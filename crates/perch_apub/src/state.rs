@@ -12,6 +12,8 @@ use url::Url;
 use tokio::sync::Notify;
 
 use crate::fetch::Fetcher;
+use crate::inbox::heard::RecentlyHeard;
+use crate::inbox::intake::Intake;
 use crate::signatures::DateWindow;
 use crate::signer::{SigningKeys, VerifyingKeys};
 
@@ -48,6 +50,10 @@ pub struct ApubState {
     pub signing_keys: Arc<SigningKeys>,
     /// Parsed public keys of remote actors.
     pub verifying_keys: Arc<VerifyingKeys>,
+    /// Queues verified activities in batches.
+    pub intake: Intake,
+    /// Senders whose standing with the delivery queue was just checked.
+    pub recently_heard: Arc<RecentlyHeard>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
     /// Wakes the inbound queue's worker when activities were queued.

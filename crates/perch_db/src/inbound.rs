@@ -35,27 +35,56 @@ pub struct InboundRow {
     pub received_at: i64,
 }
 
+/// The statement that queues one activity unless it is queued or was
+/// applied already.
+const ENQUEUE: &str = "INSERT INTO inbound_activities (id, uri, actor_account_id, body, \
+     next_attempt_at, received_at) \
+     SELECT $1, $2, $3, $4, $5, $5 \
+     WHERE NOT EXISTS (SELECT 1 FROM received_activities WHERE uri = $2) \
+     ON CONFLICT (uri) DO NOTHING";
+
 /// Queue an activity. False when it is queued already or was applied
 /// before (a redelivery).
 pub async fn enqueue(db: &Db, new: &NewInbound<'_>) -> Result<bool> {
     let inserted = on_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO inbound_activities (id, uri, actor_account_id, body, \
-             next_attempt_at, received_at) \
-             SELECT $1, $2, $3, $4, $5, $5 \
-             WHERE NOT EXISTS (SELECT 1 FROM received_activities WHERE uri = $2) \
-             ON CONFLICT (uri) DO NOTHING",
-        )
-        .bind(new.id)
-        .bind(new.uri)
-        .bind(new.actor_account_id)
-        .bind(new.body)
-        .bind(new.received_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
+        sqlx::query(ENQUEUE)
+            .bind(new.id)
+            .bind(new.uri)
+            .bind(new.actor_account_id)
+            .bind(new.body)
+            .bind(new.received_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
     });
     Ok(inserted == 1)
+}
+
+/// Queue several activities in one transaction (one commit, and on SQLite
+/// one turn of the write lock, for all): for each, whether it was queued
+/// (false for a redelivery, as [`enqueue`]).
+pub async fn enqueue_all(db: &Db, batch: &[NewInbound<'_>]) -> Result<Vec<bool>> {
+    if let [one] = batch {
+        return Ok(vec![enqueue(db, one).await?]);
+    }
+    let mut tx = db.begin().await?;
+    let mut queued = Vec::with_capacity(batch.len());
+    for new in batch {
+        let inserted = on_tx!(&mut tx, conn => {
+            sqlx::query(ENQUEUE)
+                .bind(new.id)
+                .bind(new.uri)
+                .bind(new.actor_account_id)
+                .bind(new.body)
+                .bind(new.received_at)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        queued.push(inserted == 1);
+    }
+    tx.commit().await?;
+    Ok(queued)
 }
 
 /// Claim up to `limit` due rows for `owner` until `lease_until`, oldest
@@ -133,14 +162,28 @@ pub async fn renew_lease(db: &Db, id: i64, owner: &str, lease_until: UnixMillis)
     Ok(())
 }
 
-/// The row is done with: applied, refused, or given up on.
-pub async fn remove(db: &Db, id: i64) -> Result<()> {
-    on_db!(db, pool => {
-        sqlx::query("DELETE FROM inbound_activities WHERE id = $1")
-            .bind(id)
+/// Rows done with, in one statement: the workers settle what they applied
+/// in batches.
+pub async fn remove_many(db: &Db, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query(
+                "DELETE FROM inbound_activities WHERE id IN (SELECT value FROM json_each($1))",
+            )
+            .bind(crate::pool::json_ids(ids))
             .execute(pool)
             .await?;
-    });
+        }
+        Db::Postgres(pool) => {
+            sqlx::query("DELETE FROM inbound_activities WHERE id = ANY($1)")
+                .bind(ids)
+                .execute(pool)
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -315,6 +315,8 @@ async fn apub_state(
         fetcher,
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
+        recently_heard: Arc::default(),
+        intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,
         inbound_wake: Arc::new(tokio::sync::Notify::new()),
         bus,

@@ -21,6 +21,8 @@ mod chat;
 mod create;
 mod delete;
 mod follow;
+pub mod heard;
+pub mod intake;
 mod like;
 mod note;
 pub mod queue;
@@ -170,8 +172,12 @@ async fn receive(
     }
     check_embedded_author(&activity, &kind, &actor)?;
     // A server that speaks to us is up, and an actor that does is not gone.
+    let now = std::time::Instant::now();
     if let Some(host) = authority(&actor) {
-        perch_db::deliveries::heard_from(&state.db, key.account_id, &host).await?;
+        if !state.recently_heard.is_fresh(key.account_id, now) {
+            perch_db::deliveries::heard_from(&state.db, key.account_id, &host).await?;
+            state.recently_heard.checked(key.account_id, now);
+        }
     }
     let verified = Verified {
         activity,
