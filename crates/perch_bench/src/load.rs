@@ -72,7 +72,7 @@ impl Sender {
             .unwrap_or_default();
         Ok(Sender {
             client,
-            inbox: server.join(&format!("/users/{TARGET_USER}/inbox"))?,
+            inbox: server.join("/inbox")?,
             target_actor: server.join(&format!("/users/{TARGET_USER}"))?.to_string(),
             mention_name,
             origin,
