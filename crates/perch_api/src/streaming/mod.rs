@@ -12,6 +12,7 @@
 
 mod frames;
 mod hub;
+mod queue;
 mod session;
 mod streams;
 
@@ -128,7 +129,12 @@ async fn connect(
         initial,
         last_seq,
     };
+    let begun = Box::new((state, opening));
     Ok(upgrade
+        .read_buffer_size(session::READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(session::MAX_WRITE_BUFFER)
         .max_message_size(session::MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| session::run(socket, state, opening)))
+        .max_frame_size(session::MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| session::run(socket, begun)))
 }
