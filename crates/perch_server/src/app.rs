@@ -172,6 +172,7 @@ impl Application {
         workers.spawn(crate::maintenance::worker(
             self.db.clone(),
             self.api.clone(),
+            self.config.retention,
             stop.clone(),
         ));
         if self.config.delivery_worker {

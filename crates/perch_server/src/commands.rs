@@ -279,6 +279,13 @@ pub async fn check_config(config: Config) -> anyhow::Result<()> {
         }
     );
     println!("log filter:        {}", config.log);
+    let keep = config.retention;
+    println!(
+        "retention:         activity ids {} days, deliveries {} days, {} home feed entries",
+        keep.activity_ids.as_secs() / 86_400,
+        keep.deliveries.as_secs() / 86_400,
+        keep.home_feed_entries
+    );
     prepare_data_dir(&config.data_dir)?;
     let db = connect(&config).await?;
     db.ping().await?;

@@ -44,6 +44,9 @@ const KEYS: &[&str] = &[
     "inbox_worker",
     "max_status_characters",
     "delivery_lease",
+    "retain_activity_ids_days",
+    "retain_deliveries_days",
+    "home_feed_entries",
 ];
 
 /// Default lifetime of access tokens: a year. Most Mastodon apps never use
@@ -100,6 +103,35 @@ pub struct Config {
     /// (renewed while it works); a crashed process's work is taken up by
     /// others after this.
     pub delivery_lease: Duration,
+    /// How long housekeeping keeps what it purges.
+    pub retention: Retention,
+}
+
+/// What housekeeping keeps, and for how long (the rest of what it purges
+/// has a fixed period: see `maintenance`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Ids of applied activities, so that a redelivery is not applied
+    /// again: senders retry for days (Mastodon for about a week).
+    pub activity_ids: Duration,
+    /// Delivered and given-up deliveries, shown by `perch queue stats`.
+    pub deliveries: Duration,
+    /// Entries kept in each home feed; older pages are read from the
+    /// statuses themselves.
+    pub home_feed_entries: u32,
+}
+
+const DAY_SECS: u64 = 24 * 3600;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            activity_ids: Duration::from_secs(14 * DAY_SECS),
+            deliveries: Duration::from_secs(7 * DAY_SECS),
+            // As Mastodon keeps about 800.
+            home_feed_entries: 800,
+        }
+    }
 }
 
 impl Config {
@@ -178,6 +210,8 @@ pub enum ConfigError {
     MaxStatusCharacters,
     #[error("{0} must be at least 60 seconds")]
     TokenTtl(&'static str),
+    #[error("{0} must be between {1} and {2}")]
+    OutOfRange(&'static str, u32, u32),
 }
 
 /// The configuration as written, before validation.
@@ -209,10 +243,55 @@ struct RawConfig {
     inbox_worker: Option<bool>,
     max_status_characters: Option<u32>,
     delivery_lease: Option<u64>,
+    retain_activity_ids_days: Option<u32>,
+    retain_deliveries_days: Option<u32>,
+    home_feed_entries: Option<u32>,
+}
+
+/// `value`, or `default` when absent, checked to lie in `min..=max`.
+fn in_range(
+    name: &'static str,
+    value: Option<u32>,
+    default: u32,
+    (min, max): (u32, u32),
+) -> Result<u32, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ConfigError::OutOfRange(name, min, max)),
+    }
 }
 
 impl RawConfig {
+    fn retention(&self) -> Result<Retention, ConfigError> {
+        let defaults = Retention::default();
+        let days = |d: Duration| (d.as_secs() / DAY_SECS) as u32;
+        let activity_ids = in_range(
+            "PERCH_RETAIN_ACTIVITY_IDS_DAYS",
+            self.retain_activity_ids_days,
+            days(defaults.activity_ids),
+            (1, 3650),
+        )?;
+        let deliveries = in_range(
+            "PERCH_RETAIN_DELIVERIES_DAYS",
+            self.retain_deliveries_days,
+            days(defaults.deliveries),
+            (1, 3650),
+        )?;
+        Ok(Retention {
+            activity_ids: Duration::from_secs(u64::from(activity_ids) * DAY_SECS),
+            deliveries: Duration::from_secs(u64::from(deliveries) * DAY_SECS),
+            home_feed_entries: in_range(
+                "PERCH_HOME_FEED_ENTRIES",
+                self.home_feed_entries,
+                defaults.home_feed_entries,
+                (40, 100_000),
+            )?,
+        })
+    }
+
     fn validate(self) -> Result<Config, ConfigError> {
+        let retention = self.retention()?;
         let public_url = parse_public_url(
             self.public_url
                 .as_deref()
@@ -257,6 +336,7 @@ impl RawConfig {
             return Err(ConfigError::TokenTtl("PERCH_REFRESH_TOKEN_TTL"));
         }
         Ok(Config {
+            retention,
             registrations,
             access_token_ttl: Duration::from_secs(access_token_ttl),
             refresh_token_ttl: Duration::from_secs(refresh_token_ttl),
@@ -400,6 +480,37 @@ mod tests {
         assert_eq!(
             config.access_token_ttl,
             Duration::from_secs(DEFAULT_ACCESS_TOKEN_TTL_SECS)
+        );
+    }
+
+    #[test]
+    fn retention_periods() {
+        let config = load_in_jail(&[]).expect("defaults");
+        assert_eq!(config.retention, Retention::default());
+        assert_eq!(config.retention.home_feed_entries, 800);
+        let config = load_in_jail(&[
+            ("PERCH_RETAIN_ACTIVITY_IDS_DAYS", "30"),
+            ("PERCH_RETAIN_DELIVERIES_DAYS", "2"),
+            ("PERCH_HOME_FEED_ENTRIES", "2000"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            config.retention.activity_ids,
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(config.retention.deliveries, Duration::from_secs(2 * 86_400));
+        assert_eq!(config.retention.home_feed_entries, 2000);
+        let error = load_in_jail(&[("PERCH_HOME_FEED_ENTRIES", "10")]).expect_err("too few");
+        assert_eq!(
+            error.to_string(),
+            "PERCH_HOME_FEED_ENTRIES must be between 40 and 100000"
+        );
+        let error =
+            load_in_jail(&[("PERCH_RETAIN_ACTIVITY_IDS_DAYS", "0")]).expect_err("zero days");
+        assert!(
+            error
+                .to_string()
+                .starts_with("PERCH_RETAIN_ACTIVITY_IDS_DAYS")
         );
     }
 

@@ -8,27 +8,22 @@ use std::time::Duration;
 
 use perch_core::time::{UnixMillis, now_millis};
 use perch_db::{Db, retention};
+
+use crate::config::Retention;
 use tokio_util::sync::CancellationToken;
 
 /// How often housekeeping runs.
 const EVERY: Duration = Duration::from_secs(3600);
 
 const DAY: i64 = 24 * 3600 * 1000;
-/// Ids of applied activities: senders retry for days, not weeks.
-const RECEIVED_IDS: i64 = 14 * DAY;
-/// Delivered and given-up deliveries, for `perch queue stats`.
-const FINISHED_DELIVERIES: i64 = 7 * DAY;
 /// Published activities, once no delivery needs them.
 const PUBLISHED_ACTIVITIES: i64 = DAY;
-/// Entries kept in each home feed (as Mastodon keeps about 800); older
-/// pages are read from the statuses themselves.
-const HOME_FEED_ENTRIES: i64 = 800;
 /// Batches one purge may run in one pass (a million rows at most); the
 /// rest waits for the next pass.
 const MAX_BATCHES: usize = 1000;
 
 /// Run until `stop`: at start, then every hour.
-pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
+pub async fn worker(db: Db, api: perch_api::ApiState, keep: Retention, stop: CancellationToken) {
     loop {
         let files = perch_api::media_files::StoredFiles(&api.config);
         match perch_domain::media::purge_unattached(&api.domain, &files, now_millis()).await {
@@ -41,7 +36,7 @@ pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
             Ok(purged) => tracing::info!(purged, "expired chat events purged"),
             Err(error) => tracing::warn!(%error, "purging expired chat events failed"),
         }
-        purge_expired(&db, now_millis(), &stop).await;
+        purge_expired(&db, &keep, now_millis(), &stop).await;
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
@@ -49,16 +44,25 @@ pub async fn worker(db: Db, api: perch_api::ApiState, stop: CancellationToken) {
     }
 }
 
+fn millis(period: Duration) -> i64 {
+    i64::try_from(period.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Every retention purge, as of `now`. Returns the rows deleted.
-pub async fn purge_expired(db: &Db, now: UnixMillis, stop: &CancellationToken) -> u64 {
+pub async fn purge_expired(
+    db: &Db,
+    keep: &Retention,
+    now: UnixMillis,
+    stop: &CancellationToken,
+) -> u64 {
     let idempotency = now - perch_domain::statuses::IDEMPOTENCY_WINDOW_MILLIS;
     let mut purged = 0;
     purged += repeat("received activity ids", stop, || {
-        retention::received_activities(db, now - RECEIVED_IDS)
+        retention::received_activities(db, now.saturating_sub(millis(keep.activity_ids)))
     })
     .await;
     purged += repeat("finished deliveries", stop, || {
-        retention::finished_deliveries(db, now - FINISHED_DELIVERIES)
+        retention::finished_deliveries(db, now.saturating_sub(millis(keep.deliveries)))
     })
     .await;
     purged += repeat("published activities", stop, || {
@@ -74,7 +78,7 @@ pub async fn purge_expired(db: &Db, now: UnixMillis, stop: &CancellationToken) -
     })
     .await;
     purged += repeat("old home feed entries", stop, || {
-        retention::home_feeds(db, HOME_FEED_ENTRIES)
+        retention::home_feeds(db, i64::from(keep.home_feed_entries))
     })
     .await;
     purged
