@@ -19,8 +19,29 @@ use crate::{Application, telemetry};
 /// `perch serve`: run until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.log);
+    raise_open_files_limit();
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await
+}
+
+/// Raises the soft limit on open files to the hard limit. Every client
+/// connection holds a descriptor, and the usual soft limit (1,024) would
+/// refuse clients past about a thousand open WebSockets, while the hard
+/// limit is commonly far higher.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(error) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(%error, "the open-files limit could not be raised");
+        }
+    }
+    let now = getrlimit(Resource::Nofile).current;
+    tracing::info!(open_files = ?now, "open-files limit");
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
