@@ -18,14 +18,15 @@
 //! each request starts): a process that dies leaves its jobs to others
 //! once the lease runs out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use perch_core::time::now_millis;
 use perch_db::deliveries::{self, Job};
 use rand::Rng;
-use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -54,6 +55,8 @@ pub fn backoff_millis(attempts: i32) -> i64 {
 /// What happened to one attempt.
 enum Outcome {
     Delivered(u16),
+    /// Not attempted: failed at once, for this reason.
+    Skipped(&'static str),
     Retry(Option<u16>, String),
     GiveUp(Option<u16>, String),
 }
@@ -119,56 +122,326 @@ pub fn circuit_millis(failures: i32) -> i64 {
     (60_000_i64 << over).min(MAX_CIRCUIT_MILLIS)
 }
 
+/// Jobs a worker holds at once: requests in flight, and jobs waiting for
+/// their server's turn.
+const MAX_HELD: usize = 128;
+/// Room a claim waits for (unless fewer jobs than this are held).
+const CLAIM_AT: usize = 32;
+/// Outcomes are recorded together, in one transaction, once this many
+/// are in…
+const RECORD_AT: usize = 64;
+/// …or once the oldest has waited this long.
+const RECORD_AFTER: Duration = Duration::from_millis(5);
+/// How often parked jobs left without a pending predecessor are looked
+/// for ([`deliveries::unpark_orphans`]).
+const SWEEP_EVERY_MILLIS: i64 = 10_000;
+/// When the last sweep ran (Unix milliseconds), process-wide.
+static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
+
 /// Claim and deliver due jobs until none is due. Returns how many jobs were
 /// attempted. Tests call this to drain the queue deterministically.
 pub async fn run_due(state: &ApubState, owner: &str) -> Result<usize, perch_db::Error> {
-    let lease = state.config.delivery_lease_millis;
-    let mut attempted = 0;
-    loop {
-        let now = now_millis();
-        let jobs = deliveries::claim_due(&state.db, owner, now, now + lease, BATCH).await?;
-        if jobs.is_empty() {
-            return Ok(attempted);
+    Pipeline::new(state, owner).run(None).await
+}
+
+/// A delivery task's end, as [`JoinSet::join_next_with_id`] gives it.
+type Joined = Result<(tokio::task::Id, (Job, Outcome)), tokio::task::JoinError>;
+
+/// One server's share of the held jobs.
+#[derive(Default)]
+struct HostSlot {
+    running: usize,
+    /// Claimed, waiting for one of the server's [`PER_HOST`] turns, with
+    /// when they were claimed.
+    waiting: VecDeque<(Job, std::time::Instant)>,
+}
+
+/// The worker's jobs: claimed as room frees up (never more than
+/// [`PER_HOST`] running per server, and no claim for a server already at
+/// its limit, so a slow server holds a few jobs and never the worker),
+/// sent concurrently, and their outcomes recorded in batches.
+struct Pipeline<'a> {
+    state: Arc<ApubState>,
+    owner: &'a str,
+    hosts: HashMap<String, HostSlot>,
+    held: usize,
+    tasks: JoinSet<(Job, Outcome)>,
+    /// The host of each running task, for a task that panicked.
+    task_hosts: HashMap<tokio::task::Id, String>,
+    /// Outcomes not yet recorded, and when the first of them came.
+    done: Vec<(Job, Outcome)>,
+    done_since: Option<tokio::time::Instant>,
+    attempted: usize,
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(state: &ApubState, owner: &'a str) -> Pipeline<'a> {
+        Pipeline {
+            state: Arc::new(state.clone()),
+            owner,
+            hosts: HashMap::new(),
+            held: 0,
+            tasks: JoinSet::new(),
+            task_hosts: HashMap::new(),
+            done: Vec::new(),
+            done_since: None,
+            attempted: 0,
         }
-        attempted += jobs.len();
-        let mut inboxes: Vec<String> = jobs.iter().map(|j| j.inbox_url.clone()).collect();
-        inboxes.sort();
-        inboxes.dedup();
-        let gone = deliveries::gone_among(&state.db, &inboxes).await?;
-        let (skipped, jobs): (Vec<Job>, Vec<Job>) =
-            jobs.into_iter().partition(|j| gone.contains(&j.inbox_url));
-        for job in &skipped {
-            let reason = "the inbox is gone (410 or 404 before)";
-            metrics::counter!("perch_delivery_failures", "host" => job.host.clone(), "reason" => "gone")
-                .increment(1);
-            deliveries::mark_failed(&state.db, job.id, owner, None, reason, None, now).await?;
-        }
-        let mut limits: HashMap<&str, Arc<Semaphore>> = HashMap::new();
-        for job in &jobs {
-            limits
-                .entry(job.host.as_str())
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)));
-        }
-        let outcomes = futures_util::future::join_all(jobs.iter().map(|job| {
-            let limit = limits.get(job.host.as_str()).cloned();
-            async move {
-                let _permit = match &limit {
-                    Some(limit) => limit.acquire().await.ok(),
-                    None => None,
-                };
-                // Waiting for a turn may have eaten into the lease.
-                deliveries::renew_lease(&state.db, job.id, owner, now_millis() + lease).await?;
-                let started = std::time::Instant::now();
-                let outcome = deliver(state, job).await;
-                metrics::histogram!("perch_delivery_request_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                Ok::<_, perch_db::Error>(outcome)
+    }
+
+    /// Runs until nothing is due, nothing is held and every outcome is
+    /// recorded; or, once `stop` is cancelled, until what is running ends
+    /// (what waits is given back).
+    async fn run(mut self, stop: Option<&CancellationToken>) -> Result<usize, perch_db::Error> {
+        let mut claimable = true;
+        let mut stopping = false;
+        loop {
+            self.sweep_now_and_then().await?;
+            // Claims are for a batch's worth of room, or for whatever there is
+            // room for when little is held.
+            while claimable
+                && !stopping
+                && (MAX_HELD - self.held >= CLAIM_AT || self.held < CLAIM_AT)
+            {
+                claimable = self.claim().await?;
             }
-        }))
-        .await;
-        for (job, outcome) in jobs.iter().zip(outcomes) {
-            record(state, owner, job, outcome?).await?;
+            if self.held == 0 && self.done.is_empty() {
+                return Ok(self.attempted);
+            }
+            let record_by = self.done_since.map(|since| since + RECORD_AFTER);
+            let never = std::future::pending::<()>();
+            tokio::select! {
+                biased;
+                finished = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.finished(finished);
+                }
+                () = async { if let Some(stop) = stop { stop.cancelled().await } else { never.await } }, if !stopping => {
+                    stopping = true;
+                    self.give_back_waiting().await?;
+                }
+                () = self.state.delivery_wake.notified(), if !stopping => claimable = true,
+                () = sleep_until_or_never(record_by) => {}
+                () = tokio::time::sleep(POLL) => claimable = !stopping,
+            }
+            while let Some(finished) = self.tasks.try_join_next_with_id() {
+                self.finished(Some(finished));
+            }
+            let due = record_by.is_some_and(|at| tokio::time::Instant::now() >= at);
+            if !self.done.is_empty() && (self.done.len() >= RECORD_AT || due || self.held == 0) {
+                self.record_done().await?;
+                // Finished jobs unpark their inboxes' next ones.
+                claimable = !stopping;
+            }
         }
+    }
+
+    /// Claims what there is room for; returns whether more may be due.
+    async fn claim(&mut self) -> Result<bool, perch_db::Error> {
+        let room = (MAX_HELD - self.held).min(BATCH as usize);
+        let busy: Vec<String> = self
+            .hosts
+            .iter()
+            .filter(|(_, slot)| slot.running + slot.waiting.len() >= PER_HOST)
+            .map(|(host, _)| host.clone())
+            .collect();
+        let lease = self.state.config.delivery_lease_millis;
+        let now = now_millis();
+        let started = std::time::Instant::now();
+        let jobs = deliveries::claim(
+            &self.state.db,
+            self.owner,
+            now,
+            now + lease,
+            room as i64,
+            &busy,
+            PER_HOST as i64,
+        )
+        .await?;
+        metrics::histogram!("perch_delivery_claim_seconds").record(started.elapsed().as_secs_f64());
+        let more = jobs.len() == room;
+        self.attempted += jobs.len();
+        for job in jobs {
+            if job.inbox_gone {
+                // Settled at once: never held.
+                self.done_now(
+                    job,
+                    Outcome::Skipped("the inbox is gone (410 or 404 before)"),
+                );
+                continue;
+            }
+            self.held += 1;
+            let slot = self.hosts.entry(job.host.clone()).or_default();
+            if slot.running < PER_HOST {
+                slot.running += 1;
+                self.start(job);
+            } else {
+                slot.waiting.push_back((job, std::time::Instant::now()));
+            }
+        }
+        Ok(more)
+    }
+
+    fn start(&mut self, job: Job) {
+        let state = self.state.clone();
+        let host = job.host.clone();
+        let handle = self.tasks.spawn(async move {
+            let started = std::time::Instant::now();
+            let outcome = deliver(&state, &job).await;
+            metrics::histogram!("perch_delivery_request_seconds")
+                .record(started.elapsed().as_secs_f64());
+            (job, outcome)
+        });
+        self.task_hosts.insert(handle.id(), host);
+    }
+
+    fn done_now(&mut self, job: Job, outcome: Outcome) {
+        self.done.push((job, outcome));
+        self.done_since
+            .get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    /// A request ended: its server's next waiting job may start.
+    fn finished(&mut self, finished: Option<Joined>) {
+        let (id, host, result) = match finished {
+            None => return,
+            Some(Ok((id, (job, outcome)))) => (id, job.host.clone(), Some((job, outcome))),
+            Some(Err(error)) => {
+                // The job stays leased and is attempted again after its
+                // lease.
+                tracing::error!(%error, "a delivery task failed");
+                let id = error.id();
+                let host = self.task_hosts.get(&id).cloned().unwrap_or_default();
+                (id, host, None)
+            }
+        };
+        self.task_hosts.remove(&id);
+        self.held = self.held.saturating_sub(1);
+        if let Some((job, outcome)) = result {
+            self.done_now(job, outcome);
+        }
+        let next = match self.hosts.get_mut(&host) {
+            Some(slot) => {
+                slot.running = slot.running.saturating_sub(1);
+                let next = slot.waiting.pop_front();
+                if next.is_some() {
+                    slot.running += 1;
+                } else if slot.running == 0 {
+                    self.hosts.remove(&host);
+                }
+                next
+            }
+            None => None,
+        };
+        if let Some((job, claimed)) = next {
+            // Waiting for a turn may have eaten into the lease: the renewal
+            // goes with the outcome, so a job that waited long is started
+            // only once its lease is renewed.
+            let lease = self.state.config.delivery_lease_millis;
+            if claimed.elapsed().as_millis() as i64 > lease / 4 {
+                let state = self.state.clone();
+                let owner = self.owner.to_owned();
+                let host = job.host.clone();
+                let handle = self.tasks.spawn(async move {
+                    if let Err(error) =
+                        deliveries::renew_lease(&state.db, job.id, &owner, now_millis() + lease)
+                            .await
+                    {
+                        return (
+                            job,
+                            Outcome::Retry(None, format!("renewing the lease: {error}")),
+                        );
+                    }
+                    let started = std::time::Instant::now();
+                    let outcome = deliver(&state, &job).await;
+                    metrics::histogram!("perch_delivery_request_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                    (job, outcome)
+                });
+                self.task_hosts.insert(handle.id(), host);
+            } else {
+                self.start(job);
+            }
+        }
+    }
+
+    /// Stopping: jobs not started go back to the queue.
+    async fn give_back_waiting(&mut self) -> Result<(), perch_db::Error> {
+        let mut ids = Vec::new();
+        for slot in self.hosts.values_mut() {
+            ids.extend(slot.waiting.drain(..).map(|(job, _)| job.id));
+        }
+        self.held = self.held.saturating_sub(ids.len());
+        deliveries::release(&self.state.db, self.owner, &ids).await
+    }
+
+    /// Records the outcomes gathered: deliveries in one transaction, each
+    /// failure on its own (they are few, and each one's retry, circuit and
+    /// gone inbox are decided apart).
+    async fn record_done(&mut self) -> Result<(), perch_db::Error> {
+        self.done_since = None;
+        let done = std::mem::take(&mut self.done);
+        let now = now_millis();
+        let mut delivered = Vec::new();
+        let mut hosts = Vec::new();
+        for (job, outcome) in done {
+            match outcome {
+                Outcome::Delivered(status) => {
+                    metrics::histogram!("perch_delivery_latency_seconds")
+                        .record((now - job.created_at).max(0) as f64 / 1000.0);
+                    delivered.push((job.id, i32::from(status)));
+                    hosts.push(job.host);
+                }
+                Outcome::Skipped(reason) => {
+                    metrics::counter!("perch_delivery_failures", "host" => job.host.clone(), "reason" => "gone")
+                        .increment(1);
+                    deliveries::mark_failed(
+                        &self.state.db,
+                        job.id,
+                        self.owner,
+                        None,
+                        reason,
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
+                outcome => record(&self.state, self.owner, &job, outcome).await?,
+            }
+        }
+        hosts.sort_unstable();
+        hosts.dedup();
+        deliveries::mark_all_delivered(&self.state.db, self.owner, &delivered, &hosts, now).await?;
+        metrics::counter!("perch_deliveries", "outcome" => "delivered")
+            .increment(delivered.len() as u64);
+        Ok(())
+    }
+
+    async fn sweep_now_and_then(&self) -> Result<(), perch_db::Error> {
+        let now = now_millis();
+        let last = LAST_SWEEP.load(Ordering::Relaxed);
+        if now - last < SWEEP_EVERY_MILLIS
+            || LAST_SWEEP
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let unparked = deliveries::unpark_orphans(&self.state.db).await?;
+        if unparked > 0 {
+            tracing::info!(
+                unparked,
+                "unparked delivery jobs left without a predecessor"
+            );
+            metrics::counter!("perch_delivery_unparked_orphans").increment(unparked);
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -222,6 +495,11 @@ async fn record(
                 metrics::counter!("perch_deliveries", "outcome" => "failed").increment(1);
             }
         }
+        Outcome::Skipped(reason) => {
+            metrics::counter!("perch_delivery_failures", "host" => host, "reason" => "gone")
+                .increment(1);
+            deliveries::mark_failed(db, job.id, owner, None, reason, None, now).await?;
+        }
         Outcome::GiveUp(status, error) => {
             // The server answered: it is up, whatever it thinks of this.
             deliveries::host_succeeded(db, &job.host, now).await?;
@@ -245,12 +523,16 @@ async fn record(
 }
 
 /// The background worker: runs due jobs whenever woken (a new job was
-/// enqueued) or every few seconds, until `stop`.
+/// enqueued) or every few seconds, until `stop`; then lets the requests
+/// in flight end and records them.
 pub async fn worker(state: ApubState, owner: String, stop: CancellationToken) {
     let wake: Arc<tokio::sync::Notify> = state.delivery_wake.clone();
     loop {
-        if let Err(error) = run_due(&state, &owner).await {
+        if let Err(error) = Pipeline::new(&state, &owner).run(Some(&stop)).await {
             tracing::error!(%error, "delivery worker: database error");
+        }
+        if stop.is_cancelled() {
+            return;
         }
         if let Ok(pending) = deliveries::pending_count(&state.db).await {
             metrics::gauge!("perch_delivery_queue_depth").set(pending as f64);

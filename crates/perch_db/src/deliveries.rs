@@ -10,7 +10,14 @@
 
 use perch_core::time::UnixMillis;
 
+use serde_json::{Value, json};
+
 use crate::{Db, Result, Tx};
+
+/// Texts as the JSON array SQLite's `json_each` reads.
+fn json_texts(texts: &[String]) -> String {
+    Value::from(texts.to_vec()).to_string()
+}
 
 /// An activity to publish.
 #[derive(Clone, Debug)]
@@ -43,10 +50,24 @@ pub struct Job {
     pub actor_account_id: i64,
     pub activity_uri: String,
     pub body: String,
+    /// The inbox answered 404 or 410 before: the job fails without a
+    /// request.
+    pub inbox_gone: bool,
 }
 
+/// `next_attempt_at` of a *parked* job: one enqueued while an older job
+/// for the same inbox was pending. Jobs of one inbox go out in order, so a
+/// parked job could not be claimed anyway; parking keeps it out of the
+/// range of due jobs that every claim reads, so that a server with a long
+/// backlog costs claims nothing. Finishing a job (delivered, or given up)
+/// restores its inbox's next job to its enqueue time ([`unpark_orphans`] is
+/// the safety net); the claim's order check stays, so parking is never
+/// what keeps the order.
+pub const PARKED: UnixMillis = i64::MAX;
+
 /// Store the activity and its jobs. Call inside the transaction that makes
-/// the change the activity announces.
+/// the change the activity announces. The jobs are written by one
+/// statement, each parked if its inbox already has a pending job.
 pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) -> Result<()> {
     on_tx!(tx, conn => {
         sqlx::query(
@@ -60,20 +81,58 @@ pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) ->
         .bind(activity.created_at)
         .execute(&mut *conn)
         .await?;
-        for target in targets {
+    });
+    if targets.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Tx::Sqlite(tx) => {
+            let rows: Value = targets
+                .iter()
+                .map(|t| json!([t.delivery_id, t.inbox_url, t.host]))
+                .collect();
+            let rows = rows.to_string();
             sqlx::query(
                 "INSERT INTO deliveries (id, activity_id, inbox_url, host, next_attempt_at, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
+                 created_at) \
+                 SELECT t.id, $1, t.inbox, t.host, \
+                   CASE WHEN EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
+                                     AND o.state = 0) THEN $3 ELSE $2 END, $2 \
+                 FROM (SELECT json_extract(value, '$[0]') AS id, \
+                         json_extract(value, '$[1]') AS inbox, \
+                         json_extract(value, '$[2]') AS host FROM json_each($4)) t \
+                 WHERE true ON CONFLICT DO NOTHING",
             )
-            .bind(target.delivery_id)
             .bind(activity.id)
-            .bind(&target.inbox_url)
-            .bind(&target.host)
             .bind(activity.created_at)
-            .execute(&mut *conn)
+            .bind(PARKED)
+            .bind(rows)
+            .execute(&mut **tx)
             .await?;
         }
-    });
+        Tx::Postgres(tx) => {
+            let ids: Vec<i64> = targets.iter().map(|t| t.delivery_id).collect();
+            let inboxes: Vec<&str> = targets.iter().map(|t| t.inbox_url.as_str()).collect();
+            let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO deliveries (id, activity_id, inbox_url, host, next_attempt_at, \
+                 created_at) \
+                 SELECT t.id, $1, t.inbox, t.host, \
+                   CASE WHEN EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
+                                     AND o.state = 0) THEN $3 ELSE $2 END, $2 \
+                 FROM unnest($4::bigint[], $5::text[], $6::text[]) AS t (id, inbox, host) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(activity.id)
+            .bind(activity.created_at)
+            .bind(PARKED)
+            .bind(ids)
+            .bind(inboxes)
+            .bind(hosts)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     Ok(())
 }
 
@@ -88,22 +147,52 @@ pub async fn claim_due(
     lease_until: UnixMillis,
     limit: i64,
 ) -> Result<Vec<Job>> {
+    claim(db, owner, now, lease_until, limit, &[], limit).await
+}
+
+/// Due jobs read by one claim, per job it may return: enough that a few
+/// hosts at their limit do not leave a claim short.
+const SCAN_PER_JOB: i64 = 4;
+
+/// [`claim_due`] for a worker that limits requests per server: no job of
+/// the hosts in `busy` (at their limit already), and at most `per_host`
+/// jobs of any other host. Reads at most `limit` × 4 due jobs, oldest
+/// first, whatever the size of the queue: parked jobs are outside the due
+/// range, so a long backlog to one server adds only its inboxes' next jobs.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: UnixMillis,
+    lease_until: UnixMillis,
+    limit: i64,
+    busy: &[String],
+    per_host: i64,
+) -> Result<Vec<Job>> {
+    let scan = limit.saturating_mul(SCAN_PER_JOB);
     let ids: Vec<i64> = match db {
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT d.id FROM deliveries d \
-                 WHERE d.state = 0 AND d.next_attempt_at <= $1 \
-                   AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $1) \
-                   AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
-                                   AND o.state = 0 AND o.id < d.id) \
-                   AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
-                                   AND h.circuit_open_until > $1) \
-                 ORDER BY d.next_attempt_at, d.id LIMIT $2 \
-                 FOR UPDATE OF d SKIP LOCKED",
+                "WITH candidates AS ( \
+                   SELECT d.id, d.host, d.next_attempt_at FROM deliveries d \
+                   WHERE d.state = 0 AND d.next_attempt_at <= $1 \
+                     AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $1) \
+                     AND NOT (d.host = ANY($3)) \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
+                                     AND o.state = 0 AND o.id < d.id) \
+                     AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
+                                     AND h.circuit_open_until > $1) \
+                   ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+                   FOR UPDATE OF d SKIP LOCKED) \
+                 SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
+                   (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM candidates) r \
+                 WHERE n <= $5 ORDER BY next_attempt_at, id LIMIT $2",
             )
             .bind(now)
             .bind(limit)
+            .bind(busy)
+            .bind(scan)
+            .bind(per_host)
             .fetch_all(&mut *tx)
             .await?;
             sqlx::query(
@@ -121,20 +210,28 @@ pub async fn claim_due(
         Db::Sqlite(pool) => {
             sqlx::query_scalar(
                 "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
-                 WHERE id IN (SELECT d.id FROM deliveries d \
-                   WHERE d.state = 0 AND d.next_attempt_at <= $3 \
-                     AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $3) \
-                     AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
-                                     AND o.state = 0 AND o.id < d.id) \
-                     AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
-                                     AND h.circuit_open_until > $3) \
-                   ORDER BY d.next_attempt_at, d.id LIMIT $4) \
+                 WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
+                     (PARTITION BY host ORDER BY next_attempt_at, id) AS n \
+                   FROM (SELECT d.id, d.host, d.next_attempt_at FROM deliveries d \
+                     WHERE d.state = 0 AND d.next_attempt_at <= $3 \
+                       AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $3) \
+                       AND d.host NOT IN (SELECT value FROM json_each($5)) \
+                       AND NOT EXISTS (SELECT 1 FROM deliveries o \
+                                       WHERE o.inbox_url = d.inbox_url \
+                                       AND o.state = 0 AND o.id < d.id) \
+                       AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
+                                       AND h.circuit_open_until > $3) \
+                     ORDER BY d.next_attempt_at, d.id LIMIT $6)) \
+                   WHERE n <= $7 ORDER BY next_attempt_at, id LIMIT $4) \
                  RETURNING id",
             )
             .bind(owner)
             .bind(lease_until)
             .bind(now)
             .bind(limit)
+            .bind(json_texts(busy))
+            .bind(scan)
+            .bind(per_host)
             .fetch_all(pool)
             .await?
         }
@@ -142,20 +239,51 @@ pub async fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // The lease (owner and expiry) names exactly the jobs just claimed.
-    Ok(on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT d.id, d.created_at, d.inbox_url, d.host, d.attempts, a.actor_account_id, \
-             a.uri AS activity_uri, a.body \
-             FROM deliveries d JOIN outbound_activities a ON a.id = d.activity_id \
-             WHERE d.lease_owner = $1 AND d.lease_expires_at = $2 AND d.state = 0 \
-             ORDER BY d.id",
-        )
-        .bind(owner)
-        .bind(lease_until)
-        .fetch_all(pool)
-        .await?
-    }))
+    // By id: a worker claims again while earlier jobs are in flight, and
+    // two claims in one millisecond would share a lease expiry.
+    Ok(fetch_by_ids!(
+        db,
+        &ids,
+        query_as,
+        "SELECT d.id, d.created_at, d.inbox_url, d.host, d.attempts, a.actor_account_id, \
+         a.uri AS activity_uri, a.body, \
+         EXISTS (SELECT 1 FROM gone_inboxes g WHERE g.inbox_url = d.inbox_url) AS inbox_gone \
+         FROM deliveries d JOIN outbound_activities a ON a.id = d.activity_id \
+         WHERE d.id",
+        " AND d.lease_owner = $2 AND d.state = 0 ORDER BY d.id",
+        owner
+    ))
+}
+
+/// Give claimed jobs back unattempted (a worker claimed more than a server
+/// may take at once).
+pub async fn release(db: &Db, owner: &str, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query(
+                "UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id IN (SELECT value FROM json_each($1)) AND lease_owner = $2",
+            )
+            .bind(crate::pool::json_ids(ids))
+            .bind(owner)
+            .execute(pool)
+            .await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = ANY($1) AND lease_owner = $2",
+            )
+            .bind(ids)
+            .bind(owner)
+            .execute(pool)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Keep a claimed job ours until `lease_until` (a worker renews its lease
@@ -174,6 +302,13 @@ pub async fn renew_lease(db: &Db, id: i64, owner: &str, lease_until: UnixMillis)
     Ok(())
 }
 
+/// Unparks the next job of the inbox of job `$1` (the statement is the same
+/// on both backends).
+const UNPARK_NEXT_OF_ONE: &str = "UPDATE deliveries SET next_attempt_at = created_at \
+     WHERE next_attempt_at = $2 AND state = 0 AND id = (SELECT o.id FROM deliveries o \
+       WHERE o.inbox_url = (SELECT f.inbox_url FROM deliveries f WHERE f.id = $1) \
+       AND o.state = 0 ORDER BY o.id LIMIT 1)";
+
 /// The job reached its inbox.
 pub async fn mark_delivered(
     db: &Db,
@@ -182,8 +317,9 @@ pub async fn mark_delivered(
     status: i32,
     now: UnixMillis,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => {
+        let done = sqlx::query(
             "UPDATE deliveries SET state = 1, attempts = attempts + 1, last_status = $1, \
              finished_at = $2, lease_owner = NULL, lease_expires_at = NULL \
              WHERE id = $3 AND lease_owner = $4",
@@ -192,13 +328,126 @@ pub async fn mark_delivered(
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(pool)
-        .await?;
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if done > 0 {
+            sqlx::query(UNPARK_NEXT_OF_ONE).bind(id).bind(PARKED).execute(&mut *conn).await?;
+        }
     });
-    Ok(())
+    tx.commit().await
 }
 
-/// The attempt failed; try again at `retry_at`, or give up when `None`.
+/// Jobs that reached their inboxes, recorded in one transaction: each job
+/// (id, HTTP status) delivered, each of `hosts` (theirs) up, and the next
+/// job of each inbox unparked.
+pub async fn mark_all_delivered(
+    db: &Db,
+    owner: &str,
+    delivered: &[(i64, i32)],
+    hosts: &[String],
+    now: UnixMillis,
+) -> Result<()> {
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let mut statuses: Vec<i32> = delivered.iter().map(|(_, status)| *status).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    let ids: Vec<i64> = delivered.iter().map(|(id, _)| *id).collect();
+    let mut tx = db.begin().await?;
+    match &mut tx {
+        Tx::Sqlite(tx) => {
+            for status in statuses {
+                let ids: Vec<i64> = delivered
+                    .iter()
+                    .filter(|(_, s)| *s == status)
+                    .map(|(id, _)| *id)
+                    .collect();
+                sqlx::query(
+                    "UPDATE deliveries SET state = 1, attempts = attempts + 1, \
+                     last_status = $1, finished_at = $2, lease_owner = NULL, \
+                     lease_expires_at = NULL \
+                     WHERE id IN (SELECT value FROM json_each($3)) AND lease_owner = $4",
+                )
+                .bind(status)
+                .bind(now)
+                .bind(crate::pool::json_ids(&ids))
+                .bind(owner)
+                .execute(&mut **tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO delivery_hosts (host, last_success_at) \
+                 SELECT value, $2 FROM json_each($1) WHERE true \
+                 ON CONFLICT (host) DO UPDATE SET consecutive_failures = 0, \
+                 failing_since = NULL, circuit_open_until = NULL, unavailable_since = NULL, \
+                 last_success_at = $2",
+            )
+            .bind(json_texts(hosts))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = created_at \
+                 WHERE next_attempt_at = $2 AND state = 0 AND id IN ( \
+                   SELECT (SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
+                           AND o.state = 0 ORDER BY o.id LIMIT 1) \
+                   FROM deliveries f WHERE f.id IN (SELECT value FROM json_each($1)))",
+            )
+            .bind(crate::pool::json_ids(&ids))
+            .bind(PARKED)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Tx::Postgres(tx) => {
+            for status in statuses {
+                let ids: Vec<i64> = delivered
+                    .iter()
+                    .filter(|(_, s)| *s == status)
+                    .map(|(id, _)| *id)
+                    .collect();
+                sqlx::query(
+                    "UPDATE deliveries SET state = 1, attempts = attempts + 1, \
+                     last_status = $1, finished_at = $2, lease_owner = NULL, \
+                     lease_expires_at = NULL WHERE id = ANY($3) AND lease_owner = $4",
+                )
+                .bind(status)
+                .bind(now)
+                .bind(&ids)
+                .bind(owner)
+                .execute(&mut **tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO delivery_hosts (host, last_success_at) \
+                 SELECT h, $2 FROM unnest($1::text[]) AS h \
+                 ON CONFLICT (host) DO UPDATE SET consecutive_failures = 0, \
+                 failing_since = NULL, circuit_open_until = NULL, unavailable_since = NULL, \
+                 last_success_at = $2",
+            )
+            .bind(hosts)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE deliveries SET next_attempt_at = created_at \
+                 WHERE next_attempt_at = $2 AND state = 0 AND id IN ( \
+                   SELECT (SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
+                           AND o.state = 0 ORDER BY o.id LIMIT 1) \
+                   FROM deliveries f WHERE f.id = ANY($1))",
+            )
+            .bind(&ids)
+            .bind(PARKED)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// The attempt failed; try again at `retry_at`, or give up when `None`
+/// (which unparks the inbox's next job).
 pub async fn mark_failed(
     db: &Db,
     id: i64,
@@ -208,8 +457,9 @@ pub async fn mark_failed(
     retry_at: Option<UnixMillis>,
     now: UnixMillis,
 ) -> Result<()> {
-    on_db!(db, pool => {
-        sqlx::query(
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, conn => {
+        let done = sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, last_status = $1, last_error = $2, \
                state = CASE WHEN $3 IS NULL THEN 2 ELSE 0 END, \
                next_attempt_at = COALESCE($3, next_attempt_at), \
@@ -223,10 +473,37 @@ pub async fn mark_failed(
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(pool)
-        .await?;
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if done > 0 && retry_at.is_none() {
+            sqlx::query(UNPARK_NEXT_OF_ONE).bind(id).bind(PARKED).execute(&mut *conn).await?;
+        }
     });
-    Ok(())
+    tx.commit().await
+}
+
+/// Unparks every parked job with no older pending job for its inbox, and
+/// returns how many. Finishing a job unparks the next one in the same
+/// transaction; what this catches is rarer: on PostgreSQL a job parked by
+/// a transaction that committed just after its inbox's last pending job
+/// finished (the finisher could not see it yet), or a job whose
+/// predecessor was deleted with its author. Reads every parked job, so a
+/// worker runs it now and then, not per claim.
+pub async fn unpark_orphans(db: &Db) -> Result<u64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE deliveries SET next_attempt_at = created_at \
+             WHERE state = 0 AND next_attempt_at = $1 \
+               AND NOT EXISTS (SELECT 1 FROM deliveries o \
+                               WHERE o.inbox_url = deliveries.inbox_url \
+                               AND o.state = 0 AND o.id < deliveries.id)",
+        )
+        .bind(PARKED)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    }))
 }
 
 /// Jobs not yet delivered nor given up on.

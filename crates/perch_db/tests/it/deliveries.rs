@@ -231,3 +231,127 @@ async fn an_open_circuit_holds_a_servers_jobs_until_it_closes() {
     .expect("gone");
     assert_eq!(gone, ["https://up.example/inbox"]);
 }
+
+async fn enqueue_one(db: &perch_db::Db, author: i64, id: i64, targets: &[Target]) {
+    let mut tx = db.begin().await.expect("tx");
+    let activity = NewActivity {
+        id,
+        uri: format!("https://perch.example/activities/{id}"),
+        actor_account_id: author,
+        body: "{}".to_owned(),
+        created_at: 1000,
+    };
+    deliveries::enqueue(&mut tx, &activity, targets)
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn a_backlog_to_one_inbox_waits_parked_and_each_ending_lets_the_next_go() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "backlog", "backlog@example.com").await;
+    for id in 1..=4 {
+        enqueue_one(
+            &db,
+            author.id,
+            id,
+            &[target(10 + id, "https://slow.example/inbox")],
+        )
+        .await;
+    }
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 4);
+    assert_eq!(
+        deliveries::unpark_orphans(&db).await.expect("sweep"),
+        0,
+        "every parked job has a pending predecessor"
+    );
+
+    let first = deliveries::claim_due(&db, "w", 1000, 2000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].activity_uri, "https://perch.example/activities/1");
+    // Given up: the next one goes.
+    deliveries::mark_failed(&db, first[0].id, "w", Some(500), "boom", None, 1001)
+        .await
+        .expect("given up");
+    let second = deliveries::claim_due(&db, "w", 1002, 2002, 10)
+        .await
+        .expect("claim");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].activity_uri, "https://perch.example/activities/2");
+    // A retry keeps its place: the next one stays parked.
+    deliveries::mark_failed(&db, second[0].id, "w", Some(503), "busy", Some(1500), 1003)
+        .await
+        .expect("retry");
+    assert!(
+        deliveries::claim_due(&db, "w", 1004, 2004, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the retry is not due and the rest wait behind it"
+    );
+    let again = deliveries::claim_due(&db, "w", 1500, 2500, 10)
+        .await
+        .expect("claim");
+    assert_eq!(again[0].activity_uri, "https://perch.example/activities/2");
+    // Delivered in a batch: the next one goes.
+    deliveries::mark_all_delivered(
+        &db,
+        "w",
+        &[(again[0].id, 202)],
+        &["slow.example".to_owned()],
+        1501,
+    )
+    .await
+    .expect("delivered");
+    let third = deliveries::claim_due(&db, "w", 1502, 2502, 10)
+        .await
+        .expect("claim");
+    assert_eq!(third[0].activity_uri, "https://perch.example/activities/3");
+    deliveries::mark_delivered(&db, third[0].id, "w", 202, 1503)
+        .await
+        .expect("delivered");
+    let fourth = deliveries::claim_due(&db, "w", 1504, 2504, 10)
+        .await
+        .expect("claim");
+    assert_eq!(fourth[0].activity_uri, "https://perch.example/activities/4");
+    assert_eq!(deliveries::pending_count(&db).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn a_claim_skips_busy_servers_and_takes_a_few_jobs_per_server() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "spread", "spread@example.com").await;
+    let targets = [
+        target(11, "https://many.example/users/a/inbox"),
+        target(12, "https://many.example/users/b/inbox"),
+        target(13, "https://many.example/users/c/inbox"),
+        target(14, "https://other.example/inbox"),
+        target(15, "https://busy.example/inbox"),
+    ];
+    enqueue_one(&db, author.id, 1, &targets).await;
+    let claimed = deliveries::claim(&db, "w", 1000, 2000, 10, &["busy.example".to_owned()], 2)
+        .await
+        .expect("claim");
+    let mut hosts: Vec<&str> = claimed.iter().map(|j| j.host.as_str()).collect();
+    hosts.sort_unstable();
+    assert_eq!(hosts, ["many.example", "many.example", "other.example"]);
+    let rest = deliveries::claim(&db, "w", 1000, 2000, 10, &[], 2)
+        .await
+        .expect("claim");
+    let mut hosts: Vec<&str> = rest.iter().map(|j| j.host.as_str()).collect();
+    hosts.sort_unstable();
+    assert_eq!(hosts, ["busy.example", "many.example"]);
+    // Given back unattempted: claimable at once.
+    let ids: Vec<i64> = rest.iter().map(|j| j.id).collect();
+    deliveries::release(&db, "w", &ids).await.expect("release");
+    let again = deliveries::claim(&db, "w2", 1001, 2001, 10, &[], 2)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[0].attempts, 0, "nothing was attempted");
+}
