@@ -164,7 +164,12 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
     }
 
     let (mut sink, mut source) = socket.split();
-    let mut last_sent: i64 = 0;
+    // Events up to this number were replayed; the same events queued live
+    // meanwhile are skipped. Live events themselves are each sent: they
+    // are published after their transactions commit, so two changes
+    // committed close together may arrive in either order, and one with a
+    // lower number than the last sent is still new.
+    let mut replayed_through: i64 = 0;
     if let (Some(account), Some(after)) = (&opening.account, opening.last_seq) {
         match Box::pin(frames::replay(state, account.id, after)).await {
             Ok((replayed, last)) => {
@@ -179,7 +184,7 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
                         .await;
                     }
                 }
-                last_sent = last;
+                replayed_through = last;
             }
             Err(error) => tracing::warn!(error = error.message(), "replay failed"),
         }
@@ -205,11 +210,8 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow: the outgoing queue is full")).await;
                     break;
                 };
-                if let Some(seq) = seq {
-                    if seq <= last_sent {
-                        continue;
-                    }
-                    last_sent = seq;
+                if seq.is_some_and(|seq| seq <= replayed_through) {
+                    continue;
                 }
                 if sink.send(Message::Text(frame)).await.is_err() {
                     break;
