@@ -18,13 +18,19 @@
 //! removed whatever happens. These are benchmarks: nothing here is a test
 //! that passes or fails on timing.
 
+mod accounts;
 mod baseline;
+mod followers;
 mod load;
 mod machine;
 mod origin;
+mod peers;
 mod report;
 mod scenarios;
 mod server;
+mod wait;
+mod ws;
+mod ws_baseline;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +69,10 @@ enum Command {
     /// Every scenario with its defaults, on SQLite and (with --postgres)
     /// PostgreSQL, written into the report
     All(AllArgs),
+    /// A bare WebSocket server holding connections: the baseline that
+    /// `connections` starts
+    #[command(hide = true)]
+    WsBaseline(ws_baseline::Args),
 }
 
 #[derive(Args)]
@@ -130,6 +140,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Backlog(run) => single(run, backlog::run).await,
         Command::Footprint(run) => single(run, footprint::run).await,
         Command::All(args) => all(args).await,
+        Command::WsBaseline(args) => ws_baseline::serve(args).await,
     }
 }
 
@@ -153,7 +164,9 @@ where
 
 fn ctx(common: &Common, postgres: Option<String>, machine: Arc<Machine>) -> Ctx {
     Ctx {
-        perch: common.perch.clone(),
+        // Servers run in their own directories: a relative path would not
+        // name the binary there.
+        perch: std::fs::canonicalize(&common.perch).unwrap_or_else(|_| common.perch.clone()),
         postgres,
         machine,
         deadline: Instant::now() + Duration::from_secs(common.time_limit),

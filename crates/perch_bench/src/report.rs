@@ -118,7 +118,8 @@ impl Rows {
     }
 }
 
-fn number(value: f64, unit: &str) -> String {
+/// `value` rounded and grouped by thousands, with its unit.
+pub fn number(value: f64, unit: &str) -> String {
     if value.is_nan() {
         return "n/a".to_owned();
     }
@@ -237,7 +238,7 @@ mod tests {
     #[test]
     fn numbers_are_grouped_and_rounded() {
         assert_eq!(number(1234567.0, "/s"), "1,234,567/s");
-        assert_eq!(number(3.14159, "ms"), "3.14 ms");
+        assert_eq!(number(1.2345, "ms"), "1.23 ms");
         assert_eq!(number(42.25, "KiB"), "42.2 KiB");
         assert_eq!(number(f64::NAN, "ms"), "n/a");
     }

@@ -113,6 +113,42 @@ impl Counter {
         Ok(count)
     }
 
+    /// Accounts following the local account `username`.
+    pub async fn followers_of(&mut self, username: &str) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM follows f \
+             JOIN accounts a ON a.id = f.target_account_id \
+             WHERE a.username = $1 AND a.domain IS NULL";
+        let count: i64 = match self {
+            Counter::Sqlite(conn) => {
+                sqlx::query_scalar(SQL)
+                    .bind(username)
+                    .fetch_one(conn)
+                    .await?
+            }
+            Counter::Postgres(conn) => {
+                sqlx::query_scalar(SQL)
+                    .bind(username)
+                    .fetch_one(conn)
+                    .await?
+            }
+        };
+        Ok(count)
+    }
+
+    /// The delivery queue's jobs by state: (pending, delivered, failed).
+    pub async fn deliveries_by_state(&mut self) -> anyhow::Result<(i64, i64, i64)> {
+        const SQL: &str = "SELECT \
+             COALESCE(SUM(CASE WHEN state = 0 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END), 0) \
+             FROM deliveries";
+        let counts: (i64, i64, i64) = match self {
+            Counter::Sqlite(conn) => sqlx::query_as(SQL).fetch_one(conn).await?,
+            Counter::Postgres(conn) => sqlx::query_as(SQL).fetch_one(conn).await?,
+        };
+        Ok(counts)
+    }
+
     pub async fn close(self) {
         let _ = match self {
             Counter::Sqlite(conn) => conn.close().await,
@@ -196,7 +232,7 @@ impl Server {
             .env("PERCH_DATA_DIR", self._dir.path().join("data"))
             .env("PERCH_DATABASE_URL", self.database.url())
             .env("PERCH_ALLOW_PRIVATE_ADDRESSES", "true")
-            .env("PERCH_LOG", "warn")
+            .env("PERCH_LOG", server_log_filter())
             .kill_on_drop(true);
         for (name, value) in &self.env {
             command.env(name, value);
@@ -262,6 +298,82 @@ impl Server {
         }
     }
 
+    /// The `perch serve` command for this server's database, port and data
+    /// directory, its output appended to the server's log.
+    fn serve_command(&self, perch: &Path, port: u16, data_dir: &Path) -> anyhow::Result<Command> {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.log_path)?;
+        let mut serve = self.command(perch, port);
+        serve
+            .arg("serve")
+            .env("PERCH_DATA_DIR", data_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        Ok(serve)
+    }
+
+    fn port(&self) -> anyhow::Result<u16> {
+        url::Url::parse(&self.base)?
+            .port()
+            .context("the server's URL has no port")
+    }
+
+    /// Stops `perch serve` as an operator would, with SIGTERM (SIGKILL
+    /// after `grace`), and keeps the database for [`Server::restart`].
+    pub async fn shut_down(&mut self, grace: Duration) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child, grace).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts `perch serve` again on the same database and port, after
+    /// [`Server::shut_down`], without waiting: the instant returned is taken
+    /// just before the process is spawned.
+    pub fn restart(&mut self, perch: &Path) -> anyhow::Result<Instant> {
+        anyhow::ensure!(self.child.is_none(), "the server is still running");
+        let mut serve = self.serve_command(perch, self.port()?, &self._dir.path().join("data"))?;
+        let spawned = Instant::now();
+        self.child = Some(serve.spawn().context("starting `perch serve`")?);
+        Ok(spawned)
+    }
+
+    /// Waits until `/health` answers 200, probing every `poll` with
+    /// `client` (made beforehand, so that its set-up is not timed).
+    pub async fn wait_until_healthy(
+        &mut self,
+        client: &reqwest::Client,
+        poll: Duration,
+    ) -> anyhow::Result<()> {
+        let child = self.child.as_mut().context("the server is not running")?;
+        wait_for_health(child, client, &self.base, poll).await
+    }
+
+    /// A second `perch serve` process on this server's database, on its own
+    /// port and data directory, under the same public URL (as behind a load
+    /// balancer); ready when it returns. Only PostgreSQL can share a
+    /// database between processes.
+    pub async fn start_sibling(&self, perch: &Path) -> anyhow::Result<Sibling> {
+        let port = free_port()?;
+        let data_dir = self._dir.path().join(format!("data-{port}"));
+        let mut serve = self.serve_command(perch, port, &data_dir)?;
+        let mut child = serve.spawn().context("starting a second `perch serve`")?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let ready = wait_for_health(&mut child, &client, &base, Duration::from_millis(20)).await;
+        if let Err(error) = ready {
+            let _ = terminate(&mut child, Duration::from_secs(5)).await;
+            return Err(error.context(format!("server log (last lines):\n{}", self.log_tail(20))));
+        }
+        Ok(Sibling { base, child })
+    }
+
     /// The process id of `perch serve`.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
@@ -273,11 +385,49 @@ impl Server {
         rss_kib(pid)
     }
 
+    /// The resident memory of `perch serve` now, in KiB, split into
+    /// anonymous memory (heap, stacks: `RssAnon`) and pages mapped from
+    /// files (the binary and its libraries: `RssFile`).
+    pub fn rss_parts_kib(&self) -> anyhow::Result<(u64, u64)> {
+        let pid = self.pid().context("the server is not running")?;
+        Ok((
+            proc_status_kib(pid, "RssAnon:")?,
+            proc_status_kib(pid, "RssFile:")?,
+        ))
+    }
+
     /// The most resident memory `perch serve` has had so far, in KiB
     /// (`VmHWM`).
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         let pid = self.pid().context("the server is not running")?;
         proc_status_kib(pid, "VmHWM:")
+    }
+
+    /// Sets `PERCH_*` setting `name` for what is started from now on
+    /// (e.g. before [`Server::restart`]).
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// The server's `/metrics` page (Prometheus text format).
+    pub async fn metrics(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        Ok(client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?)
+    }
+
+    /// Resets the peak resident memory (`VmHWM`) to the current one, so
+    /// that [`Server::peak_rss_kib`] reports the peak of what follows
+    /// (`/proc/PID/clear_refs`, Linux 4.0 and later).
+    pub fn reset_peak_rss(&self) -> anyhow::Result<()> {
+        let pid = self.pid().context("the server is not running")?;
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+            .with_context(|| format!("resetting the peak RSS of process {pid}"))
     }
 
     /// An access token with the `read write follow` scopes for `username`
@@ -369,16 +519,97 @@ impl Server {
         }
     }
 
-    /// Stops the server and drops its database.
+    /// Stops the server and drops its database. With
+    /// `PERCH_BENCH_SERVER_LOG` set, the server's log is kept in the
+    /// temporary directory's parent, and its name printed.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.start_kill();
             let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
         }
+        if std::env::var_os(SERVER_LOG).is_some() {
+            if let Some(dir) = self._dir.path().parent() {
+                let name = self._dir.path().file_name().unwrap_or_default();
+                let kept = dir.join(name).with_extension("log");
+                if std::fs::copy(&self.log_path, &kept).is_ok() {
+                    println!("server log kept in {}", kept.display());
+                }
+            }
+        }
         if let Err(error) = self.database.drop_database().await {
             eprintln!("warning: {error:#}");
         }
     }
+}
+
+/// A second `perch serve` on a [`Server`]'s database (see
+/// [`Server::start_sibling`]); it logs into the same file.
+pub struct Sibling {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: Child,
+}
+
+impl Sibling {
+    /// Stops it with SIGTERM (SIGKILL after a few seconds).
+    pub async fn stop(mut self) {
+        if let Err(error) = terminate(&mut self.child, Duration::from_secs(10)).await {
+            eprintln!("warning: stopping the second server: {error:#}");
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL if `child` has not exited within `grace`.
+async fn terminate(child: &mut Child, grace: Duration) -> anyhow::Result<()> {
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    let Some(pid) = pid else {
+        // Already reaped.
+        return Ok(());
+    };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        child.start_kill()?;
+        tokio::time::timeout(grace, child.wait())
+            .await
+            .context("the server did not exit after SIGKILL")??;
+    }
+    Ok(())
+}
+
+/// Polls `GET {base}/health` every `poll` until it answers 200, while
+/// `child` runs.
+async fn wait_for_health(
+    child: &mut Child,
+    client: &reqwest::Client,
+    base: &str,
+    poll: Duration,
+) -> anyhow::Result<()> {
+    let probe = format!("{base}/health");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("`perch serve` exited early: {status}");
+        }
+        let answer = client.get(&probe).send().await;
+        if answer.is_ok_and(|a| a.status().is_success()) {
+            return Ok(());
+        }
+        if started.elapsed() > READY_TIMEOUT {
+            bail!("`perch serve` did not answer /health within {READY_TIMEOUT:?}");
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Overrides the servers' `PERCH_LOG` (`warn`), e.g. to see their queries
+/// while profiling: `PERCH_BENCH_SERVER_LOG=sqlx::query=debug,warn`.
+const SERVER_LOG: &str = "PERCH_BENCH_SERVER_LOG";
+
+fn server_log_filter() -> String {
+    std::env::var(SERVER_LOG).unwrap_or_else(|_| "warn".to_owned())
 }
 
 /// The resident memory of process `pid`, in KiB (`VmRSS`).
