@@ -109,6 +109,17 @@ impl Bus {
         self.local.subscribe()
     }
 
+    /// Hand events to this process's consumers only, as if heard from the
+    /// database (tests use it to flood the channel deterministically).
+    pub fn hear(&self, events: &[LiveEvent]) {
+        for event in events {
+            let _ = self.local.send(*event);
+        }
+    }
+
+    /// The events a slow consumer may fall behind by before it misses some.
+    pub const CAPACITY: usize = LOCAL_CAPACITY;
+
     /// Tell every process. Call after the change is committed. Failures are
     /// logged: live updates are a convenience, the data is stored.
     pub async fn publish(&self, events: &[LiveEvent]) {

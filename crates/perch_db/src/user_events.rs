@@ -99,6 +99,17 @@ pub async fn bounds(db: &Db, account_id: i64) -> Result<(Option<i64>, i64)> {
     }))
 }
 
+/// The last number handed out in the account's log (0 before the first).
+pub async fn last_seq(db: &Db, account_id: i64) -> Result<i64> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_scalar("SELECT event_seq FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(0)
+    }))
+}
+
 /// Drop events older than the retention window.
 pub async fn purge(db: &Db, now: UnixMillis) -> Result<u64> {
     Ok(on_db!(db, pool => {

@@ -104,15 +104,18 @@ pub async fn render_event(
     Ok(Some(numbered_frame(&event.event, &payload, event.seq)))
 }
 
+/// What a connection missed after `after`: frames with their numbers (a
+/// `resync` carries none: it is always sent), and the number of the last.
+pub struct Replay {
+    pub frames: Vec<(Option<i64>, String)>,
+    pub last: i64,
+}
+
 /// What a client that last saw `after` missed, as frames, and the number of
 /// the last one; beyond the retention window (or from a log that does not
 /// know `after`), one `resync` frame telling it to reload through the REST
 /// API and carry on from the current number.
-pub async fn replay(
-    state: &ApiState,
-    account_id: i64,
-    after: i64,
-) -> Result<(Vec<String>, i64), ApiError> {
+pub async fn replay(state: &ApiState, account_id: i64, after: i64) -> Result<Replay, ApiError> {
     let (oldest, last) = user_events::bounds(&state.db, account_id).await?;
     let gap = match oldest {
         Some(oldest) => after < oldest - 1,
@@ -120,10 +123,10 @@ pub async fn replay(
     };
     if after > last || gap {
         let payload = json!({ "seq": last });
-        return Ok((
-            vec![numbered_frame("resync", &payload.to_string(), last)],
+        return Ok(Replay {
+            frames: vec![(None, numbered_frame("resync", &payload.to_string(), last))],
             last,
-        ));
+        });
     }
     let mut frames = Vec::new();
     let mut cursor = after;
@@ -133,11 +136,16 @@ pub async fn replay(
             break;
         };
         for event in &batch {
-            frames.extend(render_event(state, account_id, event).await?);
+            if let Some(frame) = render_event(state, account_id, event).await? {
+                frames.push((Some(event.seq), frame));
+            }
         }
         cursor = end;
     }
-    Ok((frames, cursor))
+    Ok(Replay {
+        frames,
+        last: cursor,
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,7 +19,8 @@ use perch_db::presence;
 use perch_db::statuses::{self, StatusRow};
 use perch_db::user_events;
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::frames;
@@ -30,16 +31,36 @@ use crate::notifications::render_one as render_notification;
 use crate::statuses::view::render_one;
 use crate::{ApiError, ApiState};
 
+/// Events are rendered in this many lanes at once; each lane keeps the
+/// order of the events it is given.
+const LANES: usize = 16;
+/// Events waiting in one lane before the hub waits for it.
+const LANE_CAPACITY: usize = 1024;
+
 /// Run until `stop`: every live event this process hears goes to its
 /// connections.
+///
+/// Rendering an event reads the database, so events are spread over
+/// [`LANES`] tasks: those about one account (or one status) always take
+/// the same lane, in the order they came. When every lane is full the hub
+/// stops reading, the events channel fills and the hub misses events; it
+/// then has every signed-in connection catch up from its account's log, so
+/// that what is stored (chat, and everything numbered) still arrives.
 pub async fn hub(
     state: ApiState,
     mut events: broadcast::Receiver<LiveEvent>,
     stop: CancellationToken,
 ) {
+    let mut lanes = Vec::with_capacity(LANES);
+    let mut workers = JoinSet::new();
+    for _ in 0..LANES {
+        let (lane, queued) = mpsc::channel(LANE_CAPACITY);
+        workers.spawn(run_lane(state.clone(), queued));
+        lanes.push(lane);
+    }
     loop {
         let event = tokio::select! {
-            () = stop.cancelled() => return,
+            () = stop.cancelled() => break,
             event = events.recv() => event,
         };
         match event {
@@ -47,28 +68,56 @@ pub async fn hub(
                 if state.streaming.is_empty() {
                     continue;
                 }
-                if let Err(error) = dispatch(&state, event).await {
-                    tracing::warn!(
-                        ?event,
-                        error = error.message(),
-                        "a live event was not delivered"
-                    );
+                let lane = &lanes[lane_of(&event) % LANES];
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    sent = lane.send(event) => if sent.is_err() { break },
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "the streaming hub fell behind and missed events");
+                tracing::warn!(
+                    missed,
+                    "the streaming hub fell behind; connections catch up from the log"
+                );
+                metrics::counter!("perch_streaming_events_missed").increment(missed);
+                for session in state.streaming.all() {
+                    if session.is_subscribed(&Stream::User) {
+                        session.catch_up();
+                    }
+                }
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            Err(broadcast::error::RecvError::Closed) => break,
         }
     }
+    drop(lanes);
+    workers.shutdown().await;
 }
 
-fn of_account(registry: &Registry, account_id: i64) -> Vec<Arc<Session>> {
-    registry
-        .all()
-        .into_iter()
-        .filter(|s| s.account_id == Some(account_id))
-        .collect()
+/// Which lane an event takes: by the account it is for, or its status.
+fn lane_of(event: &LiveEvent) -> usize {
+    let key = match *event {
+        LiveEvent::StatusCreated(id)
+        | LiveEvent::StatusUpdated(id)
+        | LiveEvent::StatusDeleted(id) => id,
+        LiveEvent::Notification { account_id, .. }
+        | LiveEvent::UserEvent { account_id, .. }
+        | LiveEvent::Presence { account_id, .. } => account_id,
+        LiveEvent::Typing { to, .. } => to,
+    };
+    // Snowflake-like ids end in a sequence; mix so that lanes fill evenly.
+    (key.unsigned_abs().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
+}
+
+async fn run_lane(state: ApiState, mut queued: mpsc::Receiver<LiveEvent>) {
+    while let Some(event) = queued.recv().await {
+        if let Err(error) = dispatch(&state, event).await {
+            tracing::warn!(
+                ?event,
+                error = error.message(),
+                "a live event was not delivered"
+            );
+        }
+    }
 }
 
 async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
@@ -88,7 +137,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             Ok(())
         }
         LiveEvent::UserEvent { account_id, seq } => {
-            let sessions = of_account(registry, account_id);
+            let sessions = registry.of_account(account_id);
             if sessions.is_empty() {
                 return Ok(());
             }
@@ -104,7 +153,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             Ok(())
         }
         LiveEvent::Typing { chat_id, from, to } => {
-            let sessions = of_account(registry, to);
+            let sessions = registry.of_account(to);
             if sessions.is_empty() {
                 return Ok(());
             }
@@ -118,10 +167,9 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
         }
         LiveEvent::Presence { account_id, online } => {
             let partners = presence::local_partners(&state.db, account_id).await?;
-            let sessions: Vec<Arc<Session>> = registry
-                .all()
-                .into_iter()
-                .filter(|s| s.account_id.is_some_and(|a| partners.contains(&a)))
+            let sessions: Vec<Arc<Session>> = partners
+                .iter()
+                .flat_map(|&partner| registry.of_account(partner))
                 .filter(|s| s.is_subscribed(&Stream::User))
                 .collect();
             if sessions.is_empty() {
@@ -136,11 +184,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             Ok(())
         }
         LiveEvent::Notification { account_id, id } => {
-            let sessions: Vec<Arc<Session>> = registry
-                .all()
-                .into_iter()
-                .filter(|s| s.account_id == Some(account_id))
-                .collect();
+            let sessions = registry.of_account(account_id);
             if sessions.is_empty() {
                 return Ok(());
             }

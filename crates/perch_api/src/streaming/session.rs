@@ -7,15 +7,16 @@
 //! memory. The server pings every [`PING_EVERY`]; a connection that sends
 //! nothing (not even a pong) for [`IDLE_TIMEOUT`] is closed.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::live::LiveEvent;
 use perch_db::presence;
+use perch_db::user_events;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -44,11 +45,19 @@ pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 /// escaped, fits).
 pub const MAX_CLIENT_FRAME: usize = 32 * 1024;
 
-/// A frame waiting to be written; events of the account's log carry their
-/// number, so that one already replayed is not sent twice.
-pub struct Outgoing {
-    frame: Utf8Bytes,
-    seq: Option<i64>,
+/// Numbered events of the account's log remembered as sent above the floor
+/// (live events arrive in the order they were published, which is not
+/// always their numbers' order).
+const REMEMBERED_ABOVE_FLOOR: usize = 256;
+
+/// What waits to be written.
+pub enum Outgoing {
+    /// A frame; events of the account's log carry their number, so that
+    /// one already sent is not sent twice.
+    Frame { frame: Utf8Bytes, seq: Option<i64> },
+    /// The hub missed events: read what this connection has not sent from
+    /// the account's log.
+    CatchUp,
 }
 
 /// A connection as the hub sees it.
@@ -58,6 +67,8 @@ pub struct Session {
     pub account_id: Option<i64>,
     subscriptions: Mutex<HashSet<Stream>>,
     queue: Queue<Outgoing>,
+    /// A catch-up is queued and not yet done.
+    catching_up: AtomicBool,
 }
 
 impl Session {
@@ -77,54 +88,127 @@ impl Session {
 
     /// Queue a frame; a full queue closes the connection.
     pub fn push(&self, frame: Utf8Bytes) {
-        self.offer(Outgoing { frame, seq: None });
+        self.queue.offer(Outgoing::Frame { frame, seq: None });
     }
 
     /// Queue an event of the account's log.
     pub fn push_numbered(&self, frame: Utf8Bytes, seq: i64) {
-        self.offer(Outgoing {
+        self.queue.offer(Outgoing::Frame {
             frame,
             seq: Some(seq),
         });
     }
 
-    fn offer(&self, outgoing: Outgoing) {
-        self.queue.offer(outgoing);
+    /// Have the connection read what it missed from the account's log
+    /// (once, however often this is called before it does).
+    pub fn catch_up(&self) {
+        if self.account_id.is_some() && !self.catching_up.swap(true, Ordering::AcqRel) {
+            self.queue.offer(Outgoing::CatchUp);
+        }
     }
 }
 
-/// Every open connection of this process.
+/// Which events of the account's log a connection has sent: every one up
+/// to `floor`, and those remembered above it.
+struct Sent {
+    /// `None` while unknown (the log could not be read at the start).
+    floor: Option<i64>,
+    above: BTreeSet<i64>,
+}
+
+impl Sent {
+    fn from(floor: Option<i64>) -> Sent {
+        Sent {
+            floor,
+            above: BTreeSet::new(),
+        }
+    }
+
+    fn has(&self, seq: i64) -> bool {
+        self.floor.is_some_and(|floor| seq <= floor) || self.above.contains(&seq)
+    }
+
+    fn record(&mut self, seq: i64) {
+        if self.floor.is_some_and(|floor| seq <= floor) {
+            return;
+        }
+        self.above.insert(seq);
+        if self.above.len() > REMEMBERED_ABOVE_FLOOR {
+            self.above.pop_first();
+        }
+    }
+
+    /// Everything up to `last` was sent (a replay read the log through it).
+    fn through(&mut self, last: i64) {
+        let floor = self.floor.map_or(last, |floor| floor.max(last));
+        self.floor = Some(floor);
+        self.above.retain(|&seq| seq > floor);
+    }
+}
+
+/// Every open connection of this process, and those of each account.
 #[derive(Default)]
 pub struct Registry {
     next_id: AtomicU64,
-    sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    sessions: Mutex<Sessions>,
+}
+
+#[derive(Default)]
+struct Sessions {
+    all: HashMap<u64, Arc<Session>>,
+    by_account: HashMap<i64, Vec<Arc<Session>>>,
 }
 
 impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn all(&self) -> Vec<Arc<Session>> {
-        self.sessions
-            .lock()
-            .map(|s| s.values().cloned().collect())
+        self.lock().all.values().cloned().collect()
+    }
+
+    /// The connections signed in as `account_id`.
+    pub fn of_account(&self, account_id: i64) -> Vec<Arc<Session>> {
+        self.lock()
+            .by_account
+            .get(&account_id)
+            .cloned()
             .unwrap_or_default()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sessions.lock().map(|s| s.is_empty()).unwrap_or(true)
+        self.lock().all.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.sessions.lock().map(|s| s.len()).unwrap_or(0)
+        self.lock().all.len()
     }
 
     fn add(&self, session: Arc<Session>) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.insert(session.id, session);
+        let mut sessions = self.lock();
+        if let Some(account_id) = session.account_id {
+            sessions
+                .by_account
+                .entry(account_id)
+                .or_default()
+                .push(session.clone());
         }
+        sessions.all.insert(session.id, session);
     }
 
     fn remove(&self, id: u64) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.remove(&id);
+        let mut sessions = self.lock();
+        let Some(session) = sessions.all.remove(&id) else {
+            return;
+        };
+        if let Some(account_id) = session.account_id {
+            if let Some(of_account) = sessions.by_account.get_mut(&account_id) {
+                of_account.retain(|s| s.id != id);
+                if of_account.is_empty() {
+                    sessions.by_account.remove(&account_id);
+                }
+            }
         }
     }
 }
@@ -154,9 +238,20 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
         account_id,
         subscriptions: Mutex::new(opening.initial.iter().cloned().collect()),
         queue: Queue::new(QUEUE_CAPACITY),
+        catching_up: AtomicBool::new(false),
     });
-    // Registered before the replay reads the log: an event committed in
-    // between is queued live, and skipped if the replay had it.
+    // A client that did not give `last_seq` starts from the log's current
+    // number, read before the connection is registered: what is committed
+    // after the read is sent live. One that gave it is registered before
+    // the replay reads the log: an event committed in between is queued
+    // live, and skipped if the replay had it.
+    let mut sent = Sent::from(None);
+    if let (Some(account), None) = (&opening.account, opening.last_seq) {
+        match Box::pin(user_events::last_seq(&state.db, account.id)).await {
+            Ok(last) => sent.through(last),
+            Err(error) => tracing::warn!(%error, "the event log could not be read"),
+        }
+    }
     registry.add(session.clone());
     metrics::gauge!("perch_streaming_connections").increment(1.0);
     if let Some(account) = &opening.account {
@@ -164,27 +259,17 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
     }
 
     let (mut sink, mut source) = socket.split();
-    // Events up to this number were replayed; the same events queued live
-    // meanwhile are skipped. Live events themselves are each sent: they
-    // are published after their transactions commit, so two changes
-    // committed close together may arrive in either order, and one with a
-    // lower number than the last sent is still new.
-    let mut replayed_through: i64 = 0;
+    // Live events are each sent: they are published after their
+    // transactions commit, so two changes committed close together may
+    // arrive in either order, and one with a lower number than the last
+    // sent is still new. `sent` skips those a replay already sent.
     if let (Some(account), Some(after)) = (&opening.account, opening.last_seq) {
         match Box::pin(frames::replay(state, account.id, after)).await {
-            Ok((replayed, last)) => {
-                for frame in replayed {
-                    if sink.send(Message::Text(frame.into())).await.is_err() {
-                        return Box::pin(finish(
-                            state,
-                            &registry,
-                            &session,
-                            opening.account.as_ref(),
-                        ))
+            Ok(replay) => {
+                if !send_replay(&mut sink, &mut sent, replay).await {
+                    return Box::pin(finish(state, &registry, &session, opening.account.as_ref()))
                         .await;
-                    }
                 }
-                replayed_through = last;
             }
             Err(error) => tracing::warn!(error = error.message(), "replay failed"),
         }
@@ -205,16 +290,29 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
                 break;
             }
             next = session.queue.next() => {
-                let Next::Item(Outgoing { frame, seq }) = next else {
+                let Next::Item(outgoing) = next else {
                     metrics::counter!("perch_streaming_slow_closes").increment(1);
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow: the outgoing queue is full")).await;
                     break;
                 };
-                if seq.is_some_and(|seq| seq <= replayed_through) {
-                    continue;
-                }
-                if sink.send(Message::Text(frame)).await.is_err() {
-                    break;
+                match outgoing {
+                    Outgoing::Frame { frame, seq } => {
+                        if let Some(seq) = seq {
+                            if sent.has(seq) {
+                                continue;
+                            }
+                            sent.record(seq);
+                        }
+                        if sink.send(Message::Text(frame)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Outgoing::CatchUp => {
+                        session.catching_up.store(false, Ordering::Release);
+                        if !Box::pin(catch_up(state, &mut sink, &mut sent, account_id)).await {
+                            break;
+                        }
+                    }
                 }
             }
             _ = ping.tick() => {
@@ -260,6 +358,44 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
         }
     }
     Box::pin(finish(state, &registry, &session, opening.account.as_ref())).await;
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Send a replay's frames, except those already sent; false when the
+/// socket is gone.
+async fn send_replay(sink: &mut Sink, sent: &mut Sent, replay: frames::Replay) -> bool {
+    for (seq, frame) in replay.frames {
+        if seq.is_some_and(|seq| sent.has(seq)) {
+            continue;
+        }
+        if sink.send(Message::Text(frame.into())).await.is_err() {
+            return false;
+        }
+    }
+    sent.through(replay.last);
+    true
+}
+
+/// After the hub missed events: what the account's log holds past what
+/// this connection sent. False when the socket is gone.
+async fn catch_up(
+    state: &ApiState,
+    sink: &mut Sink,
+    sent: &mut Sent,
+    account_id: Option<i64>,
+) -> bool {
+    let (Some(account_id), Some(floor)) = (account_id, sent.floor) else {
+        return true;
+    };
+    metrics::counter!("perch_streaming_catch_ups").increment(1);
+    match frames::replay(state, account_id, floor).await {
+        Ok(replay) => send_replay(sink, sent, replay).await,
+        Err(error) => {
+            tracing::warn!(error = error.message(), "catching up failed");
+            true
+        }
+    }
 }
 
 async fn finish(

@@ -281,6 +281,64 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed() {
 }
 
 #[tokio::test]
+async fn an_event_the_streaming_hub_missed_still_reaches_the_client() {
+    let app = spawn_app().await;
+    let ben = user(&app, "ben").await;
+    let ben_id: i64 = ben.id.parse().expect("id");
+    let mut ben_ws = connect(&app.base_url, &ben.token, "").await;
+    // The connection answers frames only once it has read where the log
+    // stands.
+    send(&mut ben_ws, json!({ "type": "ping" })).await;
+    assert_eq!(next_frame(&mut ben_ws).await["event"], "pong");
+
+    let mut tx = app.db.begin().await.expect("begin");
+    let live = perch_db::user_events::append_to(
+        &mut tx,
+        &[ben_id],
+        "chat_update",
+        r#"{"note":"stored while the hub was flooded"}"#,
+        perch_core::time::now_millis(),
+    )
+    .await
+    .expect("appended");
+    tx.commit().await.expect("committed");
+    // The event, then more events than the channel holds, with no await in
+    // between: the hub (on this thread) sees none of it before the channel
+    // has overwritten the stored event's announcement.
+    app.bus.hear(&live);
+    let noise = perch_db::live::LiveEvent::Typing {
+        chat_id: 0,
+        from: 0,
+        to: 0,
+    };
+    for _ in 0..perch_db::live::Bus::CAPACITY + 100 {
+        app.bus.hear(&[noise]);
+    }
+
+    let (frame, payload) = next_of(&mut ben_ws, "chat_update").await;
+    assert_eq!(payload["note"], "stored while the hub was flooded");
+    let seq = frame["seq"].as_i64().expect("seq");
+    // Caught up once: the next event is the next number, not a repeat.
+    let mut tx = app.db.begin().await.expect("begin");
+    let live = perch_db::user_events::append_to(
+        &mut tx,
+        &[ben_id],
+        "chat_update",
+        r#"{"note":"heard live"}"#,
+        perch_core::time::now_millis(),
+    )
+    .await
+    .expect("appended");
+    tx.commit().await.expect("committed");
+    app.bus.hear(&live);
+    let (frame, payload) = next_of(&mut ben_ws, "chat_update").await;
+    assert_eq!(
+        (frame["seq"].as_i64(), &payload["note"]),
+        (Some(seq + 1), &json!("heard live"))
+    );
+}
+
+#[tokio::test]
 async fn every_device_receives_and_presence_reaches_partners() {
     let app = spawn_app().await;
     let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
