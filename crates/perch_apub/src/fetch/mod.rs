@@ -45,6 +45,11 @@ pub trait RequestSigner: Send + Sync {
     ) -> Result<(), String>;
 }
 
+/// Idle connections kept per host (see [`Fetcher`]'s client).
+const IDLE_CONNECTIONS_PER_HOST: usize = 2;
+/// How long an idle connection is kept.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Limits of outbound requests.
 #[derive(Clone, Debug)]
 pub struct FetchPolicy {
@@ -176,6 +181,12 @@ impl Fetcher {
             .referer(false)
             .https_only(!allow_plain_http)
             .connect_timeout(policy.connect_timeout)
+            // A server federates with thousands of hosts, and an idle
+            // connection holds its buffers (about 26 KiB): keep a couple
+            // per host, for the deliveries that follow one another, and
+            // not for long.
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
+            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
             .user_agent(policy.user_agent.clone())
             .build()
             .map_err(|e| FetchError::Network(format!("cannot build the HTTP client: {e}")))?;
