@@ -41,7 +41,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::machine::Machine;
 use crate::report::Rows;
-use crate::scenarios::{backlog, chat, connections, fanout, footprint, inbound, timeline};
+use crate::scenarios::{
+    backlog, chat, connections, fanout, footprint, inbound, retention, timeline,
+};
 
 #[derive(Parser)]
 #[command(name = "perch-bench", about = "End-to-end benchmarks of Perch")]
@@ -66,6 +68,8 @@ enum Command {
     Backlog(Run<backlog::Args>),
     /// Start-up time and resident memory
     Footprint(Run<footprint::Args>),
+    /// Database size after a long ingest with purges, against what it keeps
+    Retention(Run<retention::Args>),
     /// Every scenario with its defaults, on SQLite and (with --postgres)
     /// PostgreSQL, written into the report
     All(AllArgs),
@@ -139,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Connections(run) => single(run, connections::run).await,
         Command::Backlog(run) => single(run, backlog::run).await,
         Command::Footprint(run) => single(run, footprint::run).await,
+        Command::Retention(run) => single(run, retention::run).await,
         Command::All(args) => all(args).await,
         Command::WsBaseline(args) => ws_baseline::serve(args).await,
     }
@@ -228,6 +233,7 @@ async fn all(args: AllArgs) -> anyhow::Result<()> {
     scenario!("chat", chat, &backends);
     scenario!("connections", connections, &sqlite_only);
     scenario!("backlog", backlog, &backends);
+    scenario!("retention", retention, &backends);
 
     let table = report::table(&rows.0);
     println!("\n{table}");

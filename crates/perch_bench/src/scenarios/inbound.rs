@@ -303,7 +303,7 @@ async fn generate_keys(count: usize) -> anyhow::Result<(Vec<String>, Vec<String>
 }
 
 /// Each actor's signing key: its own key id, a shared key pair.
-async fn signing_keys(
+pub(super) async fn signing_keys(
     origin: &Arc<origin::Origin>,
     actors: usize,
     private_pems: &[String],

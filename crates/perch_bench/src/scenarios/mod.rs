@@ -8,4 +8,5 @@ pub mod connections;
 pub mod fanout;
 pub mod footprint;
 pub mod inbound;
+pub mod retention;
 pub mod timeline;
