@@ -378,6 +378,30 @@ pub async fn session_status(db: &Db, session_id: i64) -> Result<Option<SessionSt
     }))
 }
 
+/// Of `session_ids`, those that no longer give access: revoked, removed,
+/// or belonging to a user who may no longer sign in (disabled, not
+/// approved). For connections that outlive the request that opened them.
+pub async fn ended_sessions(db: &Db, session_ids: &[i64]) -> Result<Vec<i64>> {
+    if session_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let live: Vec<i64> = fetch_by_ids!(
+        db,
+        session_ids,
+        query_scalar,
+        "SELECT s.id FROM oauth_sessions s LEFT JOIN users u ON u.account_id = s.account_id \
+         WHERE s.id",
+        " AND s.revoked_at IS NULL \
+         AND (s.account_id IS NULL OR (u.disabled_at IS NULL AND u.approved))",
+    );
+    let live: std::collections::HashSet<i64> = live.into_iter().collect();
+    Ok(session_ids
+        .iter()
+        .copied()
+        .filter(|id| !live.contains(id))
+        .collect())
+}
+
 /// Note that a session was used (for "active users" figures).
 pub async fn touch_session(db: &Db, session_id: i64, now: UnixMillis) -> Result<()> {
     on_db!(db, pool => {

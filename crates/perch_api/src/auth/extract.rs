@@ -21,6 +21,8 @@ pub struct Auth {
     pub app_id: i64,
     pub account_id: Option<i64>,
     pub scopes: Scopes,
+    /// When the access token expires (Unix milliseconds).
+    pub expires_at: i64,
 }
 
 impl Auth {
@@ -144,5 +146,6 @@ pub(crate) async fn authenticate(state: &ApiState, token: &str) -> Result<Auth, 
         app_id: status.app_id,
         account_id: status.account_id,
         scopes,
+        expires_at: claims.exp.saturating_mul(1000),
     })
 }

@@ -21,7 +21,8 @@ use perch_db::user_events::{self, EventRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::streams::{Stream, error_frame};
+use super::session::OUTSIDE_SCOPES;
+use super::streams::{Grants, Stream, error_frame};
 use crate::chats::chat_of;
 use crate::entities::chat::chat_message;
 use crate::{ApiError, ApiState};
@@ -160,7 +161,12 @@ struct ChatFrame {
 }
 
 /// Handle a chat frame; the answer for this connection, if any.
-pub async fn handle(state: &ApiState, account: Option<&AccountRow>, text: &str) -> Option<String> {
+pub async fn handle(
+    state: &ApiState,
+    account: Option<&AccountRow>,
+    grants: Grants,
+    text: &str,
+) -> Option<String> {
     let frame: ChatFrame = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(_) => return Some(error_frame("Invalid frame", 400)),
@@ -175,6 +181,10 @@ pub async fn handle(state: &ApiState, account: Option<&AccountRow>, text: &str) 
     let Some(me) = account else {
         return Some(error_frame("Missing access token", 401));
     };
+    // What the REST API's chat endpoints ask for sending and marking.
+    if !grants.write_chats {
+        return Some(error_frame(OUTSIDE_SCOPES, 403));
+    }
     match chat_frame(state, me, &frame).await {
         Ok(answer) => answer,
         Err(error) => Some(error_frame(error.message(), error.status().as_u16())),

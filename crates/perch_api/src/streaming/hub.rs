@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::frames;
-use super::session::{Registry, Session};
+use super::session::{self, Registry, Session};
 use super::streams::{Stream, event_frame};
 use crate::entities::account::account_from_row;
 use crate::notifications::render_one as render_notification;
@@ -53,6 +53,7 @@ pub async fn hub(
 ) {
     let mut lanes = Vec::with_capacity(LANES);
     let mut workers = JoinSet::new();
+    workers.spawn(session::end_lapsed(state.clone(), stop.clone()));
     for _ in 0..LANES {
         let (lane, queued) = mpsc::channel(LANE_CAPACITY);
         workers.spawn(run_lane(state.clone(), queued));
@@ -81,7 +82,7 @@ pub async fn hub(
                 );
                 metrics::counter!("perch_streaming_events_missed").increment(missed);
                 for session in state.streaming.all() {
-                    if session.is_subscribed(&Stream::User) {
+                    if session.hears_chat() {
                         session.catch_up();
                     }
                 }
@@ -129,7 +130,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             // The status is gone, and with it who saw it: everyone hears
             // the id, which tells nothing about the status.
             let id = id.to_string();
-            for session in registry.all() {
+            for session in registry.all().iter().filter(|s| s.grants.statuses) {
                 for stream in session.subscriptions() {
                     session.push(event_frame(&stream, "delete", &id).into());
                 }
@@ -146,7 +147,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             };
             if let Some(frame) = frames::render_event(state, account_id, &row).await? {
                 let frame: Utf8Bytes = frame.into();
-                for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::User)) {
+                for session in sessions.iter().filter(|s| s.hears_chat()) {
                     session.push_numbered(frame.clone(), seq);
                 }
             }
@@ -159,7 +160,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             }
             if let Some(frame) = frames::typing_frame(state, chat_id, from).await? {
                 let frame: Utf8Bytes = frame.into();
-                for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::User)) {
+                for session in sessions.iter().filter(|s| s.hears_chat()) {
                     session.push(frame.clone());
                 }
             }
@@ -170,7 +171,7 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             let sessions: Vec<Arc<Session>> = partners
                 .iter()
                 .flat_map(|&partner| registry.of_account(partner))
-                .filter(|s| s.is_subscribed(&Stream::User))
+                .filter(|s| s.hears_chat())
                 .collect();
             if sessions.is_empty() {
                 return Ok(());
@@ -197,7 +198,10 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
             for stream in [Stream::User, Stream::UserNotification] {
                 let frame: Utf8Bytes = event_frame(&stream, "notification", &payload).into();
-                for session in sessions.iter().filter(|s| s.is_subscribed(&stream)) {
+                for session in sessions
+                    .iter()
+                    .filter(|s| s.grants.notifications && s.is_subscribed(&stream))
+                {
                     session.push(frame.clone());
                 }
             }
@@ -223,7 +227,7 @@ async fn status_event(
         let frame: Utf8Bytes = event_frame(&stream, event, &payload).into();
         for session in sessions
             .iter()
-            .filter(|s| s.is_subscribed(&stream) && accepts(s))
+            .filter(|s| s.grants.statuses && s.is_subscribed(&stream) && accepts(s))
         {
             session.push(frame.clone());
         }
@@ -275,7 +279,10 @@ async fn conversation(
         .map(|(_, account)| account)
         .collect();
     people.extend(accounts::find_many(&state.db, &[row.account_id]).await?);
-    for session in sessions.iter().filter(|s| s.is_subscribed(&Stream::Direct)) {
+    for session in sessions
+        .iter()
+        .filter(|s| s.grants.statuses && s.is_subscribed(&Stream::Direct))
+    {
         let Some(me) = session
             .account_id
             .filter(|a| people.iter().any(|p| p.id == *a))

@@ -29,7 +29,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub use hub::hub;
-pub use session::{CLOSE_TOO_SLOW, QUEUE_CAPACITY, Registry};
+pub use session::{
+    ACCESS_CHECKED_EVERY, CLOSE_ACCESS_ENDED, CLOSE_TOO_SLOW, QUEUE_CAPACITY, Registry,
+};
+use streams::Grants;
 pub use streams::Stream;
 
 use crate::auth::Auth;
@@ -74,8 +77,9 @@ fn token_of<'a>(
     Ok((offered.map(str::to_owned), offered.is_some()))
 }
 
+/// A connection needs a scope for something it could read.
 fn reading_scopes(auth: &Auth) -> Result<(), ApiError> {
-    auth.require_any(&["read", "read:statuses", "read:notifications"])
+    auth.require_any(&["read:statuses", "read:notifications", "read:chats"])
 }
 
 async fn connect(
@@ -85,14 +89,22 @@ async fn connect(
 ) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
     let (token, as_protocol) = token_of(&parts, &query)?;
-    let account_id = match &token {
+    let auth = match &token {
         Some(token) => {
             let auth = authenticate(&state, token).await?;
             reading_scopes(&auth)?;
-            auth.account_id
+            Some(auth)
         }
         None => None,
     };
+    let account_id = auth.as_ref().and_then(|auth| auth.account_id);
+    let grants = auth
+        .as_ref()
+        .map_or_else(Grants::anonymous, |auth| Grants::of(&auth.scopes));
+    let access = auth.as_ref().map(|auth| session::Access {
+        session_id: auth.session_id,
+        expires_at: auth.expires_at,
+    });
     let account = match account_id {
         Some(id) => {
             perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id)).await?
@@ -113,6 +125,9 @@ async fn connect(
             if stream.is_private() && account_id.is_none() {
                 return Err(ApiError::unauthorized("Missing access token"));
             }
+            if !grants.may_subscribe(&stream) {
+                return Err(ApiError::forbidden(session::OUTSIDE_SCOPES));
+            }
             Some(stream)
         }
         None => None,
@@ -124,10 +139,12 @@ async fn connect(
         (true, Some(token)) => upgrade.protocols([token]),
         _ => upgrade,
     };
+    let signed_in = account.as_ref().map(|a| a.id);
+    let registered = session::register(&state, signed_in, grants, access, initial, last_seq).await;
     let opening = session::Opening {
         account,
-        initial,
         last_seq,
+        registered,
     };
     let begun = Box::new((state, opening));
     Ok(upgrade

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::frames::{self, RateLimit};
 use super::queue::{Next, Queue};
-use super::streams::{ClientFrame, Stream, error_frame};
+use super::streams::{ClientFrame, Grants, Stream, error_frame};
 use crate::ApiState;
 
 /// Frames waiting to be written, per connection.
@@ -32,6 +32,13 @@ pub const QUEUE_CAPACITY: usize = 512;
 /// Close code for a connection whose reader fell behind (application
 /// range, as the WebSocket protocol reserves 4000–4999 for applications).
 pub const CLOSE_TOO_SLOW: u16 = 4000;
+/// Close code for a connection whose access ended: its token expired or
+/// was revoked, or its user may no longer sign in.
+pub const CLOSE_ACCESS_ENDED: u16 = 4001;
+/// How often the sessions behind open connections are checked.
+pub const ACCESS_CHECKED_EVERY: Duration = Duration::from_secs(5);
+/// Sessions checked per query.
+const ACCESS_CHECK_BATCH: usize = 500;
 pub const PING_EVERY: Duration = Duration::from_secs(30);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// What is read from the socket at once. Client frames are small (a
@@ -58,6 +65,17 @@ pub enum Outgoing {
     /// The hub missed events: read what this connection has not sent from
     /// the account's log.
     CatchUp,
+    /// The connection's access ended: close it.
+    End,
+}
+
+/// The access token a connection was opened with.
+#[derive(Clone, Copy, Debug)]
+pub struct Access {
+    /// Its server-side session.
+    pub session_id: i64,
+    /// When the token expires (Unix milliseconds).
+    pub expires_at: i64,
 }
 
 /// A connection as the hub sees it.
@@ -65,10 +83,16 @@ pub struct Session {
     pub id: u64,
     /// `None` when nobody signed in.
     pub account_id: Option<i64>,
+    /// What its token allows.
+    pub grants: Grants,
+    /// `None` when nobody signed in.
+    access: Option<Access>,
     subscriptions: Mutex<HashSet<Stream>>,
     queue: Queue<Outgoing>,
     /// A catch-up is queued and not yet done.
     catching_up: AtomicBool,
+    /// Its access ended; nothing more is sent or handled.
+    ended: AtomicBool,
 }
 
 impl Session {
@@ -99,12 +123,30 @@ impl Session {
         });
     }
 
+    /// Whether chat events (the account's log, typing, presence) reach
+    /// this connection.
+    pub fn hears_chat(&self) -> bool {
+        self.grants.read_chats && self.is_subscribed(&Stream::User)
+    }
+
     /// Have the connection read what it missed from the account's log
     /// (once, however often this is called before it does).
     pub fn catch_up(&self) {
         if self.account_id.is_some() && !self.catching_up.swap(true, Ordering::AcqRel) {
             self.queue.offer(Outgoing::CatchUp);
         }
+    }
+
+    /// End the connection: its access is over. Frames already queued are
+    /// dropped, not sent.
+    pub fn end(&self) {
+        if !self.ended.swap(true, Ordering::AcqRel) {
+            self.queue.offer(Outgoing::End);
+        }
+    }
+
+    fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 }
 
@@ -216,9 +258,68 @@ impl Registry {
 /// What a connection starts with.
 pub struct Opening {
     pub account: Option<AccountRow>,
-    pub initial: Option<Stream>,
-    /// The last event number the client saw, to replay what follows.
+    /// The client's `last_seq`, for the replay of what it missed.
     pub last_seq: Option<i64>,
+    pub registered: Registered,
+}
+
+/// A connection registered with the hub before the handshake is answered,
+/// so that nothing committed after the client sees the answer is missed.
+/// Dropped, it leaves the registry (also when the handshake fails and the
+/// connection never runs).
+pub struct Registered {
+    registry: Arc<Registry>,
+    session: Arc<Session>,
+    sent: Mutex<Sent>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.registry.remove(self.session.id);
+        metrics::gauge!("perch_streaming_connections").decrement(1.0);
+    }
+}
+
+/// Registers a connection about to be answered. A client that gave no
+/// `last_seq` starts from the log's current number, read after the
+/// registration: an event committed before the read is left to the REST
+/// API (the client has not been answered yet), one committed after it is
+/// sent live. One that gave it has the replay read the log once it runs;
+/// what is committed meanwhile is queued live and skipped if the replay
+/// had it.
+pub async fn register(
+    state: &ApiState,
+    account_id: Option<i64>,
+    grants: Grants,
+    access: Option<Access>,
+    initial: Option<Stream>,
+    last_seq: Option<i64>,
+) -> Registered {
+    let registry = state.streaming.clone();
+    let session = Arc::new(Session {
+        id: registry.next_id.fetch_add(1, Ordering::Relaxed),
+        account_id,
+        grants,
+        access,
+        subscriptions: Mutex::new(initial.into_iter().collect()),
+        queue: Queue::new(QUEUE_CAPACITY),
+        catching_up: AtomicBool::new(false),
+        ended: AtomicBool::new(false),
+    });
+    registry.add(session.clone());
+    metrics::gauge!("perch_streaming_connections").increment(1.0);
+    let mut sent = Sent::from(None);
+    if let (Some(account_id), None) = (account_id, last_seq) {
+        match user_events::last_seq(&state.db, account_id).await {
+            Ok(last) => sent.through(last),
+            Err(error) => tracing::warn!(%error, "the event log could not be read"),
+        }
+    }
+    Registered {
+        registry,
+        session,
+        sent: Mutex::new(sent),
+    }
 }
 
 /// Serve one upgraded connection until either side ends it.
@@ -230,30 +331,17 @@ pub struct Opening {
 /// future in every connection. This future went from 5.7 KiB to 1.2 KiB.
 pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
     let (state, opening) = (&begun.0, &begun.1);
-    let registry = state.streaming.clone();
     let stop = state.shutdown.clone();
-    let account_id = opening.account.as_ref().map(|a| a.id);
-    let session = Arc::new(Session {
-        id: registry.next_id.fetch_add(1, Ordering::Relaxed),
-        account_id,
-        subscriptions: Mutex::new(opening.initial.iter().cloned().collect()),
-        queue: Queue::new(QUEUE_CAPACITY),
-        catching_up: AtomicBool::new(false),
-    });
-    // A client that did not give `last_seq` starts from the log's current
-    // number, read before the connection is registered: what is committed
-    // after the read is sent live. One that gave it is registered before
-    // the replay reads the log: an event committed in between is queued
-    // live, and skipped if the replay had it.
-    let mut sent = Sent::from(None);
-    if let (Some(account), None) = (&opening.account, opening.last_seq) {
-        match Box::pin(user_events::last_seq(&state.db, account.id)).await {
-            Ok(last) => sent.through(last),
-            Err(error) => tracing::warn!(%error, "the event log could not be read"),
-        }
-    }
-    registry.add(session.clone());
-    metrics::gauge!("perch_streaming_connections").increment(1.0);
+    let session = &opening.registered.session;
+    let account_id = session.account_id;
+    let mut sent = std::mem::replace(
+        &mut *opening
+            .registered
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+        Sent::from(None),
+    );
     if let Some(account) = &opening.account {
         Box::pin(announce_presence(state, account.id, true)).await;
     }
@@ -263,12 +351,12 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
     // transactions commit, so two changes committed close together may
     // arrive in either order, and one with a lower number than the last
     // sent is still new. `sent` skips those a replay already sent.
-    if let (Some(account), Some(after)) = (&opening.account, opening.last_seq) {
+    let replayed = opening.last_seq.filter(|_| session.grants.read_chats);
+    if let (Some(account), Some(after)) = (&opening.account, replayed) {
         match Box::pin(frames::replay(state, account.id, after)).await {
             Ok(replay) => {
                 if !send_replay(&mut sink, &mut sent, replay).await {
-                    return Box::pin(finish(state, &registry, &session, opening.account.as_ref()))
-                        .await;
+                    return Box::pin(finish(state, opening.account.as_ref())).await;
                 }
             }
             Err(error) => tracing::warn!(error = error.message(), "replay failed"),
@@ -295,7 +383,12 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
                     let _ = sink.send(close(CLOSE_TOO_SLOW, "too slow: the outgoing queue is full")).await;
                     break;
                 };
+                if session.has_ended() {
+                    let _ = sink.send(close(CLOSE_ACCESS_ENDED, "the access token is no longer valid")).await;
+                    break;
+                }
                 match outgoing {
+                    Outgoing::End => {}
                     Outgoing::Frame { frame, seq } => {
                         if let Some(seq) = seq {
                             if sent.has(seq) {
@@ -327,15 +420,17 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
             received = source.next() => {
                 last_heard = Instant::now();
                 match received {
+                    Some(Ok(Message::Text(_))) if session.has_ended() => {}
                     Some(Ok(Message::Text(text))) => {
                         let reply = if !rate.allow() {
                             Some(error_frame("Too many frames: slow down", 429))
                         } else {
-                            match handle_client_frame(&session, text.as_str()) {
+                            match handle_client_frame(session, text.as_str()) {
                                 Some(reply) => Some(reply),
                                 None => {
                                     let account = opening.account.as_ref();
-                                    Box::pin(frames::handle(state, account, text.as_str())).await
+                                    let grants = session.grants;
+                                    Box::pin(frames::handle(state, account, grants, text.as_str())).await
                                 }
                             }
                         };
@@ -357,7 +452,7 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
             }
         }
     }
-    Box::pin(finish(state, &registry, &session, opening.account.as_ref())).await;
+    Box::pin(finish(state, opening.account.as_ref())).await;
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -398,14 +493,9 @@ async fn catch_up(
     }
 }
 
-async fn finish(
-    state: &ApiState,
-    registry: &Registry,
-    session: &Session,
-    account: Option<&AccountRow>,
-) {
-    registry.remove(session.id);
-    metrics::gauge!("perch_streaming_connections").decrement(1.0);
+/// The connection ended: it leaves the registry when its opening is
+/// dropped, after this.
+async fn finish(state: &ApiState, account: Option<&AccountRow>) {
     if let Some(account) = account {
         announce_presence(state, account.id, false).await;
     }
@@ -444,6 +534,58 @@ async fn announce_presence(state: &ApiState, account_id: i64, opened: bool) {
     state.federation.bus.publish(&[event]).await;
 }
 
+/// The REST API's words for a scope the token lacks.
+pub const OUTSIDE_SCOPES: &str = "This action is outside the authorized scopes";
+
+/// Ends, every [`ACCESS_CHECKED_EVERY`] until `stop`, the connections whose
+/// access ended: tokens past their expiry, and sessions revoked (sign-out,
+/// `/oauth/revoke`, a password change) or whose user may no longer sign in
+/// (disabled), by whichever process of the instance, or by the command
+/// line. One query per [`ACCESS_CHECK_BATCH`] open sessions.
+pub async fn end_lapsed(state: ApiState, stop: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(ACCESS_CHECKED_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let now = now_millis();
+        let mut by_session: HashMap<i64, Vec<Arc<Session>>> = HashMap::new();
+        for session in state.streaming.all() {
+            let Some(access) = session.access else {
+                continue;
+            };
+            if session.has_ended() {
+                continue;
+            }
+            if access.expires_at <= now {
+                session.end();
+            } else {
+                by_session
+                    .entry(access.session_id)
+                    .or_default()
+                    .push(session);
+            }
+        }
+        let ids: Vec<i64> = by_session.keys().copied().collect();
+        for batch in ids.chunks(ACCESS_CHECK_BATCH) {
+            match Box::pin(perch_db::oauth::ended_sessions(&state.db, batch)).await {
+                Ok(ended) => {
+                    for id in ended {
+                        for session in by_session.get(&id).into_iter().flatten() {
+                            session.end();
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "checking the sessions of open connections failed")
+                }
+            }
+        }
+    }
+}
+
 /// Apply a subscribe/unsubscribe frame; the answer is an error frame, if
 /// any. Other frames (`None` with nothing done) are chat frames.
 fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
@@ -468,6 +610,9 @@ fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
     };
     if stream.is_private() && session.account_id.is_none() {
         return Some(error_frame("Missing access token", 401));
+    }
+    if subscribe && !session.grants.may_subscribe(&stream) {
+        return Some(error_frame(OUTSIDE_SCOPES, 403));
     }
     if let Ok(mut subscriptions) = session.subscriptions.lock() {
         if subscribe {

@@ -2,6 +2,8 @@
 //! choose them, and the frames the server sends.
 
 use serde::Deserialize;
+
+use crate::auth::scopes::Scopes;
 use serde_json::{Value, json};
 
 /// A stream a connection can subscribe to.
@@ -19,6 +21,58 @@ pub enum Stream {
     HashtagLocal(String),
     /// Direct conversations.
     Direct,
+}
+
+/// What a connection's access token allows it to read and do, checked on
+/// every subscription, every event and every client frame with the scopes
+/// the REST API asks for the same thing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Timelines and statuses (`read:statuses`).
+    pub statuses: bool,
+    /// Notifications (`read:notifications`).
+    pub notifications: bool,
+    /// Chat messages, receipts, typing and presence (`read:chats`).
+    pub read_chats: bool,
+    /// Sending chat messages, typing and receipts (`write:chats`).
+    pub write_chats: bool,
+}
+
+impl Grants {
+    pub fn of(scopes: &Scopes) -> Grants {
+        Grants {
+            statuses: scopes.allows("read:statuses"),
+            notifications: scopes.allows("read:notifications"),
+            read_chats: scopes.allows("read:chats"),
+            write_chats: scopes.allows("write:chats"),
+        }
+    }
+
+    /// Nobody signed in: the public streams.
+    pub fn anonymous() -> Grants {
+        Grants {
+            statuses: true,
+            ..Grants::default()
+        }
+    }
+
+    /// Whether the connection may subscribe to `stream`: notifications
+    /// need `read:notifications` and the public, hashtag and direct streams
+    /// `read:statuses` (Mastodon's rule); `user` carries statuses,
+    /// notifications and chat, and needs one of their scopes. Each event
+    /// on it is then sent only with its own scope.
+    pub fn may_subscribe(&self, stream: &Stream) -> bool {
+        match stream {
+            Stream::User => self.reads_anything(),
+            Stream::UserNotification => self.notifications,
+            _ => self.statuses,
+        }
+    }
+
+    /// Whether anything at all may be streamed to it.
+    pub fn reads_anything(&self) -> bool {
+        self.statuses || self.notifications || self.read_chats
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -15,11 +15,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::statuses::{User, user};
 use crate::support::{ServedPerch, TestApp, spawn_app};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-async fn connect(base_url: &str, token: &str, extra: &str) -> Ws {
+pub(crate) async fn connect(base_url: &str, token: &str, extra: &str) -> Ws {
     let url = format!(
         "{}/api/v1/streaming?stream=user&access_token={token}{extra}",
         base_url.replacen("http", "ws", 1)
@@ -30,7 +30,7 @@ async fn connect(base_url: &str, token: &str, extra: &str) -> Ws {
     ws
 }
 
-async fn next_frame(ws: &mut Ws) -> Value {
+pub(crate) async fn next_frame(ws: &mut Ws) -> Value {
     loop {
         let message = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -48,7 +48,7 @@ async fn next_frame(ws: &mut Ws) -> Value {
 /// The next frame of `event`, its payload parsed. Other events on the way
 /// (a sender's own copy of its message, presence) are passed over, a few at
 /// most.
-async fn next_of(ws: &mut Ws, event: &str) -> (Value, Value) {
+pub(crate) async fn next_of(ws: &mut Ws, event: &str) -> (Value, Value) {
     for _ in 0..8 {
         let frame = next_frame(ws).await;
         if frame["event"] != event {
@@ -61,13 +61,13 @@ async fn next_of(ws: &mut Ws, event: &str) -> (Value, Value) {
     panic!("no {event} frame among the next ones");
 }
 
-async fn send(ws: &mut Ws, frame: Value) {
+pub(crate) async fn send(ws: &mut Ws, frame: Value) {
     ws.send(Message::text(frame.to_string()))
         .await
         .expect("sent");
 }
 
-async fn open_chat(app: &TestApp, me: &User, other: &User) -> String {
+pub(crate) async fn open_chat(app: &TestApp, me: &User, other: &User) -> String {
     let response = app
         .client
         .post(app.url(&format!("/api/v1/pleroma/chats/by-account-id/{}", other.id)))
@@ -81,7 +81,7 @@ async fn open_chat(app: &TestApp, me: &User, other: &User) -> String {
     chat["id"].as_str().expect("id").to_owned()
 }
 
-async fn rest_send(app: &TestApp, me: &User, chat: &str, content: &str) -> Value {
+pub(crate) async fn rest_send(app: &TestApp, me: &User, chat: &str, content: &str) -> Value {
     let response = app
         .client
         .post(app.url(&format!("/api/v1/pleroma/chats/{chat}/messages")))

@@ -16,6 +16,7 @@ mod oauth;
 mod profile;
 mod security;
 mod signup;
+mod socket_access;
 mod statuses;
 mod streaming;
 mod support;

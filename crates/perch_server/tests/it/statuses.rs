@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::oauth::{password_token, register_app};
 use crate::support::{TestApp, spawn_app};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A signed-in local user.
 pub struct User {
