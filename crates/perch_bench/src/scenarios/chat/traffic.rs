@@ -105,7 +105,14 @@ impl Outcome {
 struct Stamps {
     start: Instant,
     sent: Vec<AtomicU64>,
+    /// This phase's number in the run: part of every message's `client_id`,
+    /// which the server keeps unique per sender (a repeated one is the
+    /// same message, sent again).
+    phase: usize,
 }
+
+/// Phases started so far in this run.
+static PHASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Stamps {
     fn stamp(&self, message: usize) {
@@ -136,6 +143,7 @@ pub async fn run(
     let stamps = Arc::new(Stamps {
         start,
         sent: (0..plan.total()).map(|_| AtomicU64::new(0)).collect(),
+        phase: PHASES.fetch_add(1, Ordering::Relaxed),
     });
     let tasks: Vec<_> = sockets
         .into_iter()
@@ -195,7 +203,7 @@ async fn drive(
                         "type": "chat_message",
                         "chat_id": member.chat_id,
                         "content": format!("m{message}"),
-                        "client_id": format!("m{message}"),
+                        "client_id": format!("p{}m{message}", stamps.phase),
                     }).to_string()),
                 };
                 if ws.send(frame).await.is_err() {
