@@ -1,5 +1,5 @@
-//! The generator's two halves: signed `Create(Note)` requests sent at a
-//! fixed concurrency, and a poller that watches the server's database
+//! The generator's two halves: signed `Create(Note)` requests (and the
+//! `Delete`s of their notes) sent at a fixed concurrency, and a poller that watches the server's database
 //! until what was accepted is stored.
 
 use std::collections::BTreeMap;
@@ -27,6 +27,45 @@ const POLL_EVERY: Duration = Duration::from_millis(150);
 /// The poller gives up when the count has not moved for this long after
 /// the last request was answered.
 const STALL: Duration = Duration::from_secs(60);
+
+/// What an activity does to its note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A public note that mentions the target user, so that the server
+    /// has a reason to store it.
+    Create,
+    /// The note deleted again.
+    Delete,
+}
+
+/// Which activities a phase sends, by number: a range, or a list.
+#[derive(Clone)]
+pub enum Seqs {
+    Range(Range<usize>),
+    List(Arc<Vec<usize>>),
+}
+
+impl Seqs {
+    /// The `i`-th number.
+    fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Seqs::Range(range) => (i < range.len()).then(|| range.start + i),
+            Seqs::List(list) => list.get(i).copied(),
+        }
+    }
+}
+
+impl From<Range<usize>> for Seqs {
+    fn from(range: Range<usize>) -> Seqs {
+        Seqs::Range(range)
+    }
+}
+
+impl From<Vec<usize>> for Seqs {
+    fn from(list: Vec<usize>) -> Seqs {
+        Seqs::List(Arc::new(list))
+    }
+}
 
 /// Builds and signs the activities.
 pub struct Sender {
@@ -85,12 +124,24 @@ impl Sender {
         self.keys.len()
     }
 
-    /// Activity number `seq`, from actor `seq % actors`: a public note that
-    /// mentions the target user, so the server has a reason to store it.
-    fn activity(&self, seq: usize) -> Vec<u8> {
+    /// The `kind` activity about note number `seq`, from actor
+    /// `seq % actors`.
+    fn activity(&self, kind: Kind, seq: usize) -> Vec<u8> {
         let n = seq % self.keys.len();
         let actor = self.origin.actor_uri(n);
         let note = format!("{actor}/statuses/{}-{seq}", self.run);
+        if kind == Kind::Delete {
+            return json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{note}#delete"),
+                "type": "Delete",
+                "actor": actor,
+                "to": [PUBLIC],
+                "object": { "id": note, "type": "Tombstone" },
+            })
+            .to_string()
+            .into_bytes();
+        }
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let cc = [self.origin.followers_uri(n), self.target_actor.clone()];
         let content = format!(
@@ -125,9 +176,9 @@ impl Sender {
         .into_bytes()
     }
 
-    /// Activity `seq`, signed now by its actor's key.
-    fn sign(&self, seq: usize) -> anyhow::Result<Signed> {
-        let body = self.activity(seq);
+    /// The `kind` activity about note `seq`, signed now by its actor's key.
+    fn sign(&self, kind: Kind, seq: usize) -> anyhow::Result<Signed> {
+        let body = self.activity(kind, seq);
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
         headers.insert(ACCEPT, HeaderValue::from_static(ACTIVITY_JSON));
@@ -191,17 +242,18 @@ impl Presigned {
     }
 }
 
-/// Sends activities `seqs` at `concurrency` requests in flight, signing
-/// each one just before it is sent unless `presigned` holds it.
+/// Sends the `kind` activities of notes `seqs` at `concurrency` requests
+/// in flight, signing each one just before it is sent unless `presigned`
+/// holds it.
 pub async fn send(
     sender: Arc<Sender>,
-    seqs: Range<usize>,
+    kind: Kind,
+    seqs: impl Into<Seqs>,
     concurrency: usize,
     presigned: Presigned,
     deadline: Instant,
 ) -> anyhow::Result<PhaseResult> {
-    let count = seqs.len();
-    let first = seqs.start;
+    let seqs = seqs.into();
     let presigned = Arc::new(presigned.0);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -210,13 +262,14 @@ pub async fn send(
         let sender = sender.clone();
         let next = next.clone();
         let presigned = presigned.clone();
+        let seqs = seqs.clone();
         tasks.push(tokio::spawn(async move {
             let mut result = PhaseResult::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                let Some(seq) = seqs.get(i) else {
                     break;
-                }
+                };
                 if Instant::now() >= deadline {
                     result.cut_short = true;
                     break;
@@ -228,7 +281,7 @@ pub async fn send(
                         // runtime's threads, so it cannot delay the answers
                         // other tasks are timing.
                         let sender = sender.clone();
-                        tokio::task::spawn_blocking(move || sender.sign(first + i))
+                        tokio::task::spawn_blocking(move || sender.sign(kind, seq))
                             .await
                             .context("signing task")??
                     }
@@ -292,7 +345,7 @@ pub async fn send(
     Ok(total)
 }
 
-/// Signs every request of a phase, on all cores, before it starts.
+/// Signs every `Create` of a phase, on all cores, before it starts.
 pub async fn presign(sender: &Arc<Sender>, seqs: Range<usize>) -> anyhow::Result<Presigned> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = seqs.len().div_ceil(threads).max(1);
@@ -303,7 +356,7 @@ pub async fn presign(sender: &Arc<Sender>, seqs: Range<usize>) -> anyhow::Result
         let sender = sender.clone();
         tasks.push(tokio::task::spawn_blocking(move || {
             (start..end)
-                .map(|seq| sender.sign(seq))
+                .map(|seq| sender.sign(Kind::Create, seq))
                 .collect::<anyhow::Result<Vec<_>>>()
         }));
         start = end;

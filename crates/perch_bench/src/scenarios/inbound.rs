@@ -123,6 +123,7 @@ async fn scenario(
     let presigned = presign(0..actors).await?;
     let first = load::send(
         sender.clone(),
+        load::Kind::Create,
         0..actors,
         args.concurrency,
         presigned,
@@ -156,6 +157,7 @@ async fn scenario(
     let burst = async {
         let burst = load::send(
             sender.clone(),
+            load::Kind::Create,
             actors..actors + args.activities,
             args.concurrency,
             presigned,

@@ -47,30 +47,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
-use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method};
-use perch_apub::signatures::{SigningKey, sign_request};
-use serde_json::json;
+use anyhow::bail;
+use perch_apub::signatures::SigningKey;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use url::Url;
 
 use crate::Ctx;
 use crate::followers;
+use crate::load::{self, Kind, Presigned, Sender};
 use crate::origin::{self, Origin};
 use crate::report::{Row, Rows, Target};
 use crate::scenarios::inbound::signing_keys;
-use crate::server::{Database, Server, TARGET_USER};
+use crate::server::{Database, Server};
 use crate::wait::{self, Ended};
 
-const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-const ACTIVITY_JSON: &str = "application/activity+json";
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Retention periods given to the server (its defaults), in days.
 const ACTIVITY_IDS_DAYS: i64 = 14;
 const DELIVERIES_DAYS: i64 = 7;
@@ -150,7 +143,7 @@ async fn scenario(
     keys: Vec<SigningKey>,
     rows: &mut Rows,
 ) -> anyhow::Result<()> {
-    let traffic = Arc::new(Traffic::new(&server.base, origin, keys, args.concurrency)?);
+    let traffic = Arc::new(Sender::new(&server.base, origin, keys, args.concurrency)?);
     let conn = Conn::open(&server.database).await?;
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -393,7 +386,7 @@ struct Ingest<'a> {
     server: &'a mut Server,
     conn: Conn,
     client: reqwest::Client,
-    traffic: Arc<Traffic>,
+    traffic: Arc<Sender>,
     /// The next note's number.
     next_seq: usize,
     /// Remote statuses the server should hold.
@@ -426,7 +419,15 @@ impl Ingest<'_> {
         let concurrency = self.args.concurrency;
         for (kind, seqs) in [(Kind::Create, creates), (Kind::Delete, deletes.clone())] {
             let wanted = seqs.len();
-            let sent = send(&self.traffic, kind, Arc::new(seqs), concurrency, deadline).await?;
+            let sent = load::send(
+                self.traffic.clone(),
+                kind,
+                seqs,
+                concurrency,
+                Presigned::none(),
+                deadline,
+            )
+            .await?;
             if sent.accepted < wanted {
                 bail!(
                     "{name}: only {} of {wanted} {kind:?}s answered 202; {}",
@@ -697,215 +698,4 @@ impl Conn {
     async fn close(self) {
         let _ = on_conn!(self, conn => conn.close().await);
     }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Create,
-    Delete,
-}
-
-/// Builds, signs and sends the notes and their deletions.
-struct Traffic {
-    client: reqwest::Client,
-    inbox: Url,
-    target_actor: String,
-    mention_name: String,
-    origin: Arc<Origin>,
-    /// One per actor (key pairs may be shared, key ids are not).
-    keys: Vec<SigningKey>,
-    /// Distinguishes this run's ids from any other's.
-    run: String,
-}
-
-impl Traffic {
-    fn new(
-        server_base: &str,
-        origin: Arc<Origin>,
-        keys: Vec<SigningKey>,
-        concurrency: usize,
-    ) -> anyhow::Result<Traffic> {
-        let server = Url::parse(server_base)?;
-        let host = server.host_str().unwrap_or_default();
-        let mention_name = match server.port() {
-            Some(port) => format!("@{TARGET_USER}@{host}:{port}"),
-            None => format!("@{TARGET_USER}@{host}"),
-        };
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(REQUEST_TIMEOUT)
-            .pool_max_idle_per_host(concurrency)
-            .build()?;
-        let run = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        Ok(Traffic {
-            client,
-            inbox: server.join("/inbox")?,
-            target_actor: server.join(&format!("/users/{TARGET_USER}"))?.to_string(),
-            mention_name,
-            origin,
-            keys,
-            run: format!("{run:x}"),
-        })
-    }
-
-    /// Note `seq`'s actor number and id.
-    fn note(&self, seq: usize) -> (usize, String) {
-        let n = seq % self.keys.len();
-        let note = format!("{}/statuses/{}-{seq}", self.origin.actor_uri(n), self.run);
-        (n, note)
-    }
-
-    /// The `kind` activity about note `seq`: its Create, a public note
-    /// that mentions the target user (so the server stores it), or its
-    /// Delete.
-    fn activity(&self, kind: Kind, seq: usize) -> Vec<u8> {
-        let (n, note) = self.note(seq);
-        let actor = self.origin.actor_uri(n);
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let activity = match kind {
-            Kind::Create => {
-                let cc = [self.origin.followers_uri(n), self.target_actor.clone()];
-                let content = format!(
-                    "<p><span class=\"h-card\"><a href=\"{}\" class=\"u-url mention\">@<span>{TARGET_USER}</span></a></span> \
-                     Retention note {seq}.</p>",
-                    self.target_actor
-                );
-                json!({
-                    "@context": "https://www.w3.org/ns/activitystreams",
-                    "id": format!("{note}/activity"),
-                    "type": "Create",
-                    "actor": actor,
-                    "published": now,
-                    "to": [PUBLIC],
-                    "cc": cc,
-                    "object": {
-                        "id": note,
-                        "type": "Note",
-                        "attributedTo": actor,
-                        "content": content,
-                        "published": now,
-                        "to": [PUBLIC],
-                        "cc": cc,
-                        "tag": [{
-                            "type": "Mention",
-                            "href": self.target_actor,
-                            "name": self.mention_name,
-                        }],
-                    },
-                })
-            }
-            Kind::Delete => json!({
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": format!("{note}#delete"),
-                "type": "Delete",
-                "actor": actor,
-                "to": [PUBLIC],
-                "object": { "id": note, "type": "Tombstone" },
-            }),
-        };
-        activity.to_string().into_bytes()
-    }
-
-    /// The activity, signed now by its actor's key.
-    fn sign(&self, kind: Kind, seq: usize) -> anyhow::Result<(HeaderMap, Vec<u8>)> {
-        let body = self.activity(kind, seq);
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ACTIVITY_JSON));
-        headers.insert(ACCEPT, HeaderValue::from_static(ACTIVITY_JSON));
-        let key = &self.keys[seq % self.keys.len()];
-        sign_request(
-            key,
-            &Method::POST,
-            &self.inbox,
-            &mut headers,
-            Some(&body),
-            SystemTime::now(),
-        )
-        .map_err(|e| anyhow!("signing: {e}"))?;
-        Ok((headers, body))
-    }
-}
-
-/// What sending saw.
-#[derive(Default)]
-struct Sent {
-    accepted: usize,
-    samples: Vec<String>,
-}
-
-/// Sends the `kind` activity of every note in `seqs`, `concurrency` at a
-/// time, each signed just before it is sent; stops at `deadline`.
-async fn send(
-    traffic: &Arc<Traffic>,
-    kind: Kind,
-    seqs: Arc<Vec<usize>>,
-    concurrency: usize,
-    deadline: Instant,
-) -> anyhow::Result<Sent> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
-        let (traffic, seqs, next) = (traffic.clone(), seqs.clone(), next.clone());
-        tasks.spawn(async move {
-            let mut part = Sent::default();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&seq) = seqs.get(i) else { break };
-                if Instant::now() >= deadline {
-                    part.samples
-                        .push("the time limit stopped the sending".to_owned());
-                    break;
-                }
-                // RSA signing takes about a millisecond: off the runtime's
-                // threads.
-                let signer = traffic.clone();
-                let (headers, body) = tokio::task::spawn_blocking(move || signer.sign(kind, seq))
-                    .await
-                    .context("signing task")??;
-                let answer = traffic
-                    .client
-                    .post(traffic.inbox.clone())
-                    .headers(headers)
-                    .body(body)
-                    .send()
-                    .await;
-                match answer {
-                    Ok(answer) if answer.status().as_u16() == 202 => part.accepted += 1,
-                    Ok(answer) => {
-                        let status = answer.status().as_u16();
-                        let text: String = answer
-                            .text()
-                            .await
-                            .unwrap_or_default()
-                            .chars()
-                            .take(200)
-                            .collect();
-                        if part.samples.len() < 3 {
-                            part.samples.push(format!("{status}: {text}"));
-                        }
-                    }
-                    Err(error) => {
-                        if part.samples.len() < 3 {
-                            part.samples.push(format!("transport: {error}"));
-                        }
-                    }
-                }
-            }
-            anyhow::Ok(part)
-        });
-    }
-    let mut total = Sent::default();
-    while let Some(part) = tasks.join_next().await {
-        let part = part.context("sending task")??;
-        total.accepted += part.accepted;
-        for sample in part.samples {
-            if total.samples.len() < 5 {
-                total.samples.push(sample);
-            }
-        }
-    }
-    Ok(total)
 }

@@ -468,6 +468,7 @@ async fn under_ingest(
     let ingest_end = (Instant::now() + window).min(bench.ctx.deadline);
     let ingest = tokio::spawn(load::send(
         sender,
+        load::Kind::Create,
         0..usize::MAX / 2,
         args.ingest_concurrency,
         load::Presigned::none(),
