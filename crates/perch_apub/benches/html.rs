@@ -14,7 +14,6 @@ mod inputs;
 mod ratios;
 
 use std::hint::black_box;
-use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput};
 use perch_apub::objects::html::sanitize;
@@ -45,12 +44,8 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let mut criterion = Criterion::default().configure_from_args();
-    bench(&mut criterion);
-    criterion.final_summary();
-    ratios::print(
-        started,
+    ratios::run(
+        bench,
         &[Ratio {
             label: "sanitize / ammonia::clean",
             subject: "html/sanitize",

@@ -13,7 +13,6 @@ mod inputs;
 mod ratios;
 
 use std::hint::black_box;
-use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput};
 use perch_apub::inbox::activity::Activity;
@@ -81,17 +80,13 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let mut criterion = Criterion::default().configure_from_args();
-    bench(&mut criterion);
-    criterion.final_summary();
     let over_baseline = |label, subject| Ratio {
         label,
         subject,
         baseline: "note_in/json_ignored_any",
     };
-    ratios::print(
-        started,
+    ratios::run(
+        bench,
         &[
             over_baseline(
                 "bytes to ReceivedNote, visibility, tags",

@@ -196,12 +196,8 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let mut criterion = Criterion::default().configure_from_args();
-    bench(&mut criterion);
-    criterion.final_summary();
-    ratios::print(
-        started,
+    ratios::run(
+        bench,
         &[
             Ratio {
                 label: "verify an inbound POST / bare RSA verify",

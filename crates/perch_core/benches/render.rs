@@ -16,7 +16,6 @@ mod ratios;
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput};
 use perch_core::content::{self, MentionLink, MentionRef, Parsed};
@@ -82,17 +81,13 @@ fn bench(c: &mut Criterion) {
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let mut criterion = Criterion::default().configure_from_args();
-    bench(&mut criterion);
-    criterion.final_summary();
     let over_baseline = |label, subject| Ratio {
         label,
         subject,
         baseline: "content/escape_html",
     };
-    ratios::print(
-        started,
+    ratios::run(
+        bench,
         &[
             over_baseline("parse + render / escape_html", "content/parse_and_render"),
             over_baseline("parse / escape_html", "content/parse"),

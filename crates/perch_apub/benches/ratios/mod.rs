@@ -17,8 +17,18 @@ pub struct Ratio {
     pub baseline: &'static str,
 }
 
+/// Runs `bench` with Criterion's settings from the command line, then
+/// prints `ratios` for the pairs that ran.
+pub fn run(bench: fn(&mut criterion::Criterion), ratios: &[Ratio]) {
+    let started = SystemTime::now();
+    let mut criterion = criterion::Criterion::default().configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+    print(started, ratios);
+}
+
 /// Prints one line per pair measured since `started`.
-pub fn print(started: SystemTime, ratios: &[Ratio]) {
+fn print(started: SystemTime, ratios: &[Ratio]) {
     let Some(output) = output_directory() else {
         return;
     };
