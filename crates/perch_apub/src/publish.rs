@@ -18,6 +18,7 @@ use perch_domain::urls::ActorUrlLayout;
 use url::Url;
 
 use crate::activities::announce::build_announce;
+use crate::activities::block::build_block;
 use crate::activities::chat::build_chat_create;
 use crate::activities::create::{build_create, build_update};
 use crate::activities::delete::build_delete;
@@ -109,6 +110,15 @@ pub async fn enqueue(
                 inboxes,
             )
             .await
+        }
+        Outbound::Block(block) | Outbound::UndoBlock(block) => {
+            let mut body = build_block(block);
+            if matches!(event, Outbound::UndoBlock(_)) {
+                body = build_undo_of(body);
+            }
+            // To the blocked account's own inbox, as Mastodon sends it.
+            let inboxes = block.target.inbox_url.clone().into_iter().collect();
+            store(tx, ids, block.actor.account_id, body, inboxes).await
         }
         Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
             let mut body = build_announce(announce);

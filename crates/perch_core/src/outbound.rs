@@ -110,6 +110,15 @@ pub struct Relation {
     pub target: ActorRef,
 }
 
+/// A block between a local account (`actor`) and a remote one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockNote {
+    /// The Block activity's id.
+    pub uri: String,
+    pub actor: ActorRef,
+    pub target: ActorRef,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
     /// `follower` (local) asks to follow `target` (remote).
@@ -136,4 +145,7 @@ pub enum Outbound {
     UndoAnnounce(Reaction),
     /// A local account sent a chat message to a remote one.
     ChatMessage(Box<ChatNote>),
+    /// A local account blocked a remote one.
+    Block(BlockNote),
+    UndoBlock(BlockNote),
 }

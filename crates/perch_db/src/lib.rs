@@ -20,6 +20,7 @@ mod macros;
 
 pub mod accounts;
 pub mod actors;
+pub mod blocks;
 pub mod chats;
 pub mod deliveries;
 mod error;

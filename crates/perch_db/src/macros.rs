@@ -85,11 +85,11 @@ macro_rules! status_columns {
 /// Whether the status `s` may be read by the account bound at `$v` (0 for
 /// nobody signed in): public and unlisted by anyone; private by the author,
 /// the mentioned and the author's followers; direct by the author and the
-/// mentioned.
+/// mentioned. Never by an account its author blocks.
 macro_rules! visible_to {
     ($v:literal) => {
         concat!(
-            "(s.visibility <= 1 OR s.account_id = ",
+            "((s.visibility <= 1 OR s.account_id = ",
             $v,
             " OR EXISTS (SELECT 1 FROM status_mentions vm WHERE vm.status_id = s.id \
                AND vm.account_id = ",
@@ -98,7 +98,41 @@ macro_rules! visible_to {
             " OR (s.visibility = 2 AND EXISTS (SELECT 1 FROM follows vf \
                WHERE vf.account_id = ",
             $v,
-            " AND vf.target_account_id = s.account_id)))"
+            " AND vf.target_account_id = s.account_id))) \
+             AND NOT EXISTS (SELECT 1 FROM blocks vb WHERE vb.account_id = s.account_id \
+               AND vb.target_account_id = ",
+            $v,
+            "))"
+        )
+    };
+}
+
+/// Whether account `$a` is kept from account `$v`: one of them blocks the
+/// other, `$v` mutes `$a` (`$mute` may narrow the mutes, e.g. to those that
+/// hide notifications), or `$v` blocks `$a`'s server. The one definition of
+/// who stays out of whose timelines, notifications and streams.
+macro_rules! kept_from {
+    ($v:literal, $a:literal, $mute:literal) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM blocks kb WHERE kb.account_id = ",
+            $v,
+            " AND kb.target_account_id = ",
+            $a,
+            ") OR EXISTS (SELECT 1 FROM blocks kb WHERE kb.account_id = ",
+            $a,
+            " AND kb.target_account_id = ",
+            $v,
+            ") OR EXISTS (SELECT 1 FROM mutes km WHERE km.account_id = ",
+            $v,
+            " AND km.target_account_id = ",
+            $a,
+            $mute,
+            ") OR EXISTS (SELECT 1 FROM accounts ka JOIN account_domain_blocks kd \
+               ON kd.domain = ka.domain WHERE ka.id = ",
+            $a,
+            " AND kd.account_id = ",
+            $v,
+            "))"
         )
     };
 }

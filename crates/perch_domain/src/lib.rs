@@ -5,7 +5,8 @@
 //! database through the functions here: [`statuses`] (post, edit, delete),
 //! [`reactions`] (favourite, reblog and their undoing), [`follows`]
 //! (follow, unfollow, answers to requests, removal of followers),
-//! [`chats`] (send, acknowledge, delete), [`accounts`] (creation, purge of a
+//! [`chats`] (send, acknowledge, delete), [`blocks`] (blocks, mutes,
+//! domain blocks by users), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
 //! function owns its transaction, takes who acts and, for a remote activity,
 //! the [`Received`] id that makes a redelivery a no-op, and applies its
@@ -26,6 +27,7 @@
 //! issue SQL (storage goes through perch_db).
 
 pub mod accounts;
+pub mod blocks;
 pub mod chats;
 mod context;
 pub mod describe;

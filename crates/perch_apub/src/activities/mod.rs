@@ -6,6 +6,7 @@
 //! (ids, actors, origins).
 
 pub mod announce;
+pub mod block;
 pub mod chat;
 pub mod create;
 pub mod delete;
