@@ -229,7 +229,7 @@ impl<'a> Pipeline<'a> {
             let due = record_by.is_some_and(|at| tokio::time::Instant::now() >= at);
             if !self.done.is_empty() && (self.done.len() >= RECORD_AT || due || self.held == 0) {
                 self.record_done().await?;
-                // Finished jobs unpark their inboxes' next ones.
+                // Finished jobs unpark the next jobs about their objects.
                 claimable = !stopping;
             }
         }
@@ -426,7 +426,7 @@ impl<'a> Pipeline<'a> {
         {
             return Ok(());
         }
-        let unparked = deliveries::unpark_orphans(&self.state.db).await?;
+        let unparked = deliveries::unpark_orphans(&self.state.db, now).await?;
         if unparked > 0 {
             tracing::info!(
                 unparked,

@@ -68,6 +68,34 @@ impl perch_domain::Publisher for ApubPublisher {
     }
 }
 
+/// What `event` is about, as the delivery queue orders jobs: an inbox
+/// gets the activities with one key in the order they were enqueued, and
+/// the others independently of them. Order matters only within one object:
+/// a note's Create, Update and Delete (its URI); a follow and its Undo,
+/// Accept or Reject (the follower and the followed, so that following
+/// again after an Undo stays in order too); a Like or an Announce and its
+/// Undo (the actor and the status). A chat message is its own object.
+pub fn order_key(event: &Outbound) -> String {
+    match event {
+        Outbound::Follow(relation)
+        | Outbound::UndoFollow(relation)
+        | Outbound::AcceptFollow(relation)
+        | Outbound::RejectFollow(relation) => {
+            format!("follow {} {}", relation.follower.uri, relation.target.uri)
+        }
+        Outbound::CreateStatus(note)
+        | Outbound::UpdateStatus(note)
+        | Outbound::DeleteStatus(note) => note.uri.clone(),
+        Outbound::Like(like) | Outbound::UndoLike(like) => {
+            format!("like {} {}", like.actor.uri, like.status_uri)
+        }
+        Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
+            format!("announce {} {}", announce.actor.uri, announce.status_uri)
+        }
+        Outbound::ChatMessage(chat) => chat.uri.clone(),
+    }
+}
+
 /// Store `event`'s activity and its deliveries in `tx`.
 pub async fn enqueue(
     tx: &mut Tx,
@@ -75,22 +103,47 @@ pub async fn enqueue(
     layout: &ActorUrlLayout,
     event: &Outbound,
 ) -> Result<(), PublishError> {
+    let key = order_key(event);
     match event {
         Outbound::Follow(_)
         | Outbound::UndoFollow(_)
         | Outbound::AcceptFollow(_)
-        | Outbound::RejectFollow(_) => enqueue_follow(tx, ids, layout, event).await,
+        | Outbound::RejectFollow(_) => enqueue_follow(tx, ids, layout, event, key).await,
         Outbound::CreateStatus(note) => {
             let inboxes = status_inboxes(tx, note).await?;
-            store(tx, ids, note.author.account_id, build_create(note), inboxes).await
+            store(
+                tx,
+                ids,
+                note.author.account_id,
+                build_create(note),
+                key,
+                inboxes,
+            )
+            .await
         }
         Outbound::UpdateStatus(note) => {
             let inboxes = status_inboxes(tx, note).await?;
-            store(tx, ids, note.author.account_id, build_update(note), inboxes).await
+            store(
+                tx,
+                ids,
+                note.author.account_id,
+                build_update(note),
+                key,
+                inboxes,
+            )
+            .await
         }
         Outbound::DeleteStatus(note) => {
             let inboxes = status_inboxes(tx, note).await?;
-            store(tx, ids, note.author.account_id, build_delete(note), inboxes).await
+            store(
+                tx,
+                ids,
+                note.author.account_id,
+                build_delete(note),
+                key,
+                inboxes,
+            )
+            .await
         }
         Outbound::Like(like) | Outbound::UndoLike(like) => {
             let mut body = build_like(like);
@@ -98,7 +151,7 @@ pub async fn enqueue(
                 body = build_undo_of(body);
             }
             let inboxes = preferred_inbox(&like.status_author).into_iter().collect();
-            store(tx, ids, like.actor.account_id, body, inboxes).await
+            store(tx, ids, like.actor.account_id, body, key, inboxes).await
         }
         Outbound::ChatMessage(chat) => {
             let inboxes = preferred_inbox(&chat.recipient).into_iter().collect();
@@ -107,6 +160,7 @@ pub async fn enqueue(
                 ids,
                 chat.sender.account_id,
                 build_chat_create(chat),
+                key,
                 inboxes,
             )
             .await
@@ -127,7 +181,7 @@ pub async fn enqueue(
             }
             let mut inboxes = follows::follower_inboxes(tx, announce.actor.account_id).await?;
             inboxes.extend(preferred_inbox(&announce.status_author));
-            store(tx, ids, announce.actor.account_id, body, inboxes).await
+            store(tx, ids, announce.actor.account_id, body, key, inboxes).await
         }
     }
 }
@@ -170,6 +224,7 @@ async fn store(
     ids: &IdGenerator,
     actor_account_id: i64,
     body: serde_json::Value,
+    order_key: String,
     mut inboxes: Vec<String>,
 ) -> Result<(), PublishError> {
     let uri = body["id"]
@@ -194,6 +249,7 @@ async fn store(
         actor_account_id,
         body: serde_json::to_string(&body)?,
         created_at: now_millis(),
+        order_key,
     };
     deliveries::enqueue(tx, &activity, &targets).await?;
     Ok(())
@@ -204,6 +260,7 @@ async fn enqueue_follow(
     ids: &IdGenerator,
     layout: &ActorUrlLayout,
     event: &Outbound,
+    order_key: String,
 ) -> Result<(), PublishError> {
     let (relation, answer) = match event {
         Outbound::Follow(relation) | Outbound::UndoFollow(relation) => (relation, None),
@@ -253,6 +310,7 @@ async fn enqueue_follow(
         actor_account_id: actor.account_id,
         body,
         created_at: now_millis(),
+        order_key,
     };
     deliveries::enqueue(tx, &activity, &targets).await?;
     Ok(())
@@ -275,4 +333,74 @@ fn remote_inbox(ids: &IdGenerator, recipient: &ActorRef) -> Result<Option<Target
         inbox_url: inbox.to_owned(),
         host,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use perch_core::outbound::Reaction;
+
+    use super::*;
+
+    fn actor(uri: &str) -> ActorRef {
+        ActorRef {
+            account_id: 1,
+            uri: uri.to_owned(),
+            domain: None,
+            inbox_url: None,
+            shared_inbox_url: None,
+        }
+    }
+
+    fn reaction(actor_uri: &str, status_uri: &str) -> Reaction {
+        Reaction {
+            uri: format!("{actor_uri}/reactions/1"),
+            actor: actor(actor_uri),
+            actor_followers_url: format!("{actor_uri}/followers"),
+            status_uri: status_uri.to_owned(),
+            status_author: actor("https://remote.example/users/ben"),
+            visibility: Visibility::Public,
+            published: 0,
+        }
+    }
+
+    #[test]
+    fn an_activity_and_its_undo_share_an_order_key_and_other_objects_do_not() {
+        let relation = |follow_uri: &str| Relation {
+            follow_uri: follow_uri.to_owned(),
+            follower: actor("https://perch.example/users/ann"),
+            target: actor("https://remote.example/users/ben"),
+        };
+        let follow = order_key(&Outbound::Follow(relation("https://perch.example/1")));
+        assert_eq!(
+            order_key(&Outbound::UndoFollow(relation("https://perch.example/1"))),
+            follow
+        );
+        // Following again is the same relation: it waits for the Undo.
+        assert_eq!(
+            order_key(&Outbound::Follow(relation("https://perch.example/2"))),
+            follow
+        );
+        assert_eq!(
+            order_key(&Outbound::AcceptFollow(relation("https://perch.example/1"))),
+            follow
+        );
+
+        let like = reaction(
+            "https://perch.example/users/ann",
+            "https://remote.example/s/1",
+        );
+        let key = order_key(&Outbound::Like(like.clone()));
+        assert_eq!(order_key(&Outbound::UndoLike(like.clone())), key);
+        assert_ne!(order_key(&Outbound::Announce(like.clone())), key);
+        assert_eq!(
+            order_key(&Outbound::Announce(like.clone())),
+            order_key(&Outbound::UndoAnnounce(like.clone()))
+        );
+        let other = reaction(
+            "https://perch.example/users/ann",
+            "https://remote.example/s/2",
+        );
+        assert_ne!(order_key(&Outbound::Like(other)), key);
+        assert_ne!(order_key(&Outbound::Like(like)), follow);
+    }
 }

@@ -28,6 +28,11 @@ pub struct NewActivity {
     /// The JSON document as it will be sent.
     pub body: String,
     pub created_at: UnixMillis,
+    /// What the activity is about, for ordering: jobs of one inbox with the
+    /// same key go out in the order they were enqueued (a note's Create
+    /// before its Update and Delete, a Follow before its Undo), and jobs
+    /// with other keys go out independently of them.
+    pub order_key: String,
 }
 
 /// A target inbox and its host (for per-host limits).
@@ -55,19 +60,44 @@ pub struct Job {
     pub inbox_gone: bool,
 }
 
-/// `next_attempt_at` of a *parked* job: one enqueued while an older job
-/// for the same inbox was pending. Jobs of one inbox go out in order, so a
-/// parked job could not be claimed anyway; parking keeps it out of the
-/// range of due jobs that every claim reads, so that a server with a long
-/// backlog costs claims nothing. Finishing a job (delivered, or given up)
-/// restores its inbox's next job to its enqueue time ([`unpark_orphans`] is
-/// the safety net); the claim's order check stays, so parking is never
-/// what keeps the order.
+/// `next_attempt_at` of a *parked* job: one enqueued while its inbox had
+/// a pending job with the same order key (it must wait for that one), or a
+/// pending job of any key that was due (being attempted, or about to be).
+/// Parking keeps it out of the range of due jobs that every claim reads,
+/// so that a long backlog to one inbox costs claims nothing: an inbox's
+/// backlog goes out a job or so at a time, as its earlier jobs end.
+///
+/// Any outcome of an attempt, a retry scheduled included, unparks the
+/// next parked job of the inbox that has no older pending job with its key
+/// ([`UNPARK_NEXT`]): a job that keeps failing holds back the later jobs
+/// about its object, and nothing else for more than one attempt.
+/// [`unpark_orphans`] is the safety net. The claim's order check stays, so
+/// parking is never what keeps the order.
 pub const PARKED: UnixMillis = i64::MAX;
+
+/// Whether a job for inbox `t.inbox` with order key `$k`, enqueued at `$now`,
+/// is parked: its inbox has an older pending job with that key, or a
+/// pending job that is due. `$k` and `$now` stand for the statement's
+/// parameters.
+macro_rules! park_if {
+    ($k:literal, $now:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
+               AND o.order_key = ",
+            $k,
+            " AND o.state = 0) \
+             OR EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
+               AND o.state = 0 AND o.next_attempt_at <= ",
+            $now,
+            ")"
+        )
+    };
+}
 
 /// Store the activity and its jobs. Call inside the transaction that makes
 /// the change the activity announces. The jobs are written by one
-/// statement, each parked if its inbox already has a pending job.
+/// statement, each parked if its inbox already has a pending job with the
+/// activity's order key.
 pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) -> Result<()> {
     on_tx!(tx, conn => {
         sqlx::query(
@@ -92,21 +122,22 @@ pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) ->
                 .map(|t| json!([t.delivery_id, t.inbox_url, t.host]))
                 .collect();
             let rows = rows.to_string();
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO deliveries (id, activity_id, inbox_url, host, next_attempt_at, \
-                 created_at) \
-                 SELECT t.id, $1, t.inbox, t.host, \
-                   CASE WHEN EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
-                                     AND o.state = 0) THEN $3 ELSE $2 END, $2 \
+                 created_at, order_key) \
+                 SELECT t.id, $1, t.inbox, t.host, CASE WHEN ",
+                park_if!("$5", "$2"),
+                " THEN $3 ELSE $2 END, $2, $5 \
                  FROM (SELECT json_extract(value, '$[0]') AS id, \
                          json_extract(value, '$[1]') AS inbox, \
                          json_extract(value, '$[2]') AS host FROM json_each($4)) t \
                  WHERE true ON CONFLICT DO NOTHING",
-            )
+            ))
             .bind(activity.id)
             .bind(activity.created_at)
             .bind(PARKED)
             .bind(rows)
+            .bind(&activity.order_key)
             .execute(&mut **tx)
             .await?;
         }
@@ -114,21 +145,22 @@ pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) ->
             let ids: Vec<i64> = targets.iter().map(|t| t.delivery_id).collect();
             let inboxes: Vec<&str> = targets.iter().map(|t| t.inbox_url.as_str()).collect();
             let hosts: Vec<&str> = targets.iter().map(|t| t.host.as_str()).collect();
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO deliveries (id, activity_id, inbox_url, host, next_attempt_at, \
-                 created_at) \
-                 SELECT t.id, $1, t.inbox, t.host, \
-                   CASE WHEN EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = t.inbox \
-                                     AND o.state = 0) THEN $3 ELSE $2 END, $2 \
+                 created_at, order_key) \
+                 SELECT t.id, $1, t.inbox, t.host, CASE WHEN ",
+                park_if!("$7", "$2"),
+                " THEN $3 ELSE $2 END, $2, $7 \
                  FROM unnest($4::bigint[], $5::text[], $6::text[]) AS t (id, inbox, host) \
                  ON CONFLICT DO NOTHING",
-            )
+            ))
             .bind(activity.id)
             .bind(activity.created_at)
             .bind(PARKED)
             .bind(ids)
             .bind(inboxes)
             .bind(hosts)
+            .bind(&activity.order_key)
             .execute(&mut **tx)
             .await?;
         }
@@ -136,10 +168,11 @@ pub async fn enqueue(tx: &mut Tx, activity: &NewActivity, targets: &[Target]) ->
     Ok(())
 }
 
-/// Claim up to `limit` due jobs for `owner` until `lease_until`. Jobs of one
-/// inbox are handed out oldest first, and a job is not claimed while an
-/// older one for the same inbox is still pending, so that a Follow reaches
-/// a server before its Undo.
+/// Claim up to `limit` due jobs for `owner` until `lease_until`. A job is
+/// not claimed while an older one for the same inbox and order key is still
+/// pending, so that a Follow reaches a server before its Undo; jobs with
+/// other keys do not wait for it, so one that a server keeps refusing
+/// delays nothing else.
 pub async fn claim_due(
     db: &Db,
     owner: &str,
@@ -158,7 +191,7 @@ const SCAN_PER_JOB: i64 = 4;
 /// the hosts in `busy` (at their limit already), and at most `per_host`
 /// jobs of any other host. Reads at most `limit` × 4 due jobs, oldest
 /// first, whatever the size of the queue: parked jobs are outside the due
-/// range, so a long backlog to one server adds only its inboxes' next jobs.
+/// range, so a long backlog to one inbox adds only its next jobs.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -179,7 +212,8 @@ pub async fn claim(
                      AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $1) \
                      AND NOT (d.host = ANY($3)) \
                      AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.inbox_url = d.inbox_url \
-                                     AND o.state = 0 AND o.id < d.id) \
+                                     AND o.order_key = d.order_key AND o.state = 0 \
+                                     AND o.id < d.id) \
                      AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
                                      AND h.circuit_open_until > $1) \
                    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
@@ -218,6 +252,7 @@ pub async fn claim(
                        AND d.host NOT IN (SELECT value FROM json_each($5)) \
                        AND NOT EXISTS (SELECT 1 FROM deliveries o \
                                        WHERE o.inbox_url = d.inbox_url \
+                                       AND o.order_key = d.order_key \
                                        AND o.state = 0 AND o.id < d.id) \
                        AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
                                        AND h.circuit_open_until > $3) \
@@ -302,12 +337,30 @@ pub async fn renew_lease(db: &Db, id: i64, owner: &str, lease_until: UnixMillis)
     Ok(())
 }
 
-/// Unparks the next job of the inbox of job `$1` (the statement is the same
-/// on both backends).
-const UNPARK_NEXT_OF_ONE: &str = "UPDATE deliveries SET next_attempt_at = created_at \
-     WHERE next_attempt_at = $2 AND state = 0 AND id = (SELECT o.id FROM deliveries o \
-       WHERE o.inbox_url = (SELECT f.inbox_url FROM deliveries f WHERE f.id = $1) \
-       AND o.state = 0 ORDER BY o.id LIMIT 1)";
+/// The first parked job of inbox `f.inbox_url` that has no older pending
+/// job with its order key, in a statement that names a job that ended its
+/// attempt `f` and binds [`PARKED`] as `$p`.
+macro_rules! next_parked_of {
+    ($p:literal) => {
+        concat!(
+            "(SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
+               AND o.state = 0 AND o.next_attempt_at = ",
+            $p,
+            " AND NOT EXISTS (SELECT 1 FROM deliveries e \
+                 WHERE e.inbox_url = o.inbox_url AND e.order_key = o.order_key \
+                 AND e.state = 0 AND e.id < o.id) \
+             ORDER BY o.next_attempt_at, o.id LIMIT 1)"
+        )
+    };
+}
+
+/// Unparks the next job of the inbox of job `$1` that may go (see
+/// [`PARKED`]); the statement is the same on both backends.
+const UNPARK_NEXT: &str = concat!(
+    "UPDATE deliveries SET next_attempt_at = created_at WHERE id = (SELECT ",
+    next_parked_of!("$2"),
+    " FROM deliveries f WHERE f.id = $1)"
+);
 
 /// The job reached its inbox.
 pub async fn mark_delivered(
@@ -332,7 +385,7 @@ pub async fn mark_delivered(
         .await?
         .rows_affected();
         if done > 0 {
-            sqlx::query(UNPARK_NEXT_OF_ONE).bind(id).bind(PARKED).execute(&mut *conn).await?;
+            sqlx::query(UNPARK_NEXT).bind(id).bind(PARKED).execute(&mut *conn).await?;
         }
     });
     tx.commit().await
@@ -340,7 +393,7 @@ pub async fn mark_delivered(
 
 /// Jobs that reached their inboxes, recorded in one transaction: each job
 /// (id, HTTP status) delivered, each of `hosts` (theirs) up, and the next
-/// job of each inbox unparked.
+/// parked job of each one's inbox that may go unparked.
 pub async fn mark_all_delivered(
     db: &Db,
     owner: &str,
@@ -388,13 +441,11 @@ pub async fn mark_all_delivered(
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            sqlx::query(
-                "UPDATE deliveries SET next_attempt_at = created_at \
-                 WHERE next_attempt_at = $2 AND state = 0 AND id IN ( \
-                   SELECT (SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
-                           AND o.state = 0 ORDER BY o.id LIMIT 1) \
-                   FROM deliveries f WHERE f.id IN (SELECT value FROM json_each($1)))",
-            )
+            sqlx::query(concat!(
+                "UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT ",
+                next_parked_of!("$2"),
+                " FROM deliveries f WHERE f.id IN (SELECT value FROM json_each($1)))",
+            ))
             .bind(crate::pool::json_ids(&ids))
             .bind(PARKED)
             .execute(&mut **tx)
@@ -430,13 +481,11 @@ pub async fn mark_all_delivered(
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            sqlx::query(
-                "UPDATE deliveries SET next_attempt_at = created_at \
-                 WHERE next_attempt_at = $2 AND state = 0 AND id IN ( \
-                   SELECT (SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
-                           AND o.state = 0 ORDER BY o.id LIMIT 1) \
-                   FROM deliveries f WHERE f.id = ANY($1))",
-            )
+            sqlx::query(concat!(
+                "UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT ",
+                next_parked_of!("$2"),
+                " FROM deliveries f WHERE f.id = ANY($1))",
+            ))
             .bind(&ids)
             .bind(PARKED)
             .execute(&mut **tx)
@@ -446,8 +495,8 @@ pub async fn mark_all_delivered(
     tx.commit().await
 }
 
-/// The attempt failed; try again at `retry_at`, or give up when `None`
-/// (which unparks the inbox's next job).
+/// The attempt failed; try again at `retry_at`, or give up when `None`.
+/// Either way the next parked job of its inbox that may go is unparked.
 pub async fn mark_failed(
     db: &Db,
     id: i64,
@@ -476,30 +525,41 @@ pub async fn mark_failed(
         .execute(&mut *conn)
         .await?
         .rows_affected();
-        if done > 0 && retry_at.is_none() {
-            sqlx::query(UNPARK_NEXT_OF_ONE).bind(id).bind(PARKED).execute(&mut *conn).await?;
+        if done > 0 {
+            // Given up or to be retried, this job's attempt is over: the
+            // next job of its inbox may go (not one about its object, if it
+            // is to be retried).
+            sqlx::query(UNPARK_NEXT).bind(id).bind(PARKED).execute(&mut *conn).await?;
         }
     });
     tx.commit().await
 }
 
-/// Unparks every parked job with no older pending job for its inbox, and
-/// returns how many. Finishing a job unparks the next one in the same
-/// transaction; what this catches is rarer: on PostgreSQL a job parked by
-/// a transaction that committed just after its inbox's last pending job
-/// finished (the finisher could not see it yet), or a job whose
-/// predecessor was deleted with its author. Reads every parked job, so a
-/// worker runs it now and then, not per claim.
-pub async fn unpark_orphans(db: &Db) -> Result<u64> {
+/// For each inbox with parked jobs and no due one (being attempted, or
+/// about to be), unparks its first parked job that has no older pending
+/// job with its order key; returns how many. The end of each attempt
+/// unparks the next job in the same transaction; what this catches is
+/// rarer: on PostgreSQL a job parked by a transaction that committed just
+/// after its inbox's last attempt ended (which could not see it yet), or a
+/// job whose predecessor was deleted with its author. Reads every parked
+/// job, so a worker runs it now and then, not per claim.
+pub async fn unpark_orphans(db: &Db, now: UnixMillis) -> Result<u64> {
     Ok(on_db!(db, pool => {
         sqlx::query(
-            "UPDATE deliveries SET next_attempt_at = created_at \
-             WHERE state = 0 AND next_attempt_at = $1 \
-               AND NOT EXISTS (SELECT 1 FROM deliveries o \
-                               WHERE o.inbox_url = deliveries.inbox_url \
-                               AND o.state = 0 AND o.id < deliveries.id)",
+            "UPDATE deliveries SET next_attempt_at = created_at WHERE id IN ( \
+               SELECT MIN(p.id) FROM deliveries p \
+               WHERE p.state = 0 AND p.next_attempt_at = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries e \
+                                 WHERE e.inbox_url = p.inbox_url \
+                                 AND e.order_key = p.order_key \
+                                 AND e.state = 0 AND e.id < p.id) \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                                 WHERE d.inbox_url = p.inbox_url AND d.state = 0 \
+                                 AND d.next_attempt_at <= $2) \
+               GROUP BY p.inbox_url)",
         )
         .bind(PARKED)
+        .bind(now)
         .execute(pool)
         .await?
         .rows_affected()

@@ -1,17 +1,18 @@
 //! The delivery queue against servers that misbehave: one that was down
-//! receives everything, in order, once it is back; an inbox answering 410
-//! gets nothing more.
+//! receives everything once it is back; an inbox answering 410 gets
+//! nothing more; an inbox refusing one activity with 500 gets everything
+//! else meanwhile, and that object's later activities only after it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use perch_core::time::now_millis;
 use perch_db::actors::{self, RemoteActor};
 use perch_db::deliveries;
 use perch_db::follows::{self, NewFollow};
 use perch_federation_tests::{Instance, PASSWORD, drain};
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_follower_instance_that_was_down_receives_everything_once_back() {
@@ -47,14 +48,16 @@ async fn a_follower_instance_that_was_down_receives_everything_once_back() {
     drain(&[&a, &b]).await;
     let (status, home) = b.get("/api/v1/timelines/home", &bob).await;
     assert_eq!(status, StatusCode::OK);
-    let uris: Vec<&str> = home
+    let mut uris: Vec<&str> = home
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["uri"].as_str().unwrap())
         .collect();
-    posted.reverse();
-    assert_eq!(uris, posted, "all three, in order");
+    // Three notes, three objects: the queue keeps no order between them.
+    uris.sort_unstable();
+    posted.sort_unstable();
+    assert_eq!(uris, posted, "all three");
     let (totals, _) = deliveries::stats(&a.db, now_millis()).await.expect("stats");
     assert_eq!((totals.pending, totals.failed), (0, 0), "{totals:?}");
     let metrics = a
@@ -90,17 +93,14 @@ async fn gone_inbox() -> (String, Arc<AtomicUsize>) {
     (format!("http://{address}"), hits)
 }
 
-#[tokio::test]
-async fn a_receiver_answering_410_gets_no_more_deliveries() {
-    let a = Instance::start().await;
-    let alice_id = a.create_user("alice", PASSWORD).await;
-    let alice = a.token("alice").await;
-    let (base, hits) = gone_inbox().await;
+/// Make the actor at `base` (whose inbox is `{base}/inbox`) a follower of
+/// `followed` on `a`.
+async fn remote_follower(a: &Instance, followed: i64, base: &str, name: &str) {
     let host = base.trim_start_matches("http://").to_owned();
     let remote = RemoteActor {
         accepts_chat_messages: false,
-        uri: format!("{base}/users/gone"),
-        username: "gone".to_owned(),
+        uri: format!("{base}/users/{name}"),
+        username: name.to_owned(),
         domain: host.clone(),
         url: None,
         actor_type: "Person".to_owned(),
@@ -116,7 +116,7 @@ async fn a_receiver_answering_410_gets_no_more_deliveries() {
         outbox_url: None,
         followers_url: None,
         following_url: None,
-        key_id: format!("{base}/users/gone#main-key"),
+        key_id: format!("{base}/users/{name}#main-key"),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),
         fetched_at: now_millis(),
@@ -128,7 +128,7 @@ async fn a_receiver_answering_410_gets_no_more_deliveries() {
     let follow = NewFollow {
         id: a.apub.ids.next_id().as_i64(),
         account_id: follower,
-        target_account_id: alice_id,
+        target_account_id: followed,
         uri: Some(format!("{base}/follows/1")),
         created_at: now_millis(),
     };
@@ -136,6 +136,15 @@ async fn a_receiver_answering_410_gets_no_more_deliveries() {
         .await
         .expect("follow");
     tx.commit().await.expect("commit");
+}
+
+#[tokio::test]
+async fn a_receiver_answering_410_gets_no_more_deliveries() {
+    let a = Instance::start().await;
+    let alice_id = a.create_user("alice", PASSWORD).await;
+    let alice = a.token("alice").await;
+    let (base, hits) = gone_inbox().await;
+    remote_follower(&a, alice_id, &base, "gone").await;
 
     for n in 0..3 {
         a.post_status(&alice, json!({"status": format!("post {n}")}))
@@ -153,4 +162,128 @@ async fn a_receiver_answering_410_gets_no_more_deliveries() {
         (0, 3),
         "recorded, not dropped: {totals:?}"
     );
+}
+
+/// An inbox that answers 500 to every activity about one object while
+/// `refusing` is set, and 202 to the rest; it lists what it was sent, as
+/// (type, object id, answered status).
+struct PickyInbox {
+    base: String,
+    refused: Arc<Mutex<String>>,
+    refusing: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<(String, String, u16)>>>,
+}
+
+impl PickyInbox {
+    async fn start() -> PickyInbox {
+        let refused = Arc::new(Mutex::new(String::new()));
+        let refusing = Arc::new(AtomicBool::new(true));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (r, on, log) = (refused.clone(), refusing.clone(), seen.clone());
+        let app = axum::Router::new().route(
+            "/inbox",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let (r, on, log) = (r.clone(), on.clone(), log.clone());
+                async move {
+                    let activity: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let object = match &activity["object"] {
+                        Value::String(id) => id.clone(),
+                        object => object["id"].as_str().unwrap_or_default().to_owned(),
+                    };
+                    let kind = activity["type"].as_str().unwrap_or_default().to_owned();
+                    let status = if on.load(Ordering::SeqCst)
+                        && object == *r.lock().expect("the refused id")
+                    {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::ACCEPTED
+                    };
+                    log.lock()
+                        .expect("the log")
+                        .push((kind, object, status.as_u16()));
+                    status
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        PickyInbox {
+            base: format!("http://{address}"),
+            refused,
+            refusing,
+            seen,
+        }
+    }
+
+    fn seen(&self) -> Vec<(String, String, u16)> {
+        self.seen.lock().expect("the log").clone()
+    }
+}
+
+fn seen(kind: &str, object: &str, status: u16) -> (String, String, u16) {
+    (kind.to_owned(), object.to_owned(), status)
+}
+
+#[tokio::test]
+async fn an_activity_refused_with_500_holds_back_its_object_only() {
+    let a = Instance::start().await;
+    let alice_id = a.create_user("alice", PASSWORD).await;
+    let alice = a.token("alice").await;
+    let inbox = PickyInbox::start().await;
+    remote_follower(&a, alice_id, &inbox.base, "picky").await;
+
+    let refused = a
+        .post_status(&alice, json!({"status": "the inbox refuses this one"}))
+        .await;
+    let refused_uri = refused["uri"].as_str().unwrap().to_owned();
+    *inbox.refused.lock().unwrap() = refused_uri.clone();
+    drain(&[&a]).await;
+    assert_eq!(inbox.seen(), [seen("Create", &refused_uri, 500)]);
+
+    // While its Create waits for a retry, the same note is deleted and
+    // another note is posted.
+    let path = format!("/api/v1/statuses/{}", refused["id"].as_str().unwrap());
+    let (status, _) = a.send(Method::DELETE, &path, &alice, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let other = a
+        .post_status(&alice, json!({"status": "another note"}))
+        .await;
+    let other_uri = other["uri"].as_str().unwrap().to_owned();
+    drain(&[&a]).await;
+    assert_eq!(
+        inbox.seen(),
+        [
+            seen("Create", &refused_uri, 500),
+            seen("Create", &other_uri, 202)
+        ],
+        "the other note went out; the Delete waits for its Create"
+    );
+    let (totals, _) = deliveries::stats(&a.db, now_millis()).await.expect("stats");
+    assert_eq!(
+        (totals.pending, totals.delivered),
+        (2, 1),
+        "the Create to retry and its Delete: {totals:?}"
+    );
+
+    // The inbox takes the note now: its Create, then its Delete.
+    inbox.refusing.store(false, Ordering::SeqCst);
+    let host = inbox.base.trim_start_matches("http://");
+    deliveries::retry_now(&a.db, Some(host), now_millis())
+        .await
+        .expect("retry");
+    drain(&[&a]).await;
+    assert_eq!(
+        inbox.seen(),
+        [
+            seen("Create", &refused_uri, 500),
+            seen("Create", &other_uri, 202),
+            seen("Create", &refused_uri, 202),
+            seen("Delete", &refused_uri, 202),
+        ]
+    );
+    let (totals, _) = deliveries::stats(&a.db, now_millis()).await.expect("stats");
+    assert_eq!((totals.pending, totals.delivered), (0, 3), "{totals:?}");
 }

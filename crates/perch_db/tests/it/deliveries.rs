@@ -27,6 +27,7 @@ async fn jobs_are_claimed_once_leased_and_reclaimed_after_the_lease() {
         actor_account_id: author.id,
         body: "{}".to_owned(),
         created_at: 1000,
+        order_key: "https://perch.example/notes/1".to_owned(),
     };
     let targets = [
         target(11, "https://a.example/inbox"),
@@ -122,6 +123,8 @@ async fn one_inbox_gets_its_activities_in_order() {
             actor_account_id: author.id,
             body: "{}".to_owned(),
             created_at: 1000,
+            // A Follow and its Undo: one relation.
+            order_key: "follow ann ben".to_owned(),
         };
         deliveries::enqueue(
             &mut tx,
@@ -159,6 +162,7 @@ async fn an_open_circuit_holds_a_servers_jobs_until_it_closes() {
         actor_account_id: author.id,
         body: "{}".to_owned(),
         created_at: 1000,
+        order_key: "https://perch.example/notes/1".to_owned(),
     };
     let targets = [
         target(11, "https://down.example/inbox"),
@@ -232,7 +236,8 @@ async fn an_open_circuit_holds_a_servers_jobs_until_it_closes() {
     assert_eq!(gone, ["https://up.example/inbox"]);
 }
 
-async fn enqueue_one(db: &perch_db::Db, author: i64, id: i64, targets: &[Target]) {
+/// Enqueue activity `id` about the object `key`.
+async fn enqueue_about(db: &perch_db::Db, author: i64, id: i64, key: &str, targets: &[Target]) {
     let mut tx = db.begin().await.expect("tx");
     let activity = NewActivity {
         id,
@@ -240,6 +245,7 @@ async fn enqueue_one(db: &perch_db::Db, author: i64, id: i64, targets: &[Target]
         actor_account_id: author,
         body: "{}".to_owned(),
         created_at: 1000,
+        order_key: key.to_owned(),
     };
     deliveries::enqueue(&mut tx, &activity, targets)
         .await
@@ -253,17 +259,18 @@ async fn a_backlog_to_one_inbox_waits_parked_and_each_ending_lets_the_next_go() 
     let db = database.connect().await;
     let author = create(&db, "backlog", "backlog@example.com").await;
     for id in 1..=4 {
-        enqueue_one(
+        enqueue_about(
             &db,
             author.id,
             id,
+            "https://perch.example/notes/1",
             &[target(10 + id, "https://slow.example/inbox")],
         )
         .await;
     }
     assert_eq!(deliveries::pending_count(&db).await.expect("count"), 4);
     assert_eq!(
-        deliveries::unpark_orphans(&db).await.expect("sweep"),
+        deliveries::unpark_orphans(&db, 1000).await.expect("sweep"),
         0,
         "every parked job has a pending predecessor"
     );
@@ -333,7 +340,7 @@ async fn a_claim_skips_busy_servers_and_takes_a_few_jobs_per_server() {
         target(14, "https://other.example/inbox"),
         target(15, "https://busy.example/inbox"),
     ];
-    enqueue_one(&db, author.id, 1, &targets).await;
+    enqueue_about(&db, author.id, 1, "https://perch.example/notes/1", &targets).await;
     let claimed = deliveries::claim(&db, "w", 1000, 2000, 10, &["busy.example".to_owned()], 2)
         .await
         .expect("claim");
@@ -354,4 +361,139 @@ async fn a_claim_skips_busy_servers_and_takes_a_few_jobs_per_server() {
         .expect("claim");
     assert_eq!(again.len(), 2);
     assert_eq!(again[0].attempts, 0, "nothing was attempted");
+}
+
+/// A job about one object that keeps failing holds back the later jobs
+/// about that object, and the rest of its inbox for one attempt only.
+#[tokio::test]
+async fn a_retrying_job_holds_back_its_objects_next_jobs_only() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "stuck", "stuck@example.com").await;
+    let inbox = "https://picky.example/inbox";
+    let (refused, other) = (
+        "https://perch.example/notes/refused",
+        "https://perch.example/notes/other",
+    );
+    let uris = |jobs: &[deliveries::Job]| -> Vec<String> {
+        jobs.iter().map(|j| j.activity_uri.clone()).collect()
+    };
+    // Create of the refused note, then its Delete, then another note.
+    enqueue_about(&db, author.id, 1, refused, &[target(11, inbox)]).await;
+    enqueue_about(&db, author.id, 2, refused, &[target(12, inbox)]).await;
+    enqueue_about(&db, author.id, 3, other, &[target(13, inbox)]).await;
+    let first = deliveries::claim_due(&db, "w", 1000, 2000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(uris(&first), ["https://perch.example/activities/1"]);
+    // Its attempt failed, to be retried later: the other note goes now, the
+    // Delete stays behind its Create.
+    deliveries::mark_failed(&db, first[0].id, "w", Some(500), "boom", Some(5000), 1001)
+        .await
+        .expect("retry");
+    let next = deliveries::claim_due(&db, "w", 1002, 2002, 10)
+        .await
+        .expect("claim");
+    assert_eq!(uris(&next), ["https://perch.example/activities/3"]);
+    deliveries::mark_delivered(&db, next[0].id, "w", 202, 1003)
+        .await
+        .expect("delivered");
+    // A later activity about another object is not parked at all.
+    enqueue_about(&db, author.id, 4, other, &[target(14, inbox)]).await;
+    let next = deliveries::claim_due(&db, "w", 1004, 2004, 10)
+        .await
+        .expect("claim");
+    assert_eq!(uris(&next), ["https://perch.example/activities/4"]);
+    deliveries::mark_delivered(&db, next[0].id, "w", 202, 1005)
+        .await
+        .expect("delivered");
+    assert_eq!(
+        deliveries::unpark_orphans(&db, 1006).await.expect("sweep"),
+        0,
+        "the Delete is parked behind its Create"
+    );
+    assert!(
+        deliveries::claim_due(&db, "w", 1006, 2006, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the Create is not due and its Delete waits behind it"
+    );
+    let again = deliveries::claim_due(&db, "w", 5000, 6000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(uris(&again), ["https://perch.example/activities/1"]);
+    deliveries::mark_delivered(&db, again[0].id, "w", 202, 5001)
+        .await
+        .expect("delivered");
+    let last = deliveries::claim_due(&db, "w", 5002, 6002, 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        uris(&last),
+        ["https://perch.example/activities/2"],
+        "then the Delete"
+    );
+}
+
+/// What `mark_failed` does to a job to be retried, without unparking.
+async fn schedule_retry_alone(db: &perch_db::Db, id: i64, retry_at: i64) {
+    let sql = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
+               lease_owner = NULL, lease_expires_at = NULL WHERE id = $2";
+    match db {
+        perch_db::Db::Sqlite(pool) => sqlx::query(sql)
+            .bind(retry_at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        perch_db::Db::Postgres(pool) => sqlx::query(sql)
+            .bind(retry_at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .expect("retry scheduled");
+}
+
+/// A job parked behind an attempt that ended without unparking it (on
+/// PostgreSQL, enqueued concurrently) is found by the sweep, one per inbox.
+#[tokio::test]
+async fn the_sweep_unparks_the_first_job_that_may_go_of_an_idle_inbox() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "swept", "swept@example.com").await;
+    let inbox = "https://idle.example/inbox";
+    enqueue_about(&db, author.id, 1, "note-a", &[target(11, inbox)]).await;
+    enqueue_about(&db, author.id, 2, "note-a", &[target(12, inbox)]).await;
+    enqueue_about(&db, author.id, 3, "note-b", &[target(13, inbox)]).await;
+    enqueue_about(&db, author.id, 4, "note-c", &[target(14, inbox)]).await;
+    assert_eq!(
+        deliveries::unpark_orphans(&db, 1000).await.expect("sweep"),
+        0,
+        "the inbox's first job is due"
+    );
+    // Its retry is scheduled without the end-of-attempt unparking, as if
+    // the parked jobs had not been visible yet.
+    let first = deliveries::claim_due(&db, "w", 1000, 2000, 10)
+        .await
+        .expect("claim");
+    assert_eq!(first.len(), 1);
+    schedule_retry_alone(&db, first[0].id, 9000).await;
+    assert_eq!(
+        deliveries::unpark_orphans(&db, 1001).await.expect("sweep"),
+        1,
+        "one job, not about note-a"
+    );
+    let next = deliveries::claim_due(&db, "w", 1002, 2002, 10)
+        .await
+        .expect("claim");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].activity_uri, "https://perch.example/activities/3");
+    assert_eq!(
+        deliveries::unpark_orphans(&db, 1003).await.expect("sweep"),
+        0,
+        "a job of the inbox is being attempted"
+    );
 }

@@ -75,6 +75,7 @@ async fn finished_deliveries_then_their_activities_go_pending_ones_stay() {
             actor_account_id: author.id,
             body: "{}".to_owned(),
             created_at: 1_000,
+            order_key: format!("https://perch.example/notes/{id}"),
         };
         let targets: Vec<Target> = inboxes
             .iter()
