@@ -157,7 +157,7 @@ async fn uploads_that_are_not_images_too_large_or_too_many_pixels_are_refused() 
 }
 
 /// CRC-32 (IEEE), for a PNG chunk.
-fn crc32(bytes: &[u8]) -> u32 {
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for byte in bytes {
         crc ^= u32::from(*byte);
