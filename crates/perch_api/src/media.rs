@@ -209,7 +209,9 @@ async fn upload(
             "Validation failed: File content type is invalid (JPEG, PNG, GIF and WebP images are accepted)",
         )
     })?;
-    let processed = tokio::task::spawn_blocking(move || process(bytes, kind))
+    let processed = state
+        .image_decodes
+        .run(move || process(bytes, kind))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;

@@ -98,7 +98,7 @@ pub async fn update_credentials(
     let account_id = auth.account_id()?;
     let update = read_request(request, &state).await?;
     let mut checked = validate(update)?;
-    clean_images(&mut checked).await?;
+    clean_images(&state, &mut checked).await?;
 
     let before = accounts::find_by_id(&state.db, Id::from_i64(account_id))
         .await?
@@ -147,7 +147,7 @@ pub async fn update_credentials(
 /// Replace the uploaded avatar and header with their cleaned bytes (checked
 /// as images, metadata removed: see [`crate::images`]); a file that is not
 /// a readable image, or has too many pixels, refuses the request.
-async fn clean_images(checked: &mut Checked) -> Result<(), ApiError> {
+async fn clean_images(state: &ApiState, checked: &mut Checked) -> Result<(), ApiError> {
     let mut details: BTreeMap<String, Vec<FieldError>> = BTreeMap::new();
     for (name, slot) in [
         ("avatar", &mut checked.avatar),
@@ -156,7 +156,9 @@ async fn clean_images(checked: &mut Checked) -> Result<(), ApiError> {
         let Some((kind, bytes)) = slot.take() else {
             continue;
         };
-        let cleaned = tokio::task::spawn_blocking(move || images::clean(bytes.to_vec(), kind))
+        let cleaned = state
+            .image_decodes
+            .run(move || images::clean(bytes.to_vec(), kind))
             .await
             .map_err(|e| ApiError::internal(&e))?;
         match cleaned {

@@ -6,7 +6,9 @@
 //! upright by their EXIF orientation and re-encoded, which leaves all of
 //! their APPn and COM segments (EXIF, GPS, XMP, ICC, comments) behind.
 //! Either way the bytes that are stored are the bytes that were decoded.
+//! Decodes wait their turn ([`limit::DecodeLimit`]).
 
+pub mod limit;
 pub mod strip;
 
 use std::io::Cursor;

@@ -301,3 +301,25 @@ async fn alt_text_focus_ownership_scopes_and_attachment() {
         .expect("json");
     assert_eq!(public.as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn parallel_uploads_decode_a_few_at_a_time() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let limit = app.image_decodes.limit();
+    // Twice as many large uploads at once as there are permits, and more.
+    let uploads = (limit * 2).max(8);
+    let bytes = picture(1600, 1600, ImageFormat::Png);
+    let responses = futures_util::future::join_all(
+        (0..uploads).map(|_| upload(&app, &ann.token, bytes.clone(), "big.png", &[])),
+    )
+    .await;
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let peak = app.image_decodes.peak();
+    assert!(
+        (1..=limit).contains(&peak),
+        "{peak} decodes ran at once; the limit is {limit}"
+    );
+}
