@@ -21,6 +21,7 @@ pub mod chats;
 pub mod entities;
 pub mod error;
 pub mod follows;
+pub mod images;
 pub mod instance;
 pub mod media;
 pub mod media_files;

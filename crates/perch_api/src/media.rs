@@ -3,31 +3,28 @@
 //!
 //! An upload's type is decided by its bytes. It is decoded (off the async
 //! runtime) with limits on its dimensions, so a small file that claims
-//! enormous dimensions is refused before memory is spent on it; JPEGs are
-//! re-encoded upright and without their metadata (which can hold the
-//! place a photo was taken); a preview of at most 400×400 and a blurhash
+//! enormous dimensions is refused before memory is spent on it; its
+//! metadata (which can hold the place a photo was taken) is removed, see
+//! [`crate::images`]; a preview of at most 400×400 and a blurhash
 //! are made. Files live under the data directory and are served by
 //! `media_files`.
-
-use std::io::Cursor;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use perch_core::time::now_millis;
 use perch_db::media::{self, MediaRow};
 
 use crate::auth::Auth;
 use crate::entities::media::{MediaAttachment, media_attachment};
+use crate::images::{self, Cleaned, ProcessError, encode};
 use crate::media_files::{self, ImageType};
 use crate::params::Params;
 use crate::{ApiError, ApiState};
 
 /// Largest upload, as the instance documents announce.
 pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;
-/// Most pixels an image may have (Mastodon's limit).
-pub const MAX_PIXELS: u64 = 7680 * 4320;
+pub use crate::images::MAX_PIXELS;
 /// Longest alt text, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1500;
 /// The preview fits in this square.
@@ -65,14 +62,6 @@ pub fn preview_size(width: u32, height: u32) -> (u32, u32) {
     (fit(width), fit(height))
 }
 
-#[derive(Debug, thiserror::Error)]
-enum ProcessError {
-    #[error("Validation failed: File has more than {MAX_PIXELS} pixels")]
-    TooManyPixels,
-    #[error("Validation failed: File could not be read as an image")]
-    Unreadable,
-}
-
 /// What processing an image yields.
 struct Processed {
     original: Vec<u8>,
@@ -85,58 +74,11 @@ struct Processed {
     blurhash: Option<String>,
 }
 
-fn format_of(kind: ImageType) -> ImageFormat {
-    match kind {
-        ImageType::Jpeg => ImageFormat::Jpeg,
-        ImageType::Png => ImageFormat::Png,
-        ImageType::Gif => ImageFormat::Gif,
-        ImageType::Webp => ImageFormat::WebP,
-    }
-}
-
-fn encode(image: &DynamicImage, kind: ImageType) -> Result<Vec<u8>, ProcessError> {
-    let mut out = Cursor::new(Vec::new());
-    match kind {
-        ImageType::Jpeg => {
-            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-            image
-                .to_rgb8()
-                .write_with_encoder(encoder)
-                .map_err(|_| ProcessError::Unreadable)?;
-        }
-        _ => image
-            .write_to(&mut out, ImageFormat::Png)
-            .map_err(|_| ProcessError::Unreadable)?,
-    }
-    Ok(out.into_inner())
-}
-
 fn process(bytes: Vec<u8>, kind: ImageType) -> Result<Processed, ProcessError> {
-    let format = format_of(kind);
-    let (width, height) = ImageReader::with_format(Cursor::new(&bytes), format)
-        .into_dimensions()
-        .map_err(|_| ProcessError::Unreadable)?;
-    if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(ProcessError::TooManyPixels);
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(&bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(width);
-    limits.max_image_height = Some(height);
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|_| ProcessError::Unreadable)?;
-    let orientation = decoder.orientation().ok();
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|_| ProcessError::Unreadable)?;
-    let original = if kind == ImageType::Jpeg {
-        if let Some(orientation) = orientation {
-            image.apply_orientation(orientation);
-        }
-        encode(&image, ImageType::Jpeg)?
-    } else {
-        bytes
-    };
+    let Cleaned {
+        stored: original,
+        image,
+    } = images::clean(bytes, kind)?;
     let (width, height) = (image.width(), image.height());
     let (preview_width, preview_height) = preview_size(width, height);
     let small = if (preview_width, preview_height) == (width, height) {
@@ -267,7 +209,9 @@ async fn upload(
             "Validation failed: File content type is invalid (JPEG, PNG, GIF and WebP images are accepted)",
         )
     })?;
-    let processed = tokio::task::spawn_blocking(move || process(bytes, kind))
+    let processed = state
+        .image_decodes
+        .run(move || process(bytes, kind))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;

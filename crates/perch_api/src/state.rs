@@ -60,6 +60,8 @@ pub struct ApiState {
     pub federation: perch_apub::ApubState,
     /// This process's WebSocket connections.
     pub streaming: Arc<crate::streaming::Registry>,
+    /// How many uploaded images are decoded at once.
+    pub image_decodes: Arc<crate::images::limit::DecodeLimit>,
     /// Cancelled when the server shuts down (WebSocket connections close).
     pub shutdown: tokio_util::sync::CancellationToken,
 }

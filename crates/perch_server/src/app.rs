@@ -138,6 +138,11 @@ impl Application {
         self.ids.generator()
     }
 
+    /// The client API's state.
+    pub fn api(&self) -> &ApiState {
+        &self.api
+    }
+
     /// The federation side's state (tests drain the delivery queue with it).
     pub fn apub(&self) -> &ApubState {
         &self.apub
@@ -264,6 +269,7 @@ async fn api_state(
         sign_up_limit: Arc::new(RateLimiter::new(config.sign_ups_per_ip, SIGN_UP_WINDOW)),
         federation,
         streaming: Arc::default(),
+        image_decodes: Arc::default(),
         shutdown: CancellationToken::new(),
     })
 }

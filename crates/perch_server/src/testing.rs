@@ -61,6 +61,8 @@ pub struct TestServer {
     pub bus: Bus,
     /// The federation side's state ([`drain`] runs its queues).
     pub apub: ApubState,
+    /// The limit on concurrent image decodes (tests read its peak).
+    pub image_decodes: Arc<perch_api::images::limit::DecodeLimit>,
     /// A client that does not follow redirects.
     pub client: reqwest::Client,
     config: Config,
@@ -108,6 +110,7 @@ impl TestServer {
             ids: app.ids(),
             bus: app.apub().bus.clone(),
             apub: app.apub().clone(),
+            image_decodes: app.api().image_decodes.clone(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -159,6 +162,7 @@ impl TestServer {
         self.ids = app.ids();
         self.bus = app.apub().bus.clone();
         self.apub = app.apub().clone();
+        self.image_decodes = app.api().image_decodes.clone();
         self.stop = CancellationToken::new();
         self.server = Some(tokio::spawn(
             app.run_until_stopped(self.stop.clone().cancelled_owned()),

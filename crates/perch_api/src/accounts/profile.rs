@@ -23,6 +23,7 @@ use super::credentials::credential_account_of;
 use crate::auth::Auth;
 use crate::entities::account::CredentialAccount;
 use crate::error::FieldError;
+use crate::images::{self, MAX_PIXELS, ProcessError};
 use crate::media_files::{self, ImageType, MAX_IMAGE_BYTES, ProfileImage};
 use crate::params::lenient_bool;
 use crate::{ApiConfig, ApiError, ApiState};
@@ -96,7 +97,8 @@ pub async fn update_credentials(
     auth.require("write:accounts")?;
     let account_id = auth.account_id()?;
     let update = read_request(request, &state).await?;
-    let checked = validate(update)?;
+    let mut checked = validate(update)?;
+    clean_images(&state, &mut checked).await?;
 
     let before = accounts::find_by_id(&state.db, Id::from_i64(account_id))
         .await?
@@ -140,6 +142,46 @@ pub async fn update_credentials(
     ];
     remove_all(config, replaced).await;
     credential_account_of(&state, account_id).await.map(Json)
+}
+
+/// Replace the uploaded avatar and header with their cleaned bytes (checked
+/// as images, metadata removed: see [`crate::images`]); a file that is not
+/// a readable image, or has too many pixels, refuses the request.
+async fn clean_images(state: &ApiState, checked: &mut Checked) -> Result<(), ApiError> {
+    let mut details: BTreeMap<String, Vec<FieldError>> = BTreeMap::new();
+    for (name, slot) in [
+        ("avatar", &mut checked.avatar),
+        ("header", &mut checked.header),
+    ] {
+        let Some((kind, bytes)) = slot.take() else {
+            continue;
+        };
+        let cleaned = state
+            .image_decodes
+            .run(move || images::clean(bytes.to_vec(), kind))
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        match cleaned {
+            Ok(cleaned) => *slot = Some((kind, Bytes::from(cleaned.stored))),
+            Err(error) => details
+                .entry(name.to_owned())
+                .or_default()
+                .push(FieldError {
+                    error: "ERR_INVALID",
+                    description: match error {
+                        ProcessError::TooManyPixels => {
+                            format!("must have at most {MAX_PIXELS} pixels")
+                        }
+                        ProcessError::Unreadable => "could not be read as an image".to_owned(),
+                    },
+                }),
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(details))
+    }
 }
 
 /// Store an uploaded image, if there is one; its public URL.

@@ -12,6 +12,7 @@ mod inbound_crash;
 mod instance;
 mod jwt;
 mod media;
+mod metadata;
 mod oauth;
 mod profile;
 mod security;

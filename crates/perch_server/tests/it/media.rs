@@ -157,7 +157,7 @@ async fn uploads_that_are_not_images_too_large_or_too_many_pixels_are_refused() 
 }
 
 /// CRC-32 (IEEE), for a PNG chunk.
-fn crc32(bytes: &[u8]) -> u32 {
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for byte in bytes {
         crc ^= u32::from(*byte);
@@ -300,4 +300,26 @@ async fn alt_text_focus_ownership_scopes_and_attachment() {
         .await
         .expect("json");
     assert_eq!(public.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn parallel_uploads_decode_a_few_at_a_time() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let limit = app.image_decodes.limit();
+    // Twice as many large uploads at once as there are permits, and more.
+    let uploads = (limit * 2).max(8);
+    let bytes = picture(1600, 1600, ImageFormat::Png);
+    let responses = futures_util::future::join_all(
+        (0..uploads).map(|_| upload(&app, &ann.token, bytes.clone(), "big.png", &[])),
+    )
+    .await;
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let peak = app.image_decodes.peak();
+    assert!(
+        (1..=limit).contains(&peak),
+        "{peak} decodes ran at once; the limit is {limit}"
+    );
 }
