@@ -74,7 +74,8 @@ impl perch_domain::Publisher for ApubPublisher {
 /// a note's Create, Update and Delete (its URI); a follow and its Undo,
 /// Accept or Reject (the follower and the followed, so that following
 /// again after an Undo stays in order too); a Like or an Announce and its
-/// Undo (the actor and the status). A chat message is its own object.
+/// Undo (the actor and the status); a Block and its Undo (the two actors).
+/// A chat message is its own object.
 pub fn order_key(event: &Outbound) -> String {
     match event {
         Outbound::Follow(relation)
@@ -93,6 +94,9 @@ pub fn order_key(event: &Outbound) -> String {
             format!("announce {} {}", announce.actor.uri, announce.status_uri)
         }
         Outbound::ChatMessage(chat) => chat.uri.clone(),
+        Outbound::Block(block) | Outbound::UndoBlock(block) => {
+            format!("block {} {}", block.actor.uri, block.target.uri)
+        }
     }
 }
 
@@ -172,7 +176,7 @@ pub async fn enqueue(
             }
             // To the blocked account's own inbox, as Mastodon sends it.
             let inboxes = block.target.inbox_url.clone().into_iter().collect();
-            store(tx, ids, block.actor.account_id, body, inboxes).await
+            store(tx, ids, block.actor.account_id, body, key, inboxes).await
         }
         Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
             let mut body = build_announce(announce);
