@@ -9,3 +9,13 @@
 pub use perch_server::testing::{
     PASSWORD, TestServer as Instance, deliver, drain, signed_delivery,
 };
+
+/// How the account behind `token` on `instance` relates to account `id`
+/// there (Mastodon's Relationship entity).
+pub async fn relationship(instance: &Instance, token: &str, id: &str) -> serde_json::Value {
+    let (status, body) = instance
+        .get(&format!("/api/v1/accounts/relationships?id[]={id}"), token)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "relationships: {body}");
+    body[0].clone()
+}

@@ -16,7 +16,7 @@ use perch_domain::follows::{self as follows_domain, Answered};
 use crate::accounts::relationships::{Relationship, relationship_from_row};
 use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
-use crate::pagination::{PageParams, link_header, paged_json};
+use crate::pagination::{PageParams, keyed_page};
 use crate::params::Query;
 use crate::{ApiError, ApiState};
 
@@ -36,7 +36,11 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// How `me` relates to `other`, in Mastodon's shape.
-async fn relationship(state: &ApiState, me: i64, other: i64) -> Result<Relationship, ApiError> {
+pub(crate) async fn relationship(
+    state: &ApiState,
+    me: i64,
+    other: i64,
+) -> Result<Relationship, ApiError> {
     let rows = profiles::relationships(&state.db, me, &[other]).await?;
     rows.first()
         .map(relationship_from_row)
@@ -57,7 +61,18 @@ async fn me_and_other(
     auth: &Auth,
     id: &str,
 ) -> Result<(AccountRow, AccountRow), ApiError> {
-    let me_id = signed_in_with(auth, true)?;
+    signed_in_with(auth, true)?;
+    me_and_account(state, auth, id).await
+}
+
+/// The signed-in account and the account the path names (the caller
+/// checked the token's scope).
+pub(crate) async fn me_and_account(
+    state: &ApiState,
+    auth: &Auth,
+    id: &str,
+) -> Result<(AccountRow, AccountRow), ApiError> {
+    let me_id = auth.account_id()?;
     let other = account_by_path(state, id).await?;
     let me = accounts::find_by_id(&state.db, Id::from_i64(me_id))
         .await?
@@ -142,18 +157,18 @@ async fn remove_from_followers(
 }
 
 /// A page of accounts with Mastodon's `Link` header, by relation id.
-fn paged(state: &ApiState, path: &str, rows: Vec<(i64, AccountRow)>, limit: i64) -> Response {
-    let base = format!(
-        "{}{path}",
-        state.config.public_url.as_str().trim_end_matches('/')
-    );
-    let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.0, o.0));
-    let link = link_header(&base, "", bounds, rows.len(), limit);
+pub(crate) fn paged(
+    state: &ApiState,
+    path: &str,
+    rows: Vec<(i64, AccountRow)>,
+    limit: i64,
+) -> Response {
+    let keys: Vec<i64> = rows.iter().map(|(key, _)| *key).collect();
     let accounts: Vec<Account> = rows
         .iter()
         .map(|(_, row)| account_from_row(row, &state.config.public_url))
         .collect();
-    paged_json(accounts, link)
+    keyed_page(&state.config.public_url, path, &keys, accounts, limit)
 }
 
 async fn relation_list(

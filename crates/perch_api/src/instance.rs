@@ -1,5 +1,6 @@
 //! `GET /api/v1/instance` and `GET /api/v2/instance`: what client libraries
-//! read first to decide which endpoints and limits exist.
+//! read first to decide which endpoints and limits exist; and the
+//! server's rules.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -9,7 +10,7 @@ use perch_db::accounts;
 
 use crate::entities::account::account_from_row;
 use crate::entities::instance::{
-    InstanceInfo, InstanceV1, InstanceV2, MediaLimits, PollLimits, instance_v1, instance_v2,
+    InstanceInfo, InstanceV1, InstanceV2, MediaLimits, PollLimits, Rule, instance_v1, instance_v2,
 };
 use crate::{ApiError, ApiState, RegistrationMode};
 
@@ -20,6 +21,24 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/v1/instance", get(v1))
         .route("/api/v2/instance", get(v2))
+        .route("/api/v1/instance/rules", get(rules))
+}
+
+/// `GET /api/v1/instance/rules`: the rules admins set, in their order.
+async fn rules(State(state): State<ApiState>) -> Result<Json<Vec<Rule>>, ApiError> {
+    Ok(Json(current_rules(&state).await?))
+}
+
+async fn current_rules(state: &ApiState) -> Result<Vec<Rule>, ApiError> {
+    Ok(perch_db::reports::rules(&state.db)
+        .await?
+        .into_iter()
+        .map(|row| Rule {
+            id: row.id.to_string(),
+            text: row.text,
+            hint: row.hint,
+        })
+        .collect())
 }
 
 async fn v1(State(state): State<ApiState>) -> Result<Json<InstanceV1>, ApiError> {
@@ -56,5 +75,6 @@ async fn info(state: &ApiState) -> Result<InstanceInfo, ApiError> {
         max_pinned_statuses: 5,
         media: MediaLimits::default(),
         polls: PollLimits::default(),
+        rules: current_rules(state).await?,
     })
 }

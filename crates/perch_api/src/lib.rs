@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod blocks;
 pub mod chats;
 pub mod entities;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod oauth;
 pub mod pagination;
 pub mod params;
 pub mod rate_limit;
+pub mod reports;
 pub mod search;
 pub mod state;
 pub mod statuses;
@@ -50,6 +52,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(follows::routes())
+        .merge(blocks::routes())
+        .merge(reports::routes())
         .merge(statuses::routes())
         .merge(timelines::routes())
         .merge(notifications::routes())

@@ -67,6 +67,21 @@ pub fn link_header(
     HeaderValue::try_from(links.join(", ")).ok()
 }
 
+/// A page of `items` keyed by `keys` (the pagination ids, newest first, one
+/// per item) at `path` of this server, as JSON with its `Link` header.
+pub fn keyed_page<T: Serialize>(
+    public_url: &url::Url,
+    path: &str,
+    keys: &[i64],
+    items: Vec<T>,
+    limit: i64,
+) -> Response {
+    let base = format!("{}{path}", public_url.as_str().trim_end_matches('/'));
+    let bounds = keys.first().zip(keys.last()).map(|(n, o)| (*n, *o));
+    let link = link_header(&base, "", bounds, keys.len(), limit);
+    paged_json(items, link)
+}
+
 /// A JSON list with its `Link` header.
 pub fn paged_json<T: Serialize>(items: Vec<T>, link: Option<HeaderValue>) -> Response {
     let mut response = Json(items).into_response();

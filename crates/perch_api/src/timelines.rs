@@ -120,7 +120,7 @@ async fn public(
 ) -> Result<Response, ApiError> {
     let viewer = viewer(&auth)?;
     let page = params.page.page(DEFAULT_LIMIT, MAX_LIMIT);
-    let rows = timelines::public(&state.db, params.filter()?, &page).await?;
+    let rows = timelines::public(&state.db, viewer, params.filter()?, &page).await?;
     page_of(
         &state,
         viewer,
@@ -142,7 +142,7 @@ async fn tag(
     let viewer = viewer(&auth)?;
     let page = params.page.page(DEFAULT_LIMIT, MAX_LIMIT);
     let name = hashtag.trim_start_matches('#').to_lowercase();
-    let rows = timelines::tag(&state.db, &name, params.filter()?, &page).await?;
+    let rows = timelines::tag(&state.db, &name, viewer, params.filter()?, &page).await?;
     let path = format!("/api/v1/timelines/tag/{}", urlencode(&name));
     page_of(&state, viewer, &path, &params.extra(), rows, page.limit).await
 }

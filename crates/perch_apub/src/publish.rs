@@ -22,6 +22,7 @@ use crate::activities::block::build_block;
 use crate::activities::chat::build_chat_create;
 use crate::activities::create::{build_create, build_update};
 use crate::activities::delete::build_delete;
+use crate::activities::flag::build_flag;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
 use crate::activities::like::{build_like, build_undo_of};
 use crate::objects::person::authority;
@@ -97,6 +98,7 @@ pub fn order_key(event: &Outbound) -> String {
         Outbound::Block(block) | Outbound::UndoBlock(block) => {
             format!("block {} {}", block.actor.uri, block.target.uri)
         }
+        Outbound::Flag(flag) => flag.uri.clone(),
     }
 }
 
@@ -177,6 +179,18 @@ pub async fn enqueue(
             // To the blocked account's own inbox, as Mastodon sends it.
             let inboxes = block.target.inbox_url.clone().into_iter().collect();
             store(tx, ids, block.actor.account_id, body, key, inboxes).await
+        }
+        Outbound::Flag(flag) => {
+            let inboxes = preferred_inbox(&flag.target).into_iter().collect();
+            store(
+                tx,
+                ids,
+                flag.actor.account_id,
+                build_flag(flag),
+                key,
+                inboxes,
+            )
+            .await
         }
         Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
             let mut body = build_announce(announce);

@@ -119,6 +119,20 @@ pub struct BlockNote {
     pub target: ActorRef,
 }
 
+/// A report forwarded to the reported account's server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagNote {
+    /// The Flag activity's id.
+    pub uri: String,
+    /// The instance actor: the reporter stays unnamed, as Mastodon does.
+    pub actor: ActorRef,
+    pub target: ActorRef,
+    /// The ids of the reported statuses.
+    pub statuses: Vec<String>,
+    /// The reporter's comment, plain text.
+    pub content: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
     /// `follower` (local) asks to follow `target` (remote).
@@ -148,4 +162,6 @@ pub enum Outbound {
     /// A local account blocked a remote one.
     Block(BlockNote),
     UndoBlock(BlockNote),
+    /// A local account's report of a remote one, forwarded.
+    Flag(Box<FlagNote>),
 }

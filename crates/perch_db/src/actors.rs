@@ -261,7 +261,8 @@ pub async fn ensure_instance_actor(
         .ok_or(crate::Error::Sqlx(sqlx::Error::RowNotFound))
 }
 
-async fn find_instance_actor(db: &Db) -> Result<Option<AccountRow>> {
+/// The instance actor, once it exists.
+pub async fn find_instance_actor(db: &Db) -> Result<Option<AccountRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
             "SELECT ", account_columns!(),

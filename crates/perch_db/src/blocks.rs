@@ -488,33 +488,29 @@ pub async fn in_muted_conversations(
     Ok(rows.into_iter().collect())
 }
 
-/// The local accounts among `candidates` that `author_id` (and, for a
-/// reblog, `reblogged_author_id`) is kept from: those whose streams must
-/// not carry the status.
-pub async fn kept_from_among(
+/// Every account that `author_id` (and, for a reblog,
+/// `reblogged_author_id`) is kept from, by the same rule as `kept_from!`
+/// read the other way round: the accounts whose streams must not carry the
+/// status. Read from the relations of the two authors, so its cost does not
+/// depend on how many connections listen.
+pub async fn kept_from_authors(
     db: &Db,
     author_id: i64,
     reblogged_author_id: Option<i64>,
-    candidates: &[i64],
 ) -> Result<HashSet<i64>> {
-    if candidates.is_empty() {
-        return Ok(HashSet::new());
-    }
     let second = reblogged_author_id.unwrap_or(author_id);
-    let rows: Vec<i64> = fetch_by_ids!(
-        db,
-        candidates,
-        query_scalar,
-        "SELECT v.id FROM accounts v WHERE v.id",
-        concat!(
-            " AND (",
-            kept_from!("v.id", "$2", ""),
-            " OR ",
-            kept_from!("v.id", "$3", ""),
-            ")"
-        ),
-        author_id,
-        second
-    );
+    let rows: Vec<i64> = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT account_id FROM blocks WHERE target_account_id IN ($1, $2) \
+             UNION SELECT target_account_id FROM blocks WHERE account_id IN ($1, $2) \
+             UNION SELECT account_id FROM mutes WHERE target_account_id IN ($1, $2) \
+             UNION SELECT d.account_id FROM account_domain_blocks d \
+               JOIN accounts a ON a.domain = d.domain WHERE a.id IN ($1, $2)",
+        )
+        .bind(author_id)
+        .bind(second)
+        .fetch_all(pool)
+        .await?
+    });
     Ok(rows.into_iter().collect())
 }

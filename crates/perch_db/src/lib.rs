@@ -37,6 +37,7 @@ pub mod page;
 mod pool;
 pub mod presence;
 pub mod profiles;
+pub mod reports;
 pub mod retention;
 pub mod statuses;
 #[cfg(feature = "testing")]

@@ -136,3 +136,34 @@ macro_rules! kept_from {
         )
     };
 }
+
+/// Unless `$v` is 0 (nobody signed in): the status `s` is not by an account
+/// kept from `$v` (see [`kept_from!`]), nor a reblog of one's status.
+macro_rules! not_kept_from {
+    ($v:literal) => {
+        concat!(
+            "(",
+            $v,
+            " = 0 OR NOT (",
+            kept_from!($v, "s.account_id", ""),
+            " OR EXISTS (SELECT 1 FROM statuses ks WHERE ks.id = s.reblog_of_id AND ",
+            kept_from!($v, "ks.account_id", ""),
+            ")))"
+        )
+    };
+}
+
+/// Like [`not_kept_from!`] for the reblogged status only: an account's own
+/// timeline keeps its statuses, but not its reblogs of those kept from `$v`.
+macro_rules! reblog_not_kept_from {
+    ($v:literal) => {
+        concat!(
+            "(",
+            $v,
+            " = 0 OR s.reblog_of_id IS NULL OR NOT EXISTS (SELECT 1 FROM statuses ks \
+               WHERE ks.id = s.reblog_of_id AND ",
+            kept_from!($v, "ks.account_id", ""),
+            "))"
+        )
+    };
+}

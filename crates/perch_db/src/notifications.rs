@@ -35,19 +35,32 @@ pub struct NotificationRow {
 }
 
 /// Store a notification unless it exists, or it would notify an account of
-/// its own action, or the notified account is not local. When stored, the
+/// its own action, or the notified account is not local, or the one who
+/// caused it is kept from it (a block either way, a mute that hides
+/// notifications, a block of its server: `kept_from!`), or it is about a
+/// status in a conversation the notified account muted. When stored, the
 /// live event to publish once the transaction commits.
 pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<LiveEvent>> {
     if new.account_id == new.from_account_id {
         return Ok(None);
     }
     let inserted = on_tx!(tx, conn => {
-        sqlx::query(
+        sqlx::query(concat!(
             "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, \
              created_at) \
              SELECT $1, $2, $3, $4, $5, $6 FROM accounts WHERE id = $2 AND domain IS NULL \
+             AND NOT ", kept_from!("$2", "$3", " AND km.hide_notifications"), " \
+             AND ($5 IS NULL OR NOT EXISTS ( \
+               WITH RECURSIVE up (id, parent, depth) AS ( \
+                 SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = $5 \
+                   AND EXISTS (SELECT 1 FROM conversation_mutes WHERE account_id = $2) \
+                 UNION ALL \
+                 SELECT p.id, p.in_reply_to_id, up.depth + 1 FROM statuses p \
+                   JOIN up ON p.id = up.parent WHERE up.depth < 256) \
+               SELECT 1 FROM up JOIN conversation_mutes c \
+                 ON c.root_status_id = up.id AND c.account_id = $2)) \
              ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(new.id)
         .bind(new.account_id)
         .bind(new.from_account_id)
@@ -127,7 +140,8 @@ impl TypeFilter {
     }
 }
 
-/// A page of `account_id`'s notifications, newest first.
+/// A page of `account_id`'s notifications, newest first, without those
+/// caused by accounts kept from it since.
 pub async fn page(
     db: &Db,
     account_id: i64,
@@ -146,7 +160,9 @@ pub async fn page(
                      WHERE account_id = $1 AND id > $2 AND id < $3 \
                      AND ($5 = '' OR $5 LIKE '%,' || kind || ',%') \
                      AND ($6 = '' OR $6 NOT LIKE '%,' || kind || ',%') \
-                     ORDER BY id ", $order, " LIMIT $4"
+                     AND NOT ", kept_from!("$1", "notifications.from_account_id",
+                                           " AND km.hide_notifications"),
+                    " ORDER BY id ", $order, " LIMIT $4"
                 ))
                 .bind(account_id).bind(lower).bind(upper).bind(page.limit)
                 .bind(&include).bind(&exclude)

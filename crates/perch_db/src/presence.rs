@@ -119,13 +119,23 @@ pub async fn set_hidden(db: &Db, account_id: i64, hidden: bool) -> Result<()> {
     Ok(())
 }
 
-/// Local accounts that share a chat with `account_id`.
+/// The local accounts told when `account_id` comes online or goes: the
+/// other member of each of its chats in which it has written, and the
+/// accounts it follows that follow it back; none that blocks it or that it
+/// blocks. Merely opening a chat with someone shows nothing of them.
 pub async fn local_partners(db: &Db, account_id: i64) -> Result<Vec<i64>> {
     Ok(on_db!(db, pool => {
         sqlx::query_scalar(
-            "SELECT a.id FROM chats c JOIN accounts a \
-               ON a.id = CASE WHEN c.account_low = $1 THEN c.account_high ELSE c.account_low END \
-             WHERE (c.account_low = $1 OR c.account_high = $1) AND a.domain IS NULL",
+            "SELECT p.id FROM accounts p WHERE p.domain IS NULL AND p.id IN ( \
+               SELECT CASE WHEN c.account_low = $1 THEN c.account_high ELSE c.account_low END \
+                 FROM chats c WHERE (c.account_low = $1 OR c.account_high = $1) \
+                 AND EXISTS (SELECT 1 FROM chat_messages m \
+                             WHERE m.chat_id = c.id AND m.sender_id = $1) \
+               UNION SELECT f.target_account_id FROM follows f \
+                 JOIN follows b ON b.account_id = f.target_account_id AND b.target_account_id = $1 \
+                 WHERE f.account_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM blocks k WHERE (k.account_id = $1 AND k.target_account_id = p.id) \
+                             OR (k.account_id = p.id AND k.target_account_id = $1))",
         )
         .bind(account_id)
         .fetch_all(pool)

@@ -132,8 +132,8 @@ pub async fn find_remote(db: &Db, username: &str, domain: &str) -> Result<Option
     }))
 }
 
-/// How one account (`me`) relates to another (`id`), from follows and
-/// follow requests.
+/// How one account (`me`) relates to another (`id`), from follows, follow
+/// requests, blocks, mutes and `me`'s blocks of servers.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct RelationshipRow {
     pub id: i64,
@@ -148,6 +148,13 @@ pub struct RelationshipRow {
     pub requested: bool,
     /// `id` asked to follow `me`.
     pub requested_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    /// `me` mutes `id` and its notifications too.
+    pub muting_notifications: bool,
+    /// `me` blocks `id`'s server.
+    pub domain_blocking: bool,
 }
 
 /// The columns of [`RelationshipRow`] for the accounts `a`, seen by `$1`.
@@ -160,10 +167,19 @@ macro_rules! relationship_select {
                    WHERE b.account_id = a.id AND b.target_account_id = $1) AS followed_by, \
            r.id IS NOT NULL AS requested, \
            EXISTS (SELECT 1 FROM follow_requests q \
-                   WHERE q.account_id = a.id AND q.target_account_id = $1) AS requested_by \
+                   WHERE q.account_id = a.id AND q.target_account_id = $1) AS requested_by, \
+           EXISTS (SELECT 1 FROM blocks k \
+                   WHERE k.account_id = $1 AND k.target_account_id = a.id) AS blocking, \
+           EXISTS (SELECT 1 FROM blocks k \
+                   WHERE k.account_id = a.id AND k.target_account_id = $1) AS blocked_by, \
+           m.account_id IS NOT NULL AS muting, \
+           COALESCE(m.hide_notifications, FALSE) AS muting_notifications, \
+           EXISTS (SELECT 1 FROM account_domain_blocks d \
+                   WHERE d.account_id = $1 AND d.domain = a.domain) AS domain_blocking \
          FROM accounts a \
          LEFT JOIN follows f ON f.account_id = $1 AND f.target_account_id = a.id \
-         LEFT JOIN follow_requests r ON r.account_id = $1 AND r.target_account_id = a.id "
+         LEFT JOIN follow_requests r ON r.account_id = $1 AND r.target_account_id = a.id \
+         LEFT JOIN mutes m ON m.account_id = $1 AND m.target_account_id = a.id "
     };
 }
 

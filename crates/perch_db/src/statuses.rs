@@ -535,7 +535,7 @@ pub async fn reblogged_among(db: &Db, viewer: i64, status_ids: &[i64]) -> Result
 }
 
 /// Ancestors of a status (oldest first) that `viewer` may read, up to
-/// `limit` levels up.
+/// `limit` levels up, without those of accounts kept from `viewer`.
 pub async fn ancestors(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Vec<StatusRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
@@ -545,7 +545,7 @@ pub async fn ancestors(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Vec<
                SELECT p.in_reply_to_id, up.depth + 1 FROM statuses p JOIN up ON p.id = up.id \
                WHERE p.in_reply_to_id IS NOT NULL AND up.depth < $3) \
              SELECT ", status_columns!(), " FROM statuses s JOIN up ON s.id = up.id WHERE ",
-            visible_to!("$2"), " ORDER BY s.id"
+            visible_to!("$2"), " AND ", not_kept_from!("$2"), " ORDER BY s.id"
         ))
         .bind(id)
         .bind(viewer)
@@ -556,7 +556,8 @@ pub async fn ancestors(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Vec<
 }
 
 /// Replies to a status and their replies (oldest first) that `viewer` may
-/// read, at most `limit` of them.
+/// read, at most `limit` of them, without those of accounts kept from
+/// `viewer` (others' replies to those stay).
 pub async fn descendants(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Vec<StatusRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
@@ -566,7 +567,7 @@ pub async fn descendants(db: &Db, id: i64, viewer: i64, limit: i64) -> Result<Ve
                SELECT c.id, down.depth + 1 FROM statuses c JOIN down ON c.in_reply_to_id = down.id \
                WHERE down.depth < 64) \
              SELECT ", status_columns!(), " FROM statuses s JOIN down ON s.id = down.id WHERE ",
-            visible_to!("$2"), " ORDER BY s.id LIMIT $3"
+            visible_to!("$2"), " AND ", not_kept_from!("$2"), " ORDER BY s.id LIMIT $3"
         ))
         .bind(id)
         .bind(viewer)

@@ -35,7 +35,7 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
             sqlx::query_as(concat!(
                 "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
                  WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
-                 ORDER BY h.status_id ASC LIMIT $4"
+                 AND ", not_kept_from!("$1"), " ORDER BY h.status_id ASC LIMIT $4"
             ))
             .bind(account_id).bind(lower).bind(upper).bind(page.limit)
             .fetch_all(pool).await?
@@ -43,7 +43,7 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
             sqlx::query_as(concat!(
                 "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
                  WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
-                 ORDER BY h.status_id DESC LIMIT $4"
+                 AND ", not_kept_from!("$1"), " ORDER BY h.status_id DESC LIMIT $4"
             ))
             .bind(account_id).bind(lower).bind(upper).bind(page.limit)
             .fetch_all(pool).await?
@@ -111,7 +111,7 @@ async fn older_than_feed(
                  WHERE s.id >= $2 AND s.id < $3 \
                    AND (+s.account_id = $1 OR +s.account_id IN \
                         (SELECT target_account_id FROM follows WHERE account_id = $1)) \
-                   AND ", visible_to!("$1"),
+                   AND ", visible_to!("$1"), " AND ", not_kept_from!("$1"),
                 " ORDER BY s.id DESC LIMIT $4"
             ))
             .bind(account_id).bind(floor).bind(below).bind(limit)
@@ -129,7 +129,7 @@ async fn older_than_feed(
              WHERE s.id > $2 AND s.id < $3 \
                AND (s.account_id = $1 OR s.account_id IN \
                     (SELECT target_account_id FROM follows WHERE account_id = $1)) \
-               AND ", visible_to!("$1"),
+               AND ", visible_to!("$1"), " AND ", not_kept_from!("$1"),
             " ORDER BY s.id DESC LIMIT $4"
         ))
         .bind(account_id).bind(lower).bind(below).bind(missing)
@@ -148,8 +148,14 @@ pub struct PublicFilter {
     pub only_media: bool,
 }
 
-/// The public timeline: original public statuses.
-pub async fn public(db: &Db, filter: PublicFilter, page: &Page) -> Result<Vec<StatusRow>> {
+/// The public timeline: original public statuses, but none by accounts
+/// kept from `viewer` (0: nobody signed in).
+pub async fn public(
+    db: &Db,
+    viewer: i64,
+    filter: PublicFilter,
+    page: &Page,
+) -> Result<Vec<StatusRow>> {
     let (lower, upper) = (page.lower(), page.upper());
     macro_rules! query {
         ($where:literal, $order:literal) => {
@@ -158,9 +164,10 @@ pub async fn public(db: &Db, filter: PublicFilter, page: &Page) -> Result<Vec<St
                     "SELECT ", status_columns!(), " FROM statuses s \
                      WHERE s.visibility = 0 AND s.reblog_of_id IS NULL ", $where,
                     " AND s.id > $1 AND s.id < $2 AND ", with_media!("$4"),
+                    " AND ", not_kept_from!("$5"),
                     " ORDER BY s.id ", $order, " LIMIT $3"
                 ))
-                .bind(lower).bind(upper).bind(page.limit).bind(filter.only_media)
+                .bind(lower).bind(upper).bind(page.limit).bind(filter.only_media).bind(viewer)
                 .fetch_all(pool).await?
             })
         };
@@ -176,8 +183,15 @@ pub async fn public(db: &Db, filter: PublicFilter, page: &Page) -> Result<Vec<St
     Ok(page.finish(rows))
 }
 
-/// Public statuses tagged `tag` (lower-cased).
-pub async fn tag(db: &Db, tag: &str, filter: PublicFilter, page: &Page) -> Result<Vec<StatusRow>> {
+/// Public statuses tagged `tag` (lower-cased), but none by accounts kept
+/// from `viewer` (0: nobody signed in).
+pub async fn tag(
+    db: &Db,
+    tag: &str,
+    viewer: i64,
+    filter: PublicFilter,
+    page: &Page,
+) -> Result<Vec<StatusRow>> {
     let (lower, upper) = (page.lower(), page.upper());
     macro_rules! query {
         ($order:literal) => {
@@ -189,10 +203,11 @@ pub async fn tag(db: &Db, tag: &str, filter: PublicFilter, page: &Page) -> Resul
                      WHERE t.name = $1 AND s.visibility = 0 AND s.reblog_of_id IS NULL \
                      AND st.status_id > $2 AND st.status_id < $3 \
                      AND ($5 IS NULL OR s.local = $5) AND ", with_media!("$6"),
+                    " AND ", not_kept_from!("$7"),
                     " ORDER BY st.status_id ", $order, " LIMIT $4"
                 ))
                 .bind(tag).bind(lower).bind(upper).bind(page.limit)
-                .bind(filter.local).bind(filter.only_media)
+                .bind(filter.local).bind(filter.only_media).bind(viewer)
                 .fetch_all(pool).await?
             })
         };
@@ -213,7 +228,8 @@ pub struct AccountFilter {
     pub only_media: bool,
 }
 
-/// `author_id`'s statuses that `viewer` (0: nobody) may read.
+/// `author_id`'s statuses that `viewer` (0: nobody) may read, without its
+/// reblogs of accounts kept from `viewer`.
 pub async fn account(
     db: &Db,
     author_id: i64,
@@ -228,7 +244,7 @@ pub async fn account(
                 sqlx::query_as(concat!(
                     "SELECT ", status_columns!(), " FROM statuses s \
                      WHERE s.account_id = $1 AND s.id > $3 AND s.id < $4 AND ",
-                    visible_to!("$2"),
+                    visible_to!("$2"), " AND ", reblog_not_kept_from!("$2"),
                     " AND ($6 = FALSE OR s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = $1) \
                      AND ($7 = FALSE OR s.reblog_of_id IS NULL) AND ", with_media!("$8"),
                     " ORDER BY s.id ", $order, " LIMIT $5"

@@ -245,6 +245,27 @@ pub async fn refuses(domain: &Domain, to: &AccountRow, from: &AccountRow) -> Res
     })
 }
 
+/// `account` stops hearing of the thread `status` belongs to: no more
+/// notifications about any of its statuses.
+pub async fn mute_conversation(
+    domain: &Domain,
+    account: &AccountRow,
+    status: &perch_db::statuses::StatusRow,
+) -> Result<()> {
+    let root = blocks::thread_root(&domain.db, status.id).await?;
+    Ok(blocks::mute_conversation(&domain.db, account.id, root, now_millis()).await?)
+}
+
+/// `account` hears of `status`'s thread again.
+pub async fn unmute_conversation(
+    domain: &Domain,
+    account: &AccountRow,
+    status: &perch_db::statuses::StatusRow,
+) -> Result<()> {
+    let root = blocks::thread_root(&domain.db, status.id).await?;
+    Ok(blocks::unmute_conversation(&domain.db, account.id, root).await?)
+}
+
 /// End the mutes whose time is up (housekeeping); how many ended.
 pub async fn end_expired_mutes(domain: &Domain) -> Result<u64> {
     Ok(blocks::purge_expired_mutes(&domain.db, now_millis()).await?)

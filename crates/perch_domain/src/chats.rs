@@ -10,6 +10,7 @@ use perch_core::outbound::{ChatNote, Outbound};
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::chats::{self, ChatRow, MessageRow, NewMessage};
+use perch_db::live::LiveEvent;
 use perch_db::user_events;
 use serde_json::json;
 
@@ -91,6 +92,9 @@ pub async fn send(
     chat: &ChatRow,
     body: Body<'_>,
 ) -> Result<Sent> {
+    if crate::blocks::refuses(domain, recipient, sender).await? {
+        return Err(DomainError::forbidden("This action is not allowed"));
+    }
     let id = domain.next_id();
     let (client_id, uri, html, received) = match body {
         Body::Text { text, client_id } => {
@@ -280,7 +284,33 @@ pub async fn delete(
     change.commit().await
 }
 
-/// The chat of `a` and `b`, opened when they have none.
+/// The chat of `a` and `b`, opened when they have none; refused when
+/// either keeps the other away (a block, or `b`'s block of `a`'s server).
 pub async fn open(domain: &Domain, a: &AccountRow, b: &AccountRow) -> Result<ChatRow> {
+    if crate::blocks::refuses(domain, b, a).await? || crate::blocks::refuses(domain, a, b).await? {
+        return Err(DomainError::forbidden("This action is not allowed"));
+    }
     Ok(chats::find_or_create(&domain.db, domain.next_id(), a.id, b.id, now_millis()).await?)
+}
+
+/// `from` is typing in `chat` to `to`: a live event for `to` when `to` is
+/// local and does not refuse `from`; nothing is stored.
+pub async fn typing(
+    domain: &Domain,
+    from: &AccountRow,
+    to: &AccountRow,
+    chat: &ChatRow,
+) -> Result<()> {
+    if to.domain.is_some() || crate::blocks::refuses(domain, to, from).await? {
+        return Ok(());
+    }
+    domain
+        .bus
+        .publish(&[LiveEvent::Typing {
+            chat_id: chat.id,
+            from: from.id,
+            to: to.id,
+        }])
+        .await;
+    Ok(())
 }

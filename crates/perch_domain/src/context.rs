@@ -50,7 +50,7 @@ pub struct Domain {
     /// host[:port] of the public URL: the domain of local accounts.
     pub local_domain: Arc<str>,
     publisher: Arc<dyn Publisher>,
-    bus: Bus,
+    pub(crate) bus: Bus,
     delivery_wake: Arc<Notify>,
 }
 

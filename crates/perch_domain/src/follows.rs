@@ -30,6 +30,30 @@ fn relation(follow_uri: String, follower: &AccountRow, target: &AccountRow) -> R
     }
 }
 
+/// A follow between accounts kept apart: a local follower is told no; a
+/// remote one's Follow is answered with a Reject (once per activity).
+async fn refuse(
+    domain: &Domain,
+    follower: &AccountRow,
+    target: &AccountRow,
+    received: Option<&Received>,
+) -> Result<()> {
+    let Some(received) = received.filter(|_| !is_local(follower)) else {
+        return Err(DomainError::forbidden("This action is not allowed"));
+    };
+    let mut change = domain.begin().await?;
+    if change.first_time(Some(received)).await? {
+        change
+            .publish(Outbound::RejectFollow(relation(
+                received.activity_id.clone(),
+                follower,
+                target,
+            )))
+            .await?;
+    }
+    change.commit().await
+}
+
 /// `follower` follows `target`, or asks to. A remote follower's Follow is
 /// `received` (and answered with an Accept unless `target` is locked);
 /// asking again what is asked or granted already changes nothing.
@@ -44,6 +68,11 @@ pub async fn follow(
     }
     if !is_local(follower) && !is_local(target) {
         return Err(DomainError::forbidden("neither account is local"));
+    }
+    if crate::blocks::refuses(domain, target, follower).await?
+        || crate::blocks::refuses(domain, follower, target).await?
+    {
+        return refuse(domain, follower, target, received).await;
     }
     // Read before the transaction: one that waits for a second pool
     // connection can starve the pool under load.

@@ -35,6 +35,7 @@ mod error;
 pub mod follows;
 pub mod media;
 pub mod reactions;
+pub mod reports;
 pub mod statuses;
 pub mod urls;
 

@@ -180,6 +180,10 @@ impl Application {
             self.config.retention,
             stop.clone(),
         ));
+        workers.spawn(crate::maintenance::end_mutes(
+            self.api.domain.clone(),
+            stop.clone(),
+        ));
         if self.config.delivery_worker {
             let owner = format!("delivery-{}-{}", std::process::id(), ids.generator().node());
             let (apub, stop) = (self.apub.clone(), stop.clone());

@@ -44,6 +44,25 @@ pub async fn worker(db: Db, api: perch_api::ApiState, keep: Retention, stop: Can
     }
 }
 
+/// How often mutes whose time is up are ended: a mute of an hour should
+/// not last much longer.
+const MUTE_EXPIRY_EVERY: Duration = Duration::from_secs(30);
+
+/// Run until `stop`: end the mutes whose time is up, twice a minute.
+pub async fn end_mutes(domain: perch_domain::Domain, stop: CancellationToken) {
+    loop {
+        match perch_domain::blocks::end_expired_mutes(&domain).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "mutes whose time was up ended"),
+            Err(error) => tracing::warn!(%error, "ending expired mutes failed"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(MUTE_EXPIRY_EVERY) => {}
+        }
+    }
+}
+
 fn millis(period: Duration) -> i64 {
     i64::try_from(period.as_millis()).unwrap_or(i64::MAX)
 }

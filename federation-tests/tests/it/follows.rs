@@ -2,20 +2,9 @@
 //! follow → accept, locked accounts (authorize, reject), unfollow, and
 //! removal from followers — asserted on both sides.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, relationship};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-async fn relationship(instance: &Instance, token: &str, id: &str) -> Value {
-    let (status, body) = instance
-        .get(&format!("/api/v1/accounts/relationships?id[]={id}"), token)
-        .await;
-    if status == StatusCode::OK {
-        return body[0].clone();
-    }
-    // Without the batch endpoint, a follow call's answer is the same entity.
-    panic!("relationships: {status} {body}");
-}
 
 async fn account(instance: &Instance, token: &str, path: &str) -> Value {
     let (status, body) = instance.get(path, token).await;

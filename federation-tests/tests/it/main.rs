@@ -1,9 +1,11 @@
 //! Federation between complete instances in one process.
 
+mod blocks;
 mod chat;
 mod follows;
 mod inbox;
 mod inbox_notes;
 mod queue;
+mod reports;
 mod slow_peers;
 mod statuses;

@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::auth::Auth;
 use crate::{ApiError, ApiState};
 
-/// Mastodon's Relationship entity, every documented field present. Blocks,
-/// mutes, endorsements and private notes do not exist yet, so those are
-/// false or empty.
+/// Mastodon's Relationship entity, every documented field present.
+/// Endorsements and private notes do not exist yet, so those are false or
+/// empty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Relationship {
     pub id: String,
@@ -43,13 +43,13 @@ pub fn relationship_from_row(row: &RelationshipRow) -> Relationship {
         notifying: row.notifying,
         languages: None,
         followed_by: row.followed_by,
-        blocking: false,
-        blocked_by: false,
-        muting: false,
-        muting_notifications: false,
+        blocking: row.blocking,
+        blocked_by: row.blocked_by,
+        muting: row.muting,
+        muting_notifications: row.muting_notifications,
         requested: row.requested,
         requested_by: row.requested_by,
-        domain_blocking: false,
+        domain_blocking: row.domain_blocking,
         endorsed: false,
         note: String::new(),
     }

@@ -51,6 +51,8 @@ pub struct InstanceInfo {
     pub max_pinned_statuses: u32,
     pub media: MediaLimits,
     pub polls: PollLimits,
+    /// The server's rules, in their order.
+    pub rules: Vec<Rule>,
 }
 
 /// Upload limits; serialized as-is as `configuration.media_attachments`.
@@ -305,7 +307,7 @@ pub fn instance_v1(info: &InstanceInfo) -> InstanceV1 {
             polls: info.polls.clone(),
         },
         contact_account: info.contact_account.clone(),
-        rules: Vec::new(),
+        rules: info.rules.clone(),
     }
 }
 
@@ -364,7 +366,7 @@ pub fn instance_v2(info: &InstanceInfo) -> InstanceV2 {
             email: info.contact_email.clone(),
             account: info.contact_account.clone(),
         },
-        rules: Vec::new(),
+        rules: info.rules.clone(),
     }
 }
 
@@ -454,6 +456,7 @@ mod tests {
             max_pinned_statuses: 5,
             media: MediaLimits::default(),
             polls: PollLimits::default(),
+            rules: Vec::new(),
         }
     }
 

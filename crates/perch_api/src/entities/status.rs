@@ -76,6 +76,8 @@ pub struct Tag {
 pub struct ViewerState {
     pub favourited: bool,
     pub reblogged: bool,
+    /// The viewer muted the status's conversation.
+    pub muted: bool,
 }
 
 /// The rows a status is built from.
@@ -161,7 +163,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         in_reply_to_account_id: row.in_reply_to_account_id.map(|id| id.to_string()),
         favourited: viewer.favourited,
         reblogged: viewer.reblogged,
-        muted: false,
+        muted: viewer.muted,
         bookmarked: false,
         pinned: false,
         filtered: Vec::new(),

@@ -1,4 +1,5 @@
-//! Deleting one's status; liking and reblogging, and taking either back.
+//! Deleting one's status; liking and reblogging, and taking either back;
+//! muting a conversation.
 //! Repeating an action changes nothing and answers as the first time did.
 
 use axum::Json;
@@ -73,6 +74,31 @@ pub async fn unfavourite(
     let me = signed_in(&state, &auth, &["write:favourites"]).await?;
     let status = target(&state, &id, &me).await?;
     reactions::unfavourite(&state.domain, &me, &status, None).await?;
+    answer(&state, &me, status.id).await
+}
+
+/// `POST /api/v1/statuses/:id/mute`: no more notifications about the
+/// status's thread (its replies, likes and reblogs of its statuses).
+pub async fn mute(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:mutes"]).await?;
+    let status = target(&state, &id, &me).await?;
+    perch_domain::blocks::mute_conversation(&state.domain, &me, &status).await?;
+    answer(&state, &me, status.id).await
+}
+
+/// `POST /api/v1/statuses/:id/unmute`.
+pub async fn unmute(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:mutes"]).await?;
+    let status = target(&state, &id, &me).await?;
+    perch_domain::blocks::unmute_conversation(&state.domain, &me, &status).await?;
     answer(&state, &me, status.id).await
 }
 

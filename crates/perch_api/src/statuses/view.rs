@@ -65,6 +65,7 @@ pub async fn render(
         .await?
         .into_iter()
         .collect();
+    let muted = perch_db::blocks::in_muted_conversations(db, viewer, &ids).await?;
     let build = |row: &StatusRow, reblog: Option<Status>| -> Option<Status> {
         let author = authors.get(&row.account_id)?;
         Some(status_from_parts(
@@ -82,6 +83,7 @@ pub async fn render(
                 viewer: ViewerState {
                     favourited: liked.contains(&row.id),
                     reblogged: reblogged.contains(&row.id),
+                    muted: muted.contains(&row.id),
                 },
                 reblog,
                 media: media.get(&row.id).cloned().unwrap_or_default(),

@@ -16,7 +16,6 @@ use std::time::Instant;
 use perch_core::id::Id;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::chats;
-use perch_db::live::LiveEvent;
 use perch_db::user_events::{self, EventRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -226,14 +225,7 @@ async fn chat_frame(
             Ok(Some(user_frame("ack", &payload)))
         }
         "typing" => {
-            if other.domain.is_none() {
-                let event = LiveEvent::Typing {
-                    chat_id: chat.id,
-                    from: me.id,
-                    to: other.id,
-                };
-                state.federation.bus.publish(&[event]).await;
-            }
+            chats_domain::typing(&state.domain, me, &other, &chat).await?;
             Ok(None)
         }
         "delivered" => {

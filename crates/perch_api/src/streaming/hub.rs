@@ -5,7 +5,8 @@
 //! whatever the number of connections; what a connection receives is
 //! decided by the same rules as the REST API (a status reaches the `user`
 //! stream of the accounts whose home feed holds it, the public streams only
-//! when it is public, `direct` only its participants).
+//! when it is public, `direct` only its participants, and none reaches an
+//! account its author is kept from).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use axum::extract::ws::Utf8Bytes;
 use perch_core::status::Visibility;
 use perch_db::accounts::{self, AccountRow};
+use perch_db::blocks;
 use perch_db::live::LiveEvent;
 use perch_db::notifications;
 use perch_db::presence;
@@ -220,7 +222,20 @@ async fn status_event(
     let Some(row) = statuses::find_by_id(&state.db, id).await? else {
         return Ok(());
     };
-    let sessions = registry.all();
+    let reblogged_author = match row.reblog_of_id {
+        Some(original) => statuses::find_by_id(&state.db, original)
+            .await?
+            .map(|o| o.account_id),
+        None => None,
+    };
+    // Those the author (or the reblogged author) is kept from hear nothing
+    // of it, on any stream: the rule of the timelines, read once here.
+    let kept = blocks::kept_from_authors(&state.db, row.account_id, reblogged_author).await?;
+    let sessions: Vec<Arc<Session>> = registry
+        .all()
+        .into_iter()
+        .filter(|s| s.account_id.is_none_or(|a| !kept.contains(&a)))
+        .collect();
     let rendered = render_one(state, 0, &row).await?;
     let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
     let send = |stream: Stream, accepts: &dyn Fn(&Session) -> bool| {

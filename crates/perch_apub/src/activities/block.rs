@@ -21,20 +21,9 @@ pub fn build_block(block: &BlockNote) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use perch_core::outbound::ActorRef;
-
     use super::*;
     use crate::activities::like::build_undo_of;
-
-    fn actor(uri: &str, domain: Option<&str>) -> ActorRef {
-        ActorRef {
-            account_id: 1,
-            uri: uri.to_owned(),
-            domain: domain.map(str::to_owned),
-            inbox_url: Some(format!("{uri}/inbox")),
-            shared_inbox_url: None,
-        }
-    }
+    use crate::activities::test_actor as actor;
 
     #[test]
     fn block_and_its_undo() {

@@ -10,6 +10,7 @@ pub mod block;
 pub mod chat;
 pub mod create;
 pub mod delete;
+pub mod flag;
 pub mod follow;
 pub mod like;
 
@@ -29,3 +30,15 @@ pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 
 /// The public collection, for addressing.
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// A test actor: local without a domain, remote with one.
+#[cfg(test)]
+pub(crate) fn test_actor(uri: &str, domain: Option<&str>) -> perch_core::outbound::ActorRef {
+    perch_core::outbound::ActorRef {
+        account_id: 1,
+        uri: uri.to_owned(),
+        domain: domain.map(str::to_owned),
+        inbox_url: Some(format!("{uri}/inbox")),
+        shared_inbox_url: None,
+    }
+}

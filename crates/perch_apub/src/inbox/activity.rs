@@ -12,8 +12,10 @@ use url::Url;
 
 use super::announce::Announce;
 use super::answer::Answer;
+use super::block::Block;
 use super::create::Create;
 use super::delete::Delete;
+use super::flag::Flag;
 use super::follow::Follow;
 use super::like::Like;
 use super::undo::Undo;
@@ -82,6 +84,8 @@ pub enum Activity {
     Delete(Delete),
     Like(Like),
     Announce(Announce),
+    Block(Block),
+    Flag(Flag),
     /// A kind this server does not apply: acknowledged and dropped.
     #[serde(other)]
     Unsupported,

@@ -17,9 +17,11 @@
 pub mod activity;
 mod announce;
 mod answer;
+mod block;
 mod chat;
 mod create;
 mod delete;
+mod flag;
 mod follow;
 pub mod heard;
 pub mod intake;

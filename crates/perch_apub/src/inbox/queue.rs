@@ -100,6 +100,8 @@ async fn dispatch(state: &ApubState, from: Verified) -> Result<(), InboxError> {
         Activity::Delete(delete) => delete.receive(state, &from).await,
         Activity::Like(like) => like.receive(state, &from).await,
         Activity::Announce(announce) => announce.receive(state, &from).await,
+        Activity::Block(block) => block.receive(state, &from).await,
+        Activity::Flag(flag) => flag.receive(state, &from).await,
         Activity::Unsupported => {
             tracing::debug!(kind = %from.kind, "ignoring an activity type we do not handle");
             Ok(())

@@ -1,12 +1,12 @@
-//! Undo, received: of a Follow, a Like or an Announce, by the embedded
-//! object's type or, for a bare id, by whichever stored like or reblog has
-//! that id (a follow otherwise).
+//! Undo, received: of a Follow, a Like, an Announce or a Block, by the
+//! embedded object's type or, for a bare id, by whichever stored like,
+//! reblog or block has that id (a follow otherwise).
 
-use perch_db::{favourites, statuses};
+use perch_db::{blocks, favourites, statuses};
 use serde::Deserialize;
 
 use super::activity::Referenced;
-use super::{InboxError, Verified, announce, follow, like};
+use super::{InboxError, Verified, announce, block, follow, like};
 use crate::ApubState;
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +29,11 @@ impl Undo {
                     .is_some_and(|s| s.reblog_of_id.is_some())
                 {
                     "Announce".to_owned()
+                } else if blocks::find_block_by_uri(&state.db, id.as_str())
+                    .await?
+                    .is_some()
+                {
+                    "Block".to_owned()
                 } else {
                     "Follow".to_owned()
                 }
@@ -39,6 +44,7 @@ impl Undo {
             "Like" => like::undo(state, from, &self.object).await,
             "Announce" => announce::undo(state, from, &self.object).await,
             "Follow" => follow::undo(state, from, &self.object).await,
+            "Block" => block::undo(state, from, &self.object).await,
             other => {
                 tracing::debug!(kind = other, "ignoring an Undo of a kind we do not apply");
                 Ok(())

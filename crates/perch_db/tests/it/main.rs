@@ -2,6 +2,7 @@
 //! or PostgreSQL when the test script provides `PERCH_TEST_POSTGRES_URL`.
 
 mod accounts;
+mod blocks;
 mod deliveries;
 mod follows;
 mod media;

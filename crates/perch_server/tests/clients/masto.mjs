@@ -20,6 +20,8 @@ const [url, login, password] = [
   process.argv[3] ?? process.env.PERCH_TEST_LOGIN,
   process.argv[4] ?? process.env.PERCH_TEST_PASSWORD,
 ];
+// Another local account's username, to block and mute (optional).
+const other = process.env.PERCH_TEST_OTHER || null;
 const SCOPES = "read write follow push";
 const OOB = "urn:ietf:wg:oauth:2.0:oob";
 const TIMEOUT_MS = 20_000;
@@ -98,6 +100,31 @@ async function main() {
     if (paged.length >= 3) break;
   }
   const context = await client.v1.statuses.$select(first.id).context.fetch();
+
+  // Keeping others away: a block, a mute, a server blocked and a muted
+  // conversation, each through the library's own call.
+  let kept = null;
+  if (other) {
+    const target = await client.v1.accounts.lookup({ acct: other });
+    const account = client.v1.accounts.$select(target.id);
+    kept = {};
+    kept.blocked = (await account.block()).blocking;
+    kept.listed_blocked = (await client.v1.blocks.list()).some((a) => a.id === target.id);
+    kept.unblocked = (await account.unblock()).blocking === false;
+    const muted = await account.mute({ notifications: false, duration: 3600 });
+    kept.muted = muted.muting;
+    kept.muting_notifications = muted.mutingNotifications;
+    kept.listed_muted = (await client.v1.mutes.list()).some((a) => a.id === target.id);
+    const [relationship] = await client.v1.accounts.relationships.fetch({ id: [target.id] });
+    kept.relationship_muting = relationship.muting;
+    kept.unmuted = (await account.unmute()).muting === false;
+    await client.v1.domainBlocks.create({ domain: "spam.example" });
+    kept.domain_blocks = await client.v1.domainBlocks.list();
+    await client.v1.domainBlocks.remove({ domain: "spam.example" });
+    kept.domain_blocks_after = await client.v1.domainBlocks.list();
+    kept.conversation_muted = (await client.v1.statuses.$select(first.id).mute()).muted;
+    kept.conversation_unmuted = (await client.v1.statuses.$select(first.id).unmute()).muted === false;
+  }
   const deleted = await client.v1.statuses.$select(second.id).remove();
   check(deleted.text === "second from masto.js", "delete did not return the source text");
 
@@ -132,6 +159,7 @@ async function main() {
       posted: [first.id, second.id],
       paged,
       descendants: context.descendants.map((status) => status.id),
+      kept,
     }),
   );
 }

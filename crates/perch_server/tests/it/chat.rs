@@ -343,6 +343,8 @@ async fn every_device_receives_and_presence_reaches_partners() {
     let app = spawn_app().await;
     let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
     let chat = open_chat(&app, &ann, &ben).await;
+    // Presence goes to those one has written to.
+    rest_send(&app, &ben, &chat, "hello").await;
     let mut ann_ws = connect(&app.base_url, &ann.token, "").await;
     let mut phone = connect(&app.base_url, &ben.token, "").await;
     let (_, online) = next_of(&mut ann_ws, "presence").await;

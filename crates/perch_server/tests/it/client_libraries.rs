@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use perch_db::testing::TestDatabase;
 
-use crate::support::{ServedPerch, perch, run_with_stdin, stderr, stdout, wait_with_deadline};
+use crate::support::{
+    ServedPerch, create_user_with_binary, perch, run_with_stdin, stderr, stdout, wait_with_deadline,
+};
 
 const PASSWORD: &str = "correct horse battery staple";
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -49,12 +51,13 @@ fn libraries_installed(library: &str) -> bool {
 
 /// Run `node tests/clients/<script> BASE_URL LOGIN PASSWORD` and return the
 /// JSON line it printed, failing with its output if it did not succeed.
-async fn run_client(script: &str, base_url: &str, login: &str) -> Value {
+async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> Value {
     let child = Command::new("node")
         .arg(script)
         .arg(base_url)
         .arg(login)
         .arg(PASSWORD)
+        .env("PERCH_TEST_OTHER", other)
         .current_dir(clients_dir())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -122,8 +125,19 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
         .expect("the new account's id")
         .to_owned();
     let domain = server.base_url.trim_start_matches("http://").to_owned();
+    // A second account, for alice to block and mute.
+    let (dir_path, url, public) = (
+        dir.path().to_owned(),
+        database.url().to_owned(),
+        server.base_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        create_user_with_binary(&dir_path, &url, &public, "bea", PASSWORD)
+    })
+    .await
+    .expect("perch user create ran");
 
-    let read = run_client("masto.mjs", &server.base_url, "alice").await;
+    let read = run_client("masto.mjs", &server.base_url, "alice", "bea").await;
 
     assert_eq!(read["library"], "masto", "{read}");
     assert_eq!(read["id"], id, "{read}");
@@ -154,6 +168,24 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     assert_eq!(
         read["descendants"],
         serde_json::json!([posted[1]]),
+        "{read}"
+    );
+    assert_eq!(
+        read["kept"],
+        serde_json::json!({
+            "blocked": true,
+            "listed_blocked": true,
+            "unblocked": true,
+            "muted": true,
+            "muting_notifications": false,
+            "listed_muted": true,
+            "relationship_muting": true,
+            "unmuted": true,
+            "domain_blocks": ["spam.example"],
+            "domain_blocks_after": [],
+            "conversation_muted": true,
+            "conversation_unmuted": true,
+        }),
         "{read}"
     );
     assert!(server.terminate().success(), "perch serve stops cleanly");

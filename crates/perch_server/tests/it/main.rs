@@ -3,6 +3,7 @@
 //! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
 
 mod binary;
+mod blocks;
 mod chat;
 mod client_libraries;
 mod crash;
@@ -15,6 +16,7 @@ mod media;
 mod metadata;
 mod oauth;
 mod profile;
+mod reports;
 mod security;
 mod signup;
 mod socket_access;

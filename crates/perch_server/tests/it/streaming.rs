@@ -29,7 +29,7 @@ fn ws_url(base_url: &str, query: &str) -> String {
     )
 }
 
-async fn connect(base_url: &str, query: &str) -> Ws {
+pub(crate) async fn connect(base_url: &str, query: &str) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(ws_url(base_url, query))
         .await
         .expect("WebSocket connects");
