@@ -16,6 +16,7 @@ pub mod id;
 pub mod keys;
 pub mod outbound;
 pub mod password;
+pub mod role;
 pub mod status;
 pub mod time;
 pub mod totp;

@@ -36,6 +36,12 @@ pub struct AccountRow {
     pub updated_at: i64,
     /// A remote actor that takes Pleroma's `ChatMessage`.
     pub accepts_chat_messages: bool,
+    /// When a moderator suspended the account.
+    pub suspended_at: Option<i64>,
+    /// When a moderator silenced the account.
+    pub silenced_at: Option<i64>,
+    /// When a moderator marked the account's media sensitive.
+    pub sensitized_at: Option<i64>,
 }
 
 /// The ActivityPub addresses of a local actor, decided by the federation layer.
@@ -73,7 +79,7 @@ pub struct NewLocalAccount {
     pub username: Username,
     pub email: Email,
     pub password_hash: String,
-    pub admin: bool,
+    pub role: perch_core::role::Role,
     pub approved: bool,
     pub locale: String,
     /// E.164, unique when present.
@@ -103,7 +109,8 @@ pub struct LocalUserSummary {
     pub id: i64,
     pub username: String,
     pub email: String,
-    pub admin: bool,
+    /// The role's name.
+    pub role: String,
     pub approved: bool,
     pub created_at: i64,
 }
@@ -135,7 +142,7 @@ pub async fn create_local(
         .execute(&mut *conn)
         .await?;
         sqlx::query(
-            "INSERT INTO users (account_id, email, password_hash, locale, admin, approved, \
+            "INSERT INTO users (account_id, email, password_hash, locale, role, approved, \
              phone, registration_reason, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
@@ -143,7 +150,7 @@ pub async fn create_local(
         .bind(new.email.as_str())
         .bind(new.password_hash.as_str())
         .bind(new.locale.as_str())
-        .bind(new.admin)
+        .bind(new.role.as_str())
         .bind(new.approved)
         .bind(new.phone.as_deref())
         .bind(new.reason.as_deref())
@@ -206,7 +213,7 @@ pub async fn find_local_by_username(db: &Db, username: &str) -> Result<Option<Ac
 pub async fn list_local_users(db: &Db) -> Result<Vec<LocalUserSummary>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT a.id, a.username, u.email, u.admin, u.approved, u.created_at \
+            "SELECT a.id, a.username, u.email, u.role, u.approved, u.created_at \
              FROM accounts a JOIN users u ON u.account_id = a.id ORDER BY a.id",
         )
         .fetch_all(pool)
@@ -258,13 +265,14 @@ pub async fn instance_stats(db: &Db, active_since: UnixMillis) -> Result<Instanc
     })
 }
 
-/// The instance's contact: its oldest administrator.
+/// The instance's contact: its owner, or failing that its oldest admin.
 pub async fn first_admin(db: &Db) -> Result<Option<AccountRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
             "SELECT ", account_columns!(),
             " FROM accounts WHERE id = \
-              (SELECT account_id FROM users WHERE admin ORDER BY account_id LIMIT 1)"
+              (SELECT account_id FROM users WHERE role IN ('owner', 'admin') \
+               ORDER BY CASE role WHEN 'owner' THEN 0 ELSE 1 END, account_id LIMIT 1)"
         ))
         .fetch_optional(pool)
         .await?

@@ -269,6 +269,7 @@ pub async fn follower_inboxes(tx: &mut Tx, account_id: i64) -> Result<Vec<String
             "SELECT DISTINCT COALESCE(a.shared_inbox_url, a.inbox_url) AS inbox \
              FROM follows f JOIN accounts a ON a.id = f.account_id \
              WHERE f.target_account_id = $1 AND a.domain IS NOT NULL \
+               AND a.suspended_at IS NULL \
                AND COALESCE(a.shared_inbox_url, a.inbox_url) IS NOT NULL \
              ORDER BY inbox",
         )

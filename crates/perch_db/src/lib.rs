@@ -30,6 +30,7 @@ pub mod inbound;
 pub mod jwt_keys;
 pub mod live;
 pub mod media;
+pub mod moderation;
 pub mod nodes;
 pub mod notifications;
 pub mod oauth;

@@ -32,7 +32,8 @@ macro_rules! account_columns {
         "id, username, domain, uri, url, actor_type, display_name, note, locked, bot, \
          discoverable, avatar_url, header_url, inbox_url, shared_inbox_url, outbox_url, \
          followers_url, following_url, followers_count, following_count, statuses_count, \
-         last_status_at, created_at, updated_at, accepts_chat_messages"
+         last_status_at, created_at, updated_at, accepts_chat_messages, suspended_at, \
+         silenced_at, sensitized_at"
     };
 }
 
@@ -43,7 +44,8 @@ macro_rules! prefixed_account_columns {
          a.locked, a.bot, a.discoverable, a.avatar_url, a.header_url, a.inbox_url, \
          a.shared_inbox_url, a.outbox_url, a.followers_url, a.following_url, \
          a.followers_count, a.following_count, a.statuses_count, a.last_status_at, \
-         a.created_at, a.updated_at, a.accepts_chat_messages"
+         a.created_at, a.updated_at, a.accepts_chat_messages, a.suspended_at, \
+         a.silenced_at, a.sensitized_at"
     };
 }
 
@@ -85,7 +87,8 @@ macro_rules! status_columns {
 /// Whether the status `s` may be read by the account bound at `$v` (0 for
 /// nobody signed in): public and unlisted by anyone; private by the author,
 /// the mentioned and the author's followers; direct by the author and the
-/// mentioned. Never by an account its author blocks.
+/// mentioned. Never by an account its author blocks, and by nobody once
+/// its author is suspended.
 macro_rules! visible_to {
     ($v:literal) => {
         concat!(
@@ -102,7 +105,8 @@ macro_rules! visible_to {
              AND NOT EXISTS (SELECT 1 FROM blocks vb WHERE vb.account_id = s.account_id \
                AND vb.target_account_id = ",
             $v,
-            "))"
+            ") AND NOT EXISTS (SELECT 1 FROM accounts vs WHERE vs.id = s.account_id \
+               AND vs.suspended_at IS NOT NULL))"
         )
     };
 }
@@ -165,5 +169,14 @@ macro_rules! reblog_not_kept_from {
             kept_from!($v, "ks.account_id", ""),
             "))"
         )
+    };
+}
+
+/// The author of the status `s` may be shown in public timelines: neither
+/// silenced nor suspended by a moderator.
+macro_rules! publicly_shown {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM accounts pa WHERE pa.id = s.account_id \
+         AND (pa.silenced_at IS NOT NULL OR pa.suspended_at IS NOT NULL))"
     };
 }

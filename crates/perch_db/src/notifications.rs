@@ -37,8 +37,9 @@ pub struct NotificationRow {
 /// Store a notification unless it exists, or it would notify an account of
 /// its own action, or the notified account is not local, or the one who
 /// caused it is kept from it (a block either way, a mute that hides
-/// notifications, a block of its server: `kept_from!`), or it is about a
-/// status in a conversation the notified account muted. When stored, the
+/// notifications, a block of its server: `kept_from!`), or it is
+/// suspended, or silenced and not followed by the notified account, or it
+/// is about a status in a conversation the notified account muted. When stored, the
 /// live event to publish once the transaction commits.
 pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<LiveEvent>> {
     if new.account_id == new.from_account_id {
@@ -50,6 +51,10 @@ pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<Liv
              created_at) \
              SELECT $1, $2, $3, $4, $5, $6 FROM accounts WHERE id = $2 AND domain IS NULL \
              AND NOT ", kept_from!("$2", "$3", " AND km.hide_notifications"), " \
+             AND NOT EXISTS (SELECT 1 FROM accounts sa WHERE sa.id = $3 \
+               AND (sa.suspended_at IS NOT NULL OR (sa.silenced_at IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM follows sf \
+                   WHERE sf.account_id = $2 AND sf.target_account_id = $3)))) \
              AND ($5 IS NULL OR NOT EXISTS ( \
                WITH RECURSIVE up (id, parent, depth) AS ( \
                  SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = $5 \

@@ -355,11 +355,13 @@ pub struct SessionStatus {
     pub last_used_at: Option<i64>,
     pub approved: Option<bool>,
     pub disabled_at: Option<i64>,
+    /// When a moderator suspended the user's account.
+    pub suspended_at: Option<i64>,
 }
 
 impl SessionStatus {
     pub fn user_may_sign_in(&self) -> bool {
-        self.approved == Some(true) && self.disabled_at.is_none()
+        self.approved == Some(true) && self.disabled_at.is_none() && self.suspended_at.is_none()
     }
 }
 
@@ -368,8 +370,9 @@ pub async fn session_status(db: &Db, session_id: i64) -> Result<Option<SessionSt
     Ok(on_db!(db, pool => {
         sqlx::query_as(
             "SELECT s.app_id, s.account_id, s.revoked_at, s.last_used_at, u.approved, \
-             u.disabled_at \
+             u.disabled_at, a.suspended_at \
              FROM oauth_sessions s LEFT JOIN users u ON u.account_id = s.account_id \
+             LEFT JOIN accounts a ON a.id = s.account_id \
              WHERE s.id = $1",
         )
         .bind(session_id)

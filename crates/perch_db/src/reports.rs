@@ -3,6 +3,7 @@
 
 use perch_core::time::UnixMillis;
 
+use crate::page::Page;
 use crate::{Db, Result, Tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -165,6 +166,18 @@ pub async fn rules(db: &Db) -> Result<Vec<RuleRow>> {
     }))
 }
 
+/// Every rule ever set, retired ones too (reports cite them).
+pub async fn all_rules(db: &Db) -> Result<Vec<RuleRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, text, hint, position, created_at, updated_at FROM instance_rules \
+             ORDER BY position, id",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// Add a rule at the end of the list.
 pub async fn add_rule(
     db: &Db,
@@ -196,6 +209,77 @@ pub async fn delete_rule(db: &Db, id: i64, now: UnixMillis) -> Result<bool> {
              WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(changed == 1)
+}
+
+/// Which reports a moderator lists.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportFilter {
+    /// Resolved ones instead of the open ones.
+    pub resolved: bool,
+    /// Only those made by this account.
+    pub account_id: Option<i64>,
+    /// Only those about this account.
+    pub target_account_id: Option<i64>,
+}
+
+/// A page of reports, newest first.
+pub async fn page(db: &Db, filter: ReportFilter, page: &Page) -> Result<Vec<ReportRow>> {
+    let (lower, upper) = (page.lower(), page.upper());
+    macro_rules! query {
+        ($order:literal) => {
+            on_db!(db, pool => {
+                sqlx::query_as(concat!(
+                    "SELECT ", report_columns!(), " FROM reports \
+                     WHERE id > $1 AND id < $2 AND (action_taken_at IS NOT NULL) = $4 \
+                     AND ($5 IS NULL OR account_id = $5) \
+                     AND ($6 IS NULL OR target_account_id = $6) \
+                     ORDER BY id ", $order, " LIMIT $3"
+                ))
+                .bind(lower).bind(upper).bind(page.limit).bind(filter.resolved)
+                .bind(filter.account_id).bind(filter.target_account_id)
+                .fetch_all(pool).await?
+            })
+        };
+    }
+    let rows = if page.ascending() {
+        query!("ASC")
+    } else {
+        query!("DESC")
+    };
+    Ok(page.finish(rows))
+}
+
+/// Assign a report to a moderator, or to nobody; false when there is no
+/// such report.
+pub async fn assign(db: &Db, id: i64, assignee: Option<i64>, now: UnixMillis) -> Result<bool> {
+    let changed = on_db!(db, pool => {
+        sqlx::query("UPDATE reports SET assigned_account_id = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(assignee)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(changed == 1)
+}
+
+/// Mark a report resolved by `by` (`Some`) or open again (`None`); false
+/// when there is no such report.
+pub async fn set_resolved(db: &Db, id: i64, by: Option<i64>, now: UnixMillis) -> Result<bool> {
+    let changed = on_db!(db, pool => {
+        sqlx::query(
+            "UPDATE reports SET action_taken_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END, \
+             action_taken_by_account_id = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(by)
         .bind(now)
         .execute(pool)
         .await?

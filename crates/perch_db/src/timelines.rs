@@ -149,7 +149,8 @@ pub struct PublicFilter {
 }
 
 /// The public timeline: original public statuses, but none by accounts
-/// kept from `viewer` (0: nobody signed in).
+/// kept from `viewer` (0: nobody signed in), nor by silenced or suspended
+/// ones.
 pub async fn public(
     db: &Db,
     viewer: i64,
@@ -164,7 +165,7 @@ pub async fn public(
                     "SELECT ", status_columns!(), " FROM statuses s \
                      WHERE s.visibility = 0 AND s.reblog_of_id IS NULL ", $where,
                     " AND s.id > $1 AND s.id < $2 AND ", with_media!("$4"),
-                    " AND ", not_kept_from!("$5"),
+                    " AND ", not_kept_from!("$5"), " AND ", publicly_shown!(),
                     " ORDER BY s.id ", $order, " LIMIT $3"
                 ))
                 .bind(lower).bind(upper).bind(page.limit).bind(filter.only_media).bind(viewer)
@@ -184,7 +185,7 @@ pub async fn public(
 }
 
 /// Public statuses tagged `tag` (lower-cased), but none by accounts kept
-/// from `viewer` (0: nobody signed in).
+/// from `viewer` (0: nobody signed in), nor by silenced or suspended ones.
 pub async fn tag(
     db: &Db,
     tag: &str,
@@ -203,7 +204,7 @@ pub async fn tag(
                      WHERE t.name = $1 AND s.visibility = 0 AND s.reblog_of_id IS NULL \
                      AND st.status_id > $2 AND st.status_id < $3 \
                      AND ($5 IS NULL OR s.local = $5) AND ", with_media!("$6"),
-                    " AND ", not_kept_from!("$7"),
+                    " AND ", not_kept_from!("$7"), " AND ", publicly_shown!(),
                     " ORDER BY st.status_id ", $order, " LIMIT $4"
                 ))
                 .bind(tag).bind(lower).bind(upper).bind(page.limit)

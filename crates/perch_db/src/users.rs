@@ -1,5 +1,6 @@
 //! Local users' credentials and sign-in state.
 
+use perch_core::role::Role;
 use perch_core::time::UnixMillis;
 
 use crate::{Db, Result};
@@ -11,9 +12,12 @@ pub struct UserCredentials {
     pub username: String,
     pub email: String,
     pub password_hash: String,
-    pub admin: bool,
+    /// The role's name (see [`UserCredentials::role`]).
+    pub role: String,
     pub approved: bool,
     pub disabled_at: Option<i64>,
+    /// When a moderator suspended the account.
+    pub suspended_at: Option<i64>,
     pub locale: String,
     pub totp_secret: Option<String>,
     pub totp_confirmed_at: Option<i64>,
@@ -26,9 +30,15 @@ impl UserCredentials {
         self.totp_secret.is_some() && self.totp_confirmed_at.is_some()
     }
 
-    /// The account may sign in (approved, not disabled).
+    /// The user's role; a name this version does not know counts as
+    /// the least trusted.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::User)
+    }
+
+    /// The account may sign in (approved, neither disabled nor suspended).
     pub fn may_sign_in(&self) -> bool {
-        self.approved && self.disabled_at.is_none()
+        self.approved && self.disabled_at.is_none() && self.suspended_at.is_none()
     }
 }
 
@@ -43,8 +53,8 @@ impl std::fmt::Debug for UserCredentials {
 
 macro_rules! credential_columns {
     () => {
-        "u.account_id, a.username, u.email, u.password_hash, u.admin, u.approved, \
-         u.disabled_at, u.locale, u.totp_secret, u.totp_confirmed_at, u.totp_last_used_step"
+        "u.account_id, a.username, u.email, u.password_hash, u.role, u.approved, \
+         u.disabled_at, a.suspended_at, u.locale, u.totp_secret, u.totp_confirmed_at, u.totp_last_used_step"
     };
 }
 
@@ -261,4 +271,17 @@ pub async fn approve(db: &Db, account_id: i64, now: UnixMillis) -> Result<bool> 
         .rows_affected()
     });
     Ok(updated == 1)
+}
+
+/// Give a local user `role`; false when there is no such user.
+pub async fn set_role(db: &Db, account_id: i64, role: Role) -> Result<bool> {
+    let changed = on_db!(db, pool => {
+        sqlx::query("UPDATE users SET role = $1 WHERE account_id = $2")
+            .bind(role.as_str())
+            .bind(account_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(changed == 1)
 }

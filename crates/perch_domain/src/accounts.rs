@@ -20,7 +20,7 @@ pub struct NewAccount {
     pub username: Username,
     pub email: Email,
     pub password: Password,
-    pub admin: bool,
+    pub role: perch_core::role::Role,
     /// False while an administrator has to approve the sign-up.
     pub approved: bool,
     pub locale: String,
@@ -67,7 +67,7 @@ pub async fn create_local_account(
         username: new.username,
         email: new.email,
         password_hash,
-        admin: new.admin,
+        role: new.role,
         approved: new.approved,
         locale: new.locale,
         phone: new.phone,

@@ -34,6 +34,7 @@ pub mod describe;
 mod error;
 pub mod follows;
 pub mod media;
+pub mod moderation;
 pub mod reactions;
 pub mod reports;
 pub mod statuses;

@@ -146,3 +146,23 @@ pub async fn report(
     change.commit().await?;
     Ok(reports::find(&domain.db, id).await?)
 }
+
+/// A moderator takes a report (`Some`) or lets it go (`None`); false when
+/// there is no such report.
+pub async fn assign(
+    domain: &Domain,
+    report_id: i64,
+    moderator: Option<&AccountRow>,
+) -> Result<bool> {
+    Ok(reports::assign(&domain.db, report_id, moderator.map(|m| m.id), now_millis()).await?)
+}
+
+/// A moderator marks a report resolved (`Some`), or opens it again
+/// (`None`); false when there is no such report.
+pub async fn resolve(
+    domain: &Domain,
+    report_id: i64,
+    moderator: Option<&AccountRow>,
+) -> Result<bool> {
+    Ok(reports::set_resolved(&domain.db, report_id, moderator.map(|m| m.id), now_millis()).await?)
+}

@@ -5,6 +5,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use perch_core::account::{Email, Password, Username};
+use perch_core::role::Role;
 use perch_core::time::now_millis;
 use perch_db::{accounts, users};
 use perch_domain::accounts::{NewAccount, create_local_account};
@@ -89,7 +90,7 @@ pub struct CreateUser {
     pub username: String,
     pub email: String,
     pub password_from_stdin: bool,
-    pub admin: bool,
+    pub role: Role,
 }
 
 /// `perch user create`: a local account with its key pair. Without
@@ -117,7 +118,7 @@ pub async fn create_user(config: Config, request: CreateUser) -> anyhow::Result<
         username,
         email,
         password,
-        admin: request.admin,
+        role: request.role,
         approved: true,
         locale: "en".to_owned(),
         phone: None,
@@ -127,7 +128,7 @@ pub async fn create_user(config: Config, request: CreateUser) -> anyhow::Result<
     ids.release(&db).await;
     db.close().await;
     let account = created?;
-    let role = if request.admin { "admin" } else { "user" };
+    let role = request.role;
     println!(
         "created {role} @{}@{} (id {})",
         account.username,
@@ -153,6 +154,26 @@ fn read_password_line() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `perch user role`: give a local user a role (the operator's command:
+/// any role, the owner's included).
+pub async fn set_user_role(config: Config, username: &str, role: Role) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let result = async {
+        let account = accounts::find_local_by_username(&db, username)
+            .await?
+            .with_context(|| format!("no local user @{username}"))?;
+        users::set_role(&db, account.id, role).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result?;
+    println!("@{username} is now {role}");
+    Ok(())
+}
+
 /// `perch user list`: local users, oldest first.
 pub async fn list_users(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.log);
@@ -162,15 +183,15 @@ pub async fn list_users(config: Config) -> anyhow::Result<()> {
     db.close().await;
     let users = users?;
     println!(
-        "ID                   USERNAME                       EMAIL                            ADMIN  APPROVED"
+        "ID                   USERNAME                       EMAIL                            ROLE       APPROVED"
     );
     for user in &users {
         println!(
-            "{:<20} {:<30} {:<32} {:<6} {}",
+            "{:<20} {:<30} {:<32} {:<10} {}",
             user.id,
             user.username,
             user.email,
-            if user.admin { "yes" } else { "no" },
+            user.role,
             if user.approved { "yes" } else { "no" },
         );
     }
@@ -199,6 +220,57 @@ pub async fn approve_user(config: Config, username: &str) -> anyhow::Result<()> 
         println!("@{name} was already approved");
     }
     Ok(())
+}
+
+/// What `perch rule` was asked to do.
+pub enum RuleAction {
+    Add { text: String, hint: String },
+    List,
+    Remove { id: i64 },
+}
+
+/// `perch rule add|list|remove`: the server's rules, which clients show at
+/// sign-up and users cite in reports.
+pub async fn rules(config: Config, action: RuleAction) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let outcome = async {
+        match action {
+            RuleAction::Add { text, hint } => {
+                let text = text.trim();
+                if text.is_empty() || text.chars().count() > 300 {
+                    bail!("--text: a rule is 1 to 300 characters");
+                }
+                let ids = LeasedIds::acquire(&db).await?;
+                let added = perch_db::reports::add_rule(
+                    &db,
+                    ids.generator().next_id().as_i64(),
+                    text,
+                    hint.trim(),
+                    now_millis(),
+                )
+                .await;
+                ids.release(&db).await;
+                println!("added rule {}", added?.id);
+            }
+            RuleAction::List => {
+                for rule in perch_db::reports::rules(&db).await? {
+                    println!("{:<20} {}", rule.id, rule.text);
+                }
+            }
+            RuleAction::Remove { id } => {
+                if !perch_db::reports::delete_rule(&db, id, now_millis()).await? {
+                    bail!("no rule {id}");
+                }
+                println!("removed rule {id}");
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    outcome
 }
 
 /// `perch token-keys rotate`: retire the signing keys in use and make a

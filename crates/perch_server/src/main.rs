@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use perch_server::commands::{self, CreateUser};
+use perch_core::role::Role;
+use perch_server::commands::{self, CreateUser, RuleAction};
 use perch_server::config::Config;
 
 /// Perch: a federated ActivityPub server with a Mastodon-compatible API.
@@ -38,6 +39,28 @@ enum Command {
     /// Inspect and nudge the delivery queue; see the inbound one
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// The server's rules, shown to clients and cited in reports
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+#[derive(Subcommand)]
+enum RuleCommand {
+    /// Add a rule at the end of the list
+    Add {
+        #[arg(long)]
+        text: String,
+        /// A longer explanation, shown beside the rule
+        #[arg(long, default_value = "")]
+        hint: String,
+    },
+    /// List the rules in force, in order
+    List,
+    /// Retire a rule (reports that cite it keep it)
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,12 +98,22 @@ enum UserCommand {
         /// without it a random password is generated and printed
         #[arg(long)]
         password_stdin: bool,
-        /// Give the user administrator rights
-        #[arg(long)]
+        /// The user's role: owner, admin, moderator or user
+        #[arg(long, default_value = "user", value_parser = parse_role)]
+        role: Role,
+        /// The same as --role admin
+        #[arg(long, conflicts_with = "role")]
         admin: bool,
     },
     /// List local users
     List,
+    /// Give a local user a role: owner, admin, moderator or user
+    Role {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
     /// Approve a sign-up waiting for an administrator (PERCH_REGISTRATIONS=approval)
     Approve {
         #[arg(long)]
@@ -93,6 +126,10 @@ enum ConfigCommand {
     /// Validate the configuration, the data directory and the database
     /// connection, and print the effective settings
     Check,
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    name.parse()
 }
 
 fn main() -> ExitCode {
@@ -116,21 +153,33 @@ fn main() -> ExitCode {
                 username,
                 email,
                 password_stdin,
+                role,
                 admin,
             }) => {
                 let request = CreateUser {
                     username,
                     email,
                     password_from_stdin: password_stdin,
-                    admin,
+                    role: if admin { Role::Admin } else { role },
                 };
                 commands::create_user(config, request).await
             }
             Command::User(UserCommand::List) => commands::list_users(config).await,
+            Command::User(UserCommand::Role { username, role }) => {
+                commands::set_user_role(config, &username, role).await
+            }
             Command::User(UserCommand::Approve { username }) => {
                 commands::approve_user(config, &username).await
             }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
+            Command::Rule(rule) => {
+                let action = match rule {
+                    RuleCommand::Add { text, hint } => RuleAction::Add { text, hint },
+                    RuleCommand::List => RuleAction::List,
+                    RuleCommand::Remove { id } => RuleAction::Remove { id },
+                };
+                commands::rules(config, action).await
+            }
             Command::Queue(QueueCommand::Stats) => commands::queue_stats(config).await,
             Command::Queue(QueueCommand::Retry { host }) => {
                 commands::queue_retry(config, host.as_deref()).await

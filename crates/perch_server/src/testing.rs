@@ -23,6 +23,7 @@ use std::time::Duration;
 use perch_apub::ApubState;
 use perch_core::account::{Email, Password, Username};
 use perch_core::id::IdGenerator;
+pub use perch_core::role::Role;
 use perch_db::Db;
 use perch_db::live::Bus;
 use perch_db::testing::TestDatabase;
@@ -184,31 +185,38 @@ impl TestServer {
 
     /// A local user; returns the account id.
     pub async fn create_user(&self, username: &str, password: &str) -> i64 {
-        self.create_account(username, password, false, false).await
+        self.create_account(username, password, Role::User, false)
+            .await
     }
 
     /// A local user whose followers need approval; returns the account id.
     pub async fn create_locked_user(&self, username: &str, password: &str) -> i64 {
-        self.create_account(username, password, false, true).await
+        self.create_account(username, password, Role::User, true)
+            .await
     }
 
     /// A local user with administrator rights; returns the account id.
     pub async fn create_admin(&self, username: &str, password: &str) -> i64 {
-        self.create_account(username, password, true, false).await
+        self.create_with_role(username, password, Role::Admin).await
+    }
+
+    /// A local user with `role`; returns the account id.
+    pub async fn create_with_role(&self, username: &str, password: &str, role: Role) -> i64 {
+        self.create_account(username, password, role, false).await
     }
 
     async fn create_account(
         &self,
         username: &str,
         password: &str,
-        admin: bool,
+        role: Role,
         locked: bool,
     ) -> i64 {
         let new = NewAccount {
             username: Username::parse(username).expect("valid username"),
             email: Email::parse(&format!("{username}@example.com")).expect("valid email"),
             password: Password::parse(password).expect("valid password"),
-            admin,
+            role,
             approved: true,
             locale: "en".to_owned(),
             phone: None,
@@ -232,13 +240,18 @@ impl TestServer {
     /// whose password is [`PASSWORD`]: an application registered through
     /// `/api/v1/apps`, then the password grant at `/oauth/token`.
     pub async fn token(&self, username: &str) -> String {
+        self.token_with_scopes(username, "read write follow").await
+    }
+
+    /// [`TestServer::token`] with other scopes (`admin:read admin:write`…).
+    pub async fn token_with_scopes(&self, username: &str, scopes: &str) -> String {
         let app: Value = self
             .client
             .post(self.url("/api/v1/apps"))
             .json(&json!({
                 "client_name": "perch tests",
                 "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
-                "scopes": "read write follow",
+                "scopes": scopes,
             }))
             .send()
             .await
@@ -255,7 +268,7 @@ impl TestServer {
                 "client_secret": app["client_secret"],
                 "username": username,
                 "password": PASSWORD,
-                "scope": "read write follow",
+                "scope": scopes,
             }))
             .send()
             .await

@@ -5,6 +5,7 @@ mod chat;
 mod follows;
 mod inbox;
 mod inbox_notes;
+mod moderation;
 mod queue;
 mod reports;
 mod slow_peers;

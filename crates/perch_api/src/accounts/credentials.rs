@@ -49,6 +49,6 @@ pub(super) async fn credential_account_of(
         &fields,
         source,
         &state.config.public_url,
-        user.admin,
+        user.role(),
     ))
 }

@@ -219,7 +219,7 @@ pub async fn sign_up(
         username,
         email,
         password,
-        admin: false,
+        role: perch_core::role::Role::User,
         approved: state.config.registrations == RegistrationMode::Open,
         locale: locale.to_owned(),
         phone,

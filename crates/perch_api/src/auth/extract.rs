@@ -120,7 +120,7 @@ pub(crate) async fn authenticate(state: &ApiState, token: &str) -> Result<Auth, 
         return Err(invalid());
     }
     if status.account_id.is_some() {
-        if status.disabled_at.is_some() {
+        if status.disabled_at.is_some() || status.suspended_at.is_some() {
             return Err(ApiError::forbidden("Your login is currently disabled"));
         }
         if status.approved != Some(true) {

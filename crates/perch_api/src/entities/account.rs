@@ -114,29 +114,16 @@ pub struct SourceInput {
     pub follow_requests_count: i64,
 }
 
-/// Mastodon's built-in `@everyone` role. Mastodon grants it Invite Users
-/// (0x10000) by default; Perch has no invites, so it grants nothing rather
-/// than advertise a feature clients would then try to use.
-fn everyone_role() -> Role {
+/// Mastodon's Role entity of `role`: the seeded roles' ids and names, and
+/// the permission flags Perch grants (perch_core's `Role`). `@everyone`
+/// is offered nothing: Mastodon grants it invites, which Perch has not.
+pub fn role_entity(role: perch_core::role::Role) -> Role {
     Role {
-        id: "-99".to_owned(),
-        name: String::new(),
+        id: role.mastodon_id().to_string(),
+        name: role.display_name().to_owned(),
         color: String::new(),
-        permissions: "0".to_owned(),
-        highlighted: false,
-    }
-}
-
-/// Mastodon's seeded Owner role (id 3). Perch has a single admin flag, so
-/// every admin appears as Owner with all twenty documented permission bits
-/// (0x1 … 0x80000), which is what Mastodon computes for Administrator.
-fn owner_role() -> Role {
-    Role {
-        id: "3".to_owned(),
-        name: "Owner".to_owned(),
-        color: String::new(),
-        permissions: ((1u32 << 20) - 1).to_string(),
-        highlighted: true,
+        permissions: role.permissions().to_string(),
+        highlighted: role.highlighted(),
     }
 }
 
@@ -198,13 +185,13 @@ pub fn account_from_row(row: &AccountRow, public_url: &Url) -> Account {
     }
 }
 
-/// Build the CredentialAccount for the owner of `row`. `admin` selects the
-/// Owner role instead of `@everyone`.
+/// Build the CredentialAccount for the owner of `row`, whose role is
+/// `role`.
 pub fn credential_account(
     row: &AccountRow,
     source: SourceInput,
     public_url: &Url,
-    admin: bool,
+    role: perch_core::role::Role,
 ) -> CredentialAccount {
     let account = account_from_row(row, public_url);
     let source = Source {
@@ -218,7 +205,7 @@ pub fn credential_account(
         hide_collections: account.hide_collections,
         indexable: account.indexable,
     };
-    let role = if admin { owner_role() } else { everyone_role() };
+    let role = role_entity(role);
     CredentialAccount {
         account,
         source,
@@ -241,9 +228,9 @@ pub fn credential_account_with_fields(
     fields: &[FieldRow],
     source: SourceInput,
     public_url: &Url,
-    admin: bool,
+    role: perch_core::role::Role,
 ) -> CredentialAccount {
-    let mut credential = credential_account(row, source, public_url, admin);
+    let mut credential = credential_account(row, source, public_url, role);
     credential.account.fields = fields.iter().map(shown_field).collect();
     credential.source.fields = fields
         .iter()
@@ -282,6 +269,7 @@ fn start_of_day(unix_millis: i64) -> i64 {
 pub(super) mod tests {
     use super::*;
     use crate::entities::tests::{key_paths, paths};
+    use perch_core::role::Role as UserRole;
     use serde_json::{Value, json};
 
     /// Top-level keys of Mastodon 4.3's Account (none of its values is an
@@ -324,6 +312,9 @@ pub(super) mod tests {
             created_at: 1_795_462_765_123,
             updated_at: 1_795_462_765_123,
             accepts_chat_messages: false,
+            suspended_at: None,
+            silenced_at: None,
+            sensitized_at: None,
         }
     }
 
@@ -464,18 +455,18 @@ pub(super) mod tests {
         }
     }
 
-    fn credential_json(source: SourceInput, admin: bool) -> Value {
+    fn credential_json(source: SourceInput, role: UserRole) -> Value {
         to_json(&credential_account(
             &local_row(),
             source,
             &public_url(),
-            admin,
+            role,
         ))
     }
 
     #[test]
     fn credential_account_adds_source_and_role_at_the_top_level() {
-        let json = credential_json(source_input(), false);
+        let json = credential_json(source_input(), UserRole::User);
         let expected = format!(
             "{ACCOUNT_KEYS} source source.privacy source.sensitive source.language source.note
              source.fields source.follow_requests_count source.discoverable
@@ -507,7 +498,7 @@ pub(super) mod tests {
             ..source_input()
         };
         assert_eq!(
-            credential_json(input, false)["source"]["language"],
+            credential_json(input, UserRole::User)["source"]["language"],
             Value::Null
         );
     }
@@ -521,7 +512,10 @@ pub(super) mod tests {
             "permissions": "0",
             "highlighted": false,
         });
-        assert_eq!(credential_json(source_input(), false)["role"], expected);
+        assert_eq!(
+            credential_json(source_input(), UserRole::User)["role"],
+            expected
+        );
     }
 
     #[test]
@@ -543,7 +537,7 @@ pub(super) mod tests {
             &fields,
             source_input(),
             &public_url(),
-            false,
+            UserRole::User,
         ));
         assert_eq!(json["fields"][0]["value"], fields[0].value);
         assert_eq!(json["source"]["fields"][0]["name"], "Site");
@@ -551,14 +545,25 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn admin_has_the_owner_role_with_every_permission() {
-        let expected = json!({
-            "id": "3",
-            "name": "Owner",
-            "color": "",
-            "permissions": "1048575",
-            "highlighted": true,
-        });
-        assert_eq!(credential_json(source_input(), true)["role"], expected);
+    fn each_role_is_mastodons_seeded_role_with_its_permissions() {
+        let expected = [
+            (UserRole::Owner, "3", "Owner", 1_048_575u32, true),
+            (UserRole::Admin, "2", "Admin", 980_988, true),
+            (UserRole::Moderator, "1", "Moderator", 1_820, true),
+        ];
+        for (role, id, name, permissions, highlighted) in expected {
+            let json = credential_json(source_input(), role);
+            assert_eq!(
+                json["role"],
+                json!({
+                    "id": id,
+                    "name": name,
+                    "color": "",
+                    "permissions": permissions.to_string(),
+                    "highlighted": highlighted,
+                }),
+                "{role}"
+            );
+        }
     }
 }

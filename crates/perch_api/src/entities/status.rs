@@ -126,7 +126,8 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
             row.content.clone()
         },
         visibility: Visibility::from_i16(row.visibility).as_str(),
-        sensitive: row.sensitive,
+        // A moderator may mark all of an author's media sensitive.
+        sensitive: row.sensitive || author.sensitized_at.is_some(),
         spoiler_text: row.spoiler_text.clone(),
         media_attachments: media,
         application: None,

@@ -71,7 +71,7 @@ pub async fn check(
     let (Some(user), true) = (user, matches) else {
         return Ok(Err(SignInError::BadCredentials));
     };
-    if user.disabled_at.is_some() {
+    if user.disabled_at.is_some() || user.suspended_at.is_some() {
         return Ok(Err(SignInError::Disabled));
     }
     if !user.approved {

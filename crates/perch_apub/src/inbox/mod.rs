@@ -1,7 +1,8 @@
 //! The inbox: what arrives from other servers is hostile until verified.
 //!
 //! Order of checks, cheapest first, and nothing stored until all pass:
-//! body size (route limit) → JSON shape → signature header → key (database,
+//! body size (route limit) → JSON shape → actor not suspended (else
+//! dropped, answered 202) → signature header → key (database,
 //! or fetched through its owner) → signature, with one refetch of a cached
 //! key that fails (key rotation) → key owner is the activity's actor →
 //! activity id on the actor's host → not seen before → a durable row in the
@@ -137,6 +138,13 @@ async fn receive(
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::Malformed(format!("not JSON: {e}")))?;
     let (id, kind, actor) = envelope(&activity)?;
+    // A suspended actor's activities are dropped before anything else is
+    // done with them (no key fetched, nothing queued); the sender is told
+    // they were accepted, so that it does not retry.
+    if perch_db::moderation::is_suspended_actor(&state.db, actor.as_str()).await? {
+        tracing::debug!(%actor, "dropped an activity of a suspended actor");
+        return Ok(());
+    }
     let signature = signatures::parse_signature(headers)
         .map_err(|e| InboxError::Unauthorized(e.to_string()))?;
     // The signature covers `Host`: a request signed for another server

@@ -123,7 +123,8 @@ fn page(id: &str, total: i64, max_id: Option<i64>, items: Vec<Value>) -> Value {
 
 async fn local_account(state: &ApubState, username: &str) -> Option<AccountRow> {
     match accounts::find_local_by_username(&state.db, username).await {
-        Ok(Some(row)) if row.actor_type != "Application" => Some(row),
+        // A suspended account's collections are no longer served.
+        Ok(Some(row)) if row.actor_type != "Application" && row.suspended_at.is_none() => Some(row),
         _ => None,
     }
 }

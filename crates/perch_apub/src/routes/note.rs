@@ -35,7 +35,9 @@ async fn serve(state: &ApubState, username: &str, id: &str, activity: bool) -> R
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    let row = match statuses::find_by_id(&state.db, id).await {
+    // Read as nobody signed in would: a suspended author's statuses are
+    // not served.
+    let row = match statuses::find_readable(&state.db, id, 0).await {
         Ok(Some(row)) => row,
         Ok(None) => return not_found(),
         Err(error) => return internal(&error),

@@ -24,7 +24,7 @@ pub async fn profile(
             .into_response();
     };
     let row = match accounts::find_local_by_username(&state.db, username).await {
-        Ok(Some(row)) if row.actor_type != "Application" => row,
+        Ok(Some(row)) if row.actor_type != "Application" && row.suspended_at.is_none() => row,
         Ok(_) => return (StatusCode::NOT_FOUND, Html("<h1>No such account</h1>")).into_response(),
         Err(error) => {
             tracing::error!(%error, "profile page failed");

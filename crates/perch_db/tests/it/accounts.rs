@@ -17,7 +17,7 @@ fn new_account(username: &str, email: &str) -> NewLocalAccount {
         username: Username::parse(username).expect("valid username"),
         email: Email::parse(email).expect("valid email"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".to_owned(),
-        admin: false,
+        role: perch_core::role::Role::User,
         approved: true,
         locale: "en".to_owned(),
         phone: None,

@@ -22,7 +22,7 @@ const [url, login, password] = [
 ];
 // Another local account's username, to block and mute (optional).
 const other = process.env.PERCH_TEST_OTHER || null;
-const SCOPES = "read write follow push";
+const SCOPES = "read write follow push admin:read admin:write";
 const OOB = "urn:ietf:wg:oauth:2.0:oob";
 const TIMEOUT_MS = 20_000;
 
@@ -106,24 +106,44 @@ async function main() {
   let kept = null;
   if (other) {
     const target = await client.v1.accounts.lookup({ acct: other });
-    const account = client.v1.accounts.$select(target.id);
+    const targeted = client.v1.accounts.$select(target.id);
     kept = {};
-    kept.blocked = (await account.block()).blocking;
+    kept.blocked = (await targeted.block()).blocking;
     kept.listed_blocked = (await client.v1.blocks.list()).some((a) => a.id === target.id);
-    kept.unblocked = (await account.unblock()).blocking === false;
-    const muted = await account.mute({ notifications: false, duration: 3600 });
+    kept.unblocked = (await targeted.unblock()).blocking === false;
+    const muted = await targeted.mute({ notifications: false, duration: 3600 });
     kept.muted = muted.muting;
     kept.muting_notifications = muted.mutingNotifications;
     kept.listed_muted = (await client.v1.mutes.list()).some((a) => a.id === target.id);
     const [relationship] = await client.v1.accounts.relationships.fetch({ id: [target.id] });
     kept.relationship_muting = relationship.muting;
-    kept.unmuted = (await account.unmute()).muting === false;
+    kept.unmuted = (await targeted.unmute()).muting === false;
     await client.v1.domainBlocks.create({ domain: "spam.example" });
     kept.domain_blocks = await client.v1.domainBlocks.list();
     await client.v1.domainBlocks.remove({ domain: "spam.example" });
     kept.domain_blocks_after = await client.v1.domainBlocks.list();
     kept.conversation_muted = (await client.v1.statuses.$select(first.id).mute()).muted;
     kept.conversation_unmuted = (await client.v1.statuses.$select(first.id).unmute()).muted === false;
+
+    // A report, and the moderator's side (the signed-in user is an admin):
+    // the reports queue, and an action on the account and its undoing.
+    const report = await client.v1.reports.create({
+      accountId: target.id,
+      comment: "spam from masto.js",
+      category: "spam",
+    });
+    kept.reported = report.targetAccount.id === target.id && report.category === "spam";
+    const queued = await client.v1.admin.reports.list();
+    kept.queued = queued.some((r) => r.id === report.id);
+    const handled = client.v1.admin.reports.$select(report.id);
+    kept.assigned = (await handled.assignToSelf()).assignedAccount?.id === account.id;
+    kept.resolved = (await handled.resolve()).actionTaken;
+    kept.reopened = (await handled.reopen()).actionTaken === false;
+    const moderated = client.v1.admin.accounts.$select(target.id);
+    await moderated.action.create({ type: "silence", reportId: report.id });
+    kept.silenced = (await moderated.fetch()).silenced;
+    kept.unsilenced = (await moderated.unsilence()).silenced === false;
+    kept.listed_silenced = (await client.v1.admin.accounts.list({ silenced: true })).length;
   }
   const deleted = await client.v1.statuses.$select(second.id).remove();
   check(deleted.text === "second from masto.js", "delete did not return the source text");

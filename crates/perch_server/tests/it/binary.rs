@@ -333,12 +333,66 @@ async fn user_create_and_list() {
     assert_eq!(rows.len(), 2, "{listing}");
     assert!(rows[0].contains("Alice") && rows[0].contains("alice@example.com"));
     assert!(
-        rows[0].split_whitespace().nth(3) == Some("yes"),
-        "admin flag: {}",
+        rows[0].split_whitespace().nth(3) == Some("admin"),
+        "role: {}",
         rows[0]
     );
-    assert!(rows[1].contains("bob") && rows[1].split_whitespace().nth(3) == Some("no"));
-    assert!(listing.trim_end().ends_with("2 user(s)"));
+    assert!(rows[1].contains("bob") && rows[1].split_whitespace().nth(3) == Some("user"));
+
+    // Roles by name, through `user role` and `user create --role`.
+    let output = run_with_stdin(
+        with_database(
+            dir,
+            &database,
+            &["user", "role", "--username", "bob", "--role", "moderator"],
+        ),
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "@bob is now moderator");
+    let output = run_with_stdin(
+        with_database(
+            dir,
+            &database,
+            &["user", "role", "--username", "bob", "--role", "root"],
+        ),
+        "",
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "clap refuses an unknown role"
+    );
+    assert!(
+        stderr(&output).contains("unknown role"),
+        "{}",
+        stderr(&output)
+    );
+    let output = create(
+        &[
+            "--username",
+            "olga",
+            "--email",
+            "olga@example.com",
+            "--role",
+            "owner",
+        ],
+        "",
+    );
+    assert!(
+        stdout(&output).starts_with("created owner @olga@perch.example"),
+        "{}",
+        stdout(&output)
+    );
+    let output = run_with_stdin(with_database(dir, &database, &["user", "list"]), "");
+    let listing = stdout(&output);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("bob") && l.split_whitespace().nth(3) == Some("moderator")),
+        "{listing}"
+    );
+    assert!(listing.trim_end().ends_with("3 user(s)"), "{listing}");
 }
 
 #[tokio::test]
@@ -441,4 +495,44 @@ async fn token_keys_rotate() {
         "the retired key stays, to verify tokens it signed"
     );
     assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+}
+
+#[tokio::test]
+async fn rules_are_added_listed_and_removed() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+    let rule = |args: &[&str]| {
+        let mut full = vec!["rule"];
+        full.extend_from_slice(args);
+        run_with_stdin(with_database(dir, &database, &full), "")
+    };
+    let added = rule(&["add", "--text", "No spam", "--hint", "Ads included"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let id = stdout(&added)
+        .trim()
+        .strip_prefix("added rule ")
+        .expect("the new rule's id")
+        .to_owned();
+    assert!(rule(&["add", "--text", "Be kind"]).status.success());
+    let listed = stdout(&rule(&["list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines[0].starts_with(&id) && lines[0].ends_with("No spam"),
+        "{listed}"
+    );
+    let empty = rule(&["add", "--text", "  "]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(stderr(&empty).contains("1 to 300 characters"));
+    assert!(rule(&["remove", "--id", &id]).status.success());
+    let gone = rule(&["remove", "--id", &id]);
+    assert_eq!(
+        gone.status.code(),
+        Some(1),
+        "a removed rule is not there to remove"
+    );
+    let listed = stdout(&rule(&["list"]));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("Be kind"));
 }

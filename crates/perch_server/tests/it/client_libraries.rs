@@ -109,6 +109,8 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "alice",
             "--email",
             "alice@example.com",
+            "--role",
+            "admin",
         ])
         .arg("--password-stdin")
         .envs(vars)
@@ -148,7 +150,7 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     );
     assert_eq!(read["app"], "masto.js acceptance test", "{read}");
     assert_eq!(
-        read["scope"], "read write follow push",
+        read["scope"], "read write follow push admin:read admin:write",
         "in the order asked for: {read}"
     );
     assert_eq!(read["instance_uri"], domain.as_str(), "{read}");
@@ -185,6 +187,14 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "domain_blocks_after": [],
             "conversation_muted": true,
             "conversation_unmuted": true,
+            "reported": true,
+            "queued": true,
+            "assigned": true,
+            "resolved": true,
+            "reopened": true,
+            "silenced": true,
+            "unsilenced": true,
+            "listed_silenced": 0,
         }),
         "{read}"
     );

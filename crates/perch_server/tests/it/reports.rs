@@ -167,3 +167,104 @@ async fn bad_reports_are_refused_and_nothing_is_stored() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn moderators_work_the_reports_queue_and_users_cannot() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let spam = post_status(&app, &ben.token, json!({"status": "buy now"})).await;
+    let (status, made) = report(
+        &app,
+        &ann.token,
+        json!({"account_id": ben.id, "status_ids": [spam["id"]], "comment": "ads"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let report_path = format!("/api/v1/admin/reports/{}", made["id"].as_str().unwrap());
+
+    let scopes = "read write admin:read admin:write";
+    let client = crate::oauth::register_app(&app, scopes).await;
+    app.create_with_role(
+        "mo",
+        crate::statuses::PASSWORD,
+        perch_server::testing::Role::Moderator,
+    )
+    .await;
+    app.create_user("ulla", crate::statuses::PASSWORD).await;
+    let token = |name: &'static str| {
+        let (app, client) = (&app, &client);
+        async move {
+            let token = crate::oauth::password_token(app, client, name, scopes).await;
+            token["access_token"].as_str().expect("token").to_owned()
+        }
+    };
+    let (mo, ulla) = (token("mo").await, token("ulla").await);
+    let admin = |method: Method, path: String, who: String| {
+        let app = &app;
+        async move { call(app, method, &path, Some(&who), None).await }
+    };
+
+    for path in ["/api/v1/admin/reports".to_owned(), report_path.clone()] {
+        let (status, body, _) = admin(Method::GET, path.clone(), ulla.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+    }
+    // A moderator with a token lacking the admin scope is refused too.
+    let (status, _, _) = admin(
+        Method::GET,
+        "/api/v1/admin/reports".to_owned(),
+        ann.token.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, list, headers) =
+        admin(Method::GET, "/api/v1/admin/reports".to_owned(), mo.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let shown = &list[0];
+    assert_eq!(shown["account"]["username"], "ann");
+    assert_eq!(shown["target_account"]["username"], "ben");
+    assert_eq!(shown["target_account"]["account"]["id"], ben.id.as_str());
+    assert_eq!(shown["statuses"][0]["id"], spam["id"]);
+    assert_eq!(shown["comment"], "ads");
+    assert_eq!(shown["action_taken"], false);
+    assert_eq!(shown["assigned_account"], Value::Null);
+    assert!(headers.contains_key("link"));
+
+    let (_, taken, _) = admin(
+        Method::POST,
+        format!("{report_path}/assign_to_self"),
+        mo.clone(),
+    )
+    .await;
+    assert_eq!(taken["assigned_account"]["username"], "mo", "{taken}");
+    let (_, resolved, _) = admin(Method::POST, format!("{report_path}/resolve"), mo.clone()).await;
+    assert_eq!(resolved["action_taken"], true, "{resolved}");
+    assert_eq!(resolved["action_taken_by_account"]["username"], "mo");
+    assert!(resolved["action_taken_at"].is_string());
+    let (_, open, _) = admin(Method::GET, "/api/v1/admin/reports".to_owned(), mo.clone()).await;
+    assert_eq!(open, json!([]), "resolved reports leave the open list");
+    let (_, done, _) = admin(
+        Method::GET,
+        "/api/v1/admin/reports?resolved=true".to_owned(),
+        mo.clone(),
+    )
+    .await;
+    assert_eq!(done.as_array().map(Vec::len), Some(1));
+    let (_, reopened, _) = admin(Method::POST, format!("{report_path}/reopen"), mo.clone()).await;
+    assert_eq!(reopened["action_taken"], false, "{reopened}");
+    assert_eq!(reopened["action_taken_by_account"], Value::Null);
+    let (_, let_go, _) = admin(Method::POST, format!("{report_path}/unassign"), mo.clone()).await;
+    assert_eq!(let_go["assigned_account"], Value::Null, "{let_go}");
+    let (status, _, _) = admin(
+        Method::GET,
+        "/api/v1/admin/reports/12345".to_owned(),
+        mo.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let filtered = format!("/api/v1/admin/reports?target_account_id={}", ann.id);
+    let (_, none, _) = admin(Method::GET, filtered, mo.clone()).await;
+    assert_eq!(none, json!([]));
+}

@@ -377,3 +377,68 @@ async fn the_cli_approves_waiting_sign_ups() {
     assert_eq!(output.status.code(), Some(1));
     assert!(crate::support::stderr(&output).contains("no local user named nobody"));
 }
+
+#[tokio::test]
+async fn a_moderator_rejects_a_waiting_sign_up_and_nothing_of_it_remains() {
+    let app = spawn_app_with(|c| c.registrations = RegistrationMode::Approval).await;
+    let client = register_app(&app, "read write admin:read admin:write").await;
+    let token = app_token(&app, &client, "read write").await;
+    assert_eq!(
+        sign_up(&app, &token, valid("hopeful")).await.status(),
+        StatusCode::OK
+    );
+    let hopeful = perch_db::accounts::find_local_by_username(&app.db, "hopeful")
+        .await
+        .expect("query")
+        .expect("stored");
+    app.create_with_role(
+        "mo",
+        "a fine long password",
+        perch_server::testing::Role::Moderator,
+    )
+    .await;
+    let mo = password_token_for(&app, &client, "mo", "read write admin:read admin:write").await;
+    let path = format!("/api/v1/admin/accounts/{}", hopeful.id);
+    let listed = get_with(&app, "/api/v1/admin/accounts?pending=true", &mo).await;
+    let listed: Value = listed.json().await.expect("json");
+    assert_eq!(listed[0]["username"], "hopeful", "{listed}");
+    assert_eq!(listed[0]["approved"], false);
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "only the waiting one"
+    );
+
+    let rejected = app
+        .client
+        .post(app.url(&format!("{path}/reject")))
+        .bearer_auth(&mo)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(rejected.status(), StatusCode::OK);
+    assert!(
+        perch_db::accounts::find_local_by_username(&app.db, "hopeful")
+            .await
+            .expect("query")
+            .is_none()
+    );
+    assert_eq!(
+        get_with(&app, &path, &mo).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // An approved account is not a sign-up to reject.
+    let mo_id = perch_db::accounts::find_local_by_username(&app.db, "mo")
+        .await
+        .expect("query")
+        .expect("stored")
+        .id;
+    let refused = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/accounts/{mo_id}/reject")))
+        .bearer_auth(&mo)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

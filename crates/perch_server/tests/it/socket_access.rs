@@ -31,7 +31,7 @@ async fn next_error(ws: &mut Ws) -> Value {
 
 /// The close code the server ends the socket with, skipping what it sends
 /// before; the deadline covers the server's periodic access check.
-async fn close_code(ws: &mut Ws) -> u16 {
+pub(crate) async fn close_code(ws: &mut Ws) -> u16 {
     loop {
         let message = tokio::time::timeout(DEADLINE, ws.next())
             .await

@@ -1,0 +1,104 @@
+//! A remote account suspended by a moderator: what it sends is dropped at
+//! the inbox before anything is fetched or stored, and nothing is
+//! delivered to it any more; unsuspended, both resume.
+
+use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_server::testing::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn post_status(instance: &Instance, token: &str, text: &str) -> Value {
+    let response = instance
+        .client
+        .post(instance.url("/api/v1/statuses"))
+        .bearer_auth(token)
+        .json(&json!({ "status": text }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+async fn home_texts(instance: &Instance, token: &str) -> Vec<String> {
+    let (_, home) = instance.get("/api/v1/timelines/home", token).await;
+    home.as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_suspended_remote_account_is_neither_heard_nor_served() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", PASSWORD).await;
+    a.create_with_role("mo", PASSWORD, Role::Moderator).await;
+    b.create_user("bob", PASSWORD).await;
+    let alice = a.token("alice").await;
+    let mo = a
+        .token_with_scopes("mo", "read write admin:read admin:write")
+        .await;
+    let bob = b.token("bob").await;
+    let bob_on_a = a.resolve(&alice, &format!("bob@{}", b.domain)).await;
+    let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
+    for (instance, token, id) in [(&a, &alice, &bob_on_a), (&b, &bob, &alice_on_b)] {
+        let (status, _) = instance
+            .post(&format!("/api/v1/accounts/{id}/follow"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    drain(&[&a, &b]).await;
+
+    let response = a
+        .client
+        .post(a.url(&format!("/api/v1/admin/accounts/{bob_on_a}/action")))
+        .bearer_auth(&mo)
+        .json(&json!({"type": "suspend"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    post_status(&b, &bob, "from bob while suspended").await;
+    post_status(&a, &alice, "from alice while bob is suspended").await;
+    drain(&[&a, &b]).await;
+    assert!(
+        home_texts(&a, &alice)
+            .await
+            .iter()
+            .all(|t| !t.contains("from bob")),
+        "A dropped bob's note"
+    );
+    assert!(
+        home_texts(&b, &bob)
+            .await
+            .iter()
+            .all(|t| !t.contains("from alice")),
+        "nothing was delivered to bob"
+    );
+
+    let response = a
+        .client
+        .post(a.url(&format!("/api/v1/admin/accounts/{bob_on_a}/unsuspend")))
+        .bearer_auth(&mo)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    post_status(&b, &bob, "from bob again").await;
+    post_status(&a, &alice, "from alice again").await;
+    drain(&[&a, &b]).await;
+    assert!(
+        home_texts(&a, &alice)
+            .await
+            .iter()
+            .any(|t| t.contains("from bob again"))
+    );
+    assert!(
+        home_texts(&b, &bob)
+            .await
+            .iter()
+            .any(|t| t.contains("from alice again"))
+    );
+}
