@@ -69,6 +69,7 @@ fn classify(result: Result<u16, FetchError>) -> Outcome {
         Ok(status) => Outcome::GiveUp(Some(status), format!("HTTP {status}")),
         Err(FetchError::Gone) => Outcome::GiveUp(Some(410), "gone".to_owned()),
         Err(FetchError::NotFound) => Outcome::GiveUp(Some(404), "not found".to_owned()),
+        Err(error @ FetchError::Blocked(_)) => Outcome::GiveUp(None, error.to_string()),
         Err(FetchError::Status(status)) if status >= 500 || status == 429 || status == 408 => {
             Outcome::Retry(Some(status), format!("HTTP {status}"))
         }

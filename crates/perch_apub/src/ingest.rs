@@ -130,7 +130,16 @@ pub async fn store_note(
     };
     let mentions = mentioned(state, &note).await?;
     let tags = tags_of(&note);
-    let attachments: Vec<Attachment> = note.attachments.iter().map(attachment).collect();
+    // A server whose media the instance rejects keeps its text only.
+    let rejects_media = author
+        .domain
+        .as_deref()
+        .is_some_and(|host| state.federation_policy.rejects_media(host));
+    let attachments: Vec<Attachment> = if rejects_media {
+        Vec::new()
+    } else {
+        note.attachments.iter().map(attachment).collect()
+    };
     let visibility = visibility_of(&note, author.followers_url.as_deref());
     let posted = perch_domain::statuses::post(
         &state.domain,

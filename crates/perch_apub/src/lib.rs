@@ -28,6 +28,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod instance_actor;
 pub mod objects;
+pub mod policy;
 pub mod publish;
 pub mod resolve;
 pub mod routes;

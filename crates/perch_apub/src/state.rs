@@ -62,4 +62,6 @@ pub struct ApubState {
     pub bus: Bus,
     /// Every change a received activity causes goes through it.
     pub domain: Domain,
+    /// Which servers are blocked or allowed (the fetcher holds the same).
+    pub federation_policy: crate::policy::FederationPolicy,
 }

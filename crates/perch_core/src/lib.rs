@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod content;
+pub mod federation;
 pub mod id;
 pub mod keys;
 pub mod outbound;

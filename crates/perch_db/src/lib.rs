@@ -23,6 +23,7 @@ pub mod actors;
 pub mod blocks;
 pub mod chats;
 pub mod deliveries;
+pub mod domain_blocks;
 mod error;
 pub mod favourites;
 pub mod follows;

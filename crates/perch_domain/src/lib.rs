@@ -32,6 +32,7 @@ pub mod chats;
 mod context;
 pub mod describe;
 mod error;
+pub mod federation;
 pub mod follows;
 pub mod media;
 pub mod moderation;

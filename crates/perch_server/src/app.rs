@@ -180,6 +180,12 @@ impl Application {
             self.config.retention,
             stop.clone(),
         ));
+        workers.spawn(
+            self.apub
+                .federation_policy
+                .clone()
+                .keep_fresh(self.db.clone(), stop.clone()),
+        );
         workers.spawn(crate::maintenance::end_mutes(
             self.api.domain.clone(),
             stop.clone(),
@@ -289,7 +295,11 @@ async fn apub_state(
         allow_private_addresses: config.allow_private_addresses,
         ..FetchPolicy::for_domain(&config.domain())
     };
-    let fetcher = Fetcher::new(policy).map_err(StartupError::HttpClient)?;
+    let federation_policy = perch_apub::policy::FederationPolicy::new(config.federation_mode);
+    federation_policy.reload(db).await?;
+    let fetcher = Fetcher::new(policy)
+        .map_err(StartupError::HttpClient)?
+        .with_federation_policy(federation_policy.clone());
     let bus = perch_db::live::Bus::new(db.clone());
     let delivery_wake = Arc::new(tokio::sync::Notify::new());
     let publisher = Arc::new(ApubPublisher {
@@ -332,6 +342,7 @@ async fn apub_state(
         inbound_wake: Arc::new(tokio::sync::Notify::new()),
         bus,
         domain,
+        federation_policy,
     })
 }
 

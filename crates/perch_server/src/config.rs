@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "allow_private_addresses",
     "log",
     "registrations",
+    "federation_mode",
     "access_token_ttl",
     "refresh_token_ttl",
     "instance_title",
@@ -76,6 +77,8 @@ pub struct Config {
     pub log: String,
     /// Who may sign up through the API.
     pub registrations: RegistrationMode,
+    /// Federate with every server not blocked, or only with allowed ones.
+    pub federation_mode: perch_core::federation::Mode,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub instance_title: String,
@@ -204,6 +207,8 @@ pub enum ConfigError {
     Log(String),
     #[error("PERCH_REGISTRATIONS: `{0}` is not one of open, approval, closed")]
     Registrations(String),
+    #[error("PERCH_FEDERATION_MODE: `{0}` is not one of open, allowlist")]
+    FederationMode(String),
     #[error("PERCH_DELIVERY_LEASE must be at least 5 seconds")]
     DeliveryLease,
     #[error("PERCH_MAX_STATUS_CHARACTERS must be between 1 and 100000")]
@@ -227,6 +232,7 @@ struct RawConfig {
     allow_private_addresses: Option<bool>,
     log: Option<String>,
     registrations: Option<String>,
+    federation_mode: Option<String>,
     access_token_ttl: Option<u64>,
     refresh_token_ttl: Option<u64>,
     instance_title: Option<String>,
@@ -323,6 +329,12 @@ impl RawConfig {
             "closed" => RegistrationMode::Closed,
             other => return Err(ConfigError::Registrations(other.to_owned())),
         };
+        let federation_mode = match self.federation_mode.as_deref() {
+            None => perch_core::federation::Mode::Open,
+            Some(name) => name
+                .parse()
+                .map_err(|_| ConfigError::FederationMode(name.to_owned()))?,
+        };
         let access_token_ttl = self
             .access_token_ttl
             .unwrap_or(DEFAULT_ACCESS_TOKEN_TTL_SECS);
@@ -338,6 +350,7 @@ impl RawConfig {
         Ok(Config {
             retention,
             registrations,
+            federation_mode,
             access_token_ttl: Duration::from_secs(access_token_ttl),
             refresh_token_ttl: Duration::from_secs(refresh_token_ttl),
             instance_title: self.instance_title.unwrap_or_else(|| "Perch".to_owned()),

@@ -2,6 +2,7 @@
 
 mod blocks;
 mod chat;
+mod domain_blocks;
 mod follows;
 mod inbox;
 mod inbox_notes;

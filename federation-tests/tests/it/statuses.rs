@@ -352,29 +352,7 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
     follow(&b, &bob, &a, "alice").await;
 
-    // A 2×2 PNG.
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image::RgbImage::new(2, 2))
-        .write_to(&mut png, image::ImageFormat::Png)
-        .expect("encodes");
-    let png = png.into_inner();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(png.to_vec()).file_name("dot.png"),
-        )
-        .text("description", "two by two");
-    let media: Value = a
-        .client
-        .post(a.url("/api/v2/media"))
-        .bearer_auth(&alice)
-        .multipart(form)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let media = upload_dot(&a, &alice).await;
     let media_id = media["id"].as_str().expect("uploaded").to_owned();
     a.post_status(
         &alice,
@@ -389,4 +367,61 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
     assert_eq!(attachment["remote_url"], media["url"], "referenced by URL");
     assert_eq!(attachment["description"], "two by two");
     assert_eq!(attachment["meta"]["original"]["width"], 2);
+
+    // B's admin rejects A's media: the next picture arrives as text only.
+    b.create_with_role("ada", PASSWORD, perch_server::testing::Role::Admin)
+        .await;
+    let ada = b
+        .token_with_scopes("ada", "read write admin:read admin:write")
+        .await;
+    let blocked = b
+        .client
+        .post(b.url("/api/v1/admin/domain_blocks"))
+        .bearer_auth(&ada)
+        .json(&json!({"domain": a.domain, "severity": "noop", "reject_media": true}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(blocked.status(), StatusCode::OK);
+    let second = upload_dot(&a, &alice).await;
+    a.post_status(
+        &alice,
+        json!({"status": "another picture", "media_ids": [second["id"]]}),
+    )
+    .await;
+    drain(&[&a, &b]).await;
+    let feed = home(&b, &bob).await;
+    assert!(
+        feed[0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("another picture"),
+        "{feed}"
+    );
+    assert_eq!(feed[0]["media_attachments"], json!([]), "{feed}");
+}
+
+/// A 2×2 PNG uploaded by `token` on `instance`: its MediaAttachment.
+async fn upload_dot(instance: &Instance, token: &str) -> Value {
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(2, 2))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png.into_inner()).file_name("dot.png"),
+        )
+        .text("description", "two by two");
+    instance
+        .client
+        .post(instance.url("/api/v2/media"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
 }

@@ -1,10 +1,12 @@
 //! The parts of Mastodon's admin API that Perch has: accounts (listing,
-//! approving sign-ups, and moderators' actions: [`accounts`]) and the
-//! reports queue ([`reports`]). Each endpoint needs
+//! approving sign-ups, and moderators' actions: [`accounts`]), the
+//! reports queue ([`reports`]) and the servers the instance blocks or
+//! allows ([`federation`]). Each endpoint needs
 //! a token with its `admin:` scope and a caller whose role holds the
 //! permission Mastodon ties to it (perch_core's `Role`).
 
 mod accounts;
+mod federation;
 mod reports;
 
 use axum::Router;
@@ -21,6 +23,7 @@ use crate::{ApiError, ApiState};
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .merge(accounts::routes())
+        .merge(federation::routes())
         .merge(reports::routes())
 }
 

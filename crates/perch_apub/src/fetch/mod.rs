@@ -114,6 +114,8 @@ pub enum FetchError {
     Gone,
     #[error("the document was not found (HTTP 404)")]
     NotFound,
+    #[error("the server {0} is blocked by this instance's federation policy")]
+    Blocked(String),
     #[error("the response is not the expected JSON: {0}")]
     Decode(String),
     #[error("invalid {0} header value")]
@@ -133,6 +135,8 @@ pub struct Fetcher {
     /// Plain `http` URLs accepted. Follows `allow_private_addresses`, except
     /// in tests, which stand in for public servers with plain-http ones.
     allow_plain_http: bool,
+    /// Servers no request may reach (blocked, or not allowed).
+    federation: crate::policy::FederationPolicy,
 }
 
 impl Fetcher {
@@ -194,7 +198,14 @@ impl Fetcher {
             client,
             policy: Arc::new(policy),
             allow_plain_http,
+            federation: crate::policy::FederationPolicy::default(),
         })
+    }
+
+    /// The same fetcher, refusing the servers `federation` refuses.
+    pub fn with_federation_policy(mut self, federation: crate::policy::FederationPolicy) -> Self {
+        self.federation = federation;
+        self
     }
 
     pub fn policy(&self) -> &FetchPolicy {
@@ -294,6 +305,13 @@ impl Fetcher {
         let has_credentials = !url.username().is_empty() || url.password().is_some();
         if has_credentials || url.host().is_none() {
             return Err(FetchError::Scheme(redacted(url)));
+        }
+        // A server the instance blocked (or does not allow) is not
+        // reached, not even through a redirect.
+        if let Some(host) = crate::objects::person::authority(url) {
+            if self.federation.refuses(&host) {
+                return Err(FetchError::Blocked(host));
+            }
         }
         // The address before the scheme: for `http://127.0.0.1/` the
         // address is the more useful thing to report.

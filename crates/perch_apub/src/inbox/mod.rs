@@ -1,8 +1,8 @@
 //! The inbox: what arrives from other servers is hostile until verified.
 //!
 //! Order of checks, cheapest first, and nothing stored until all pass:
-//! body size (route limit) → JSON shape → actor not suspended (else
-//! dropped, answered 202) → signature header → key (database,
+//! body size (route limit) → JSON shape → actor's server not blocked and
+//! actor not suspended (else dropped, answered 202) → signature header → key (database,
 //! or fetched through its owner) → signature, with one refetch of a cached
 //! key that fails (key rotation) → key owner is the activity's actor →
 //! activity id on the actor's host → not seen before → a durable row in the
@@ -141,6 +141,14 @@ async fn receive(
     // A suspended actor's activities are dropped before anything else is
     // done with them (no key fetched, nothing queued); the sender is told
     // they were accepted, so that it does not retry.
+    // So are those of a server the instance blocked (or does not allow),
+    // and reports from a server whose reports are rejected.
+    let host = authority(&actor).unwrap_or_default();
+    let policy = &state.federation_policy;
+    if policy.refuses(&host) || (kind == "Flag" && policy.rejects_reports(&host)) {
+        tracing::debug!(%actor, "dropped an activity of a blocked server");
+        return Ok(());
+    }
     if perch_db::moderation::is_suspended_actor(&state.db, actor.as_str()).await? {
         tracing::debug!(%actor, "dropped an activity of a suspended actor");
         return Ok(());

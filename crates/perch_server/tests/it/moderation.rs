@@ -288,3 +288,92 @@ async fn sign_in(app: &TestApp, name: &str) -> StatusCode {
     .await
     .status()
 }
+
+#[tokio::test]
+async fn admins_keep_the_servers_blocks_and_moderators_cannot() {
+    let app = spawn_app().await;
+    let ada = staff(&app, "ada", Role::Admin).await;
+    let mo = staff(&app, "mo", Role::Moderator).await;
+    let blocks = "/api/v1/admin/domain_blocks";
+    let (status, _, _) = call(&app, Method::GET, blocks, Some(&mo.token), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "federation is the admins'");
+
+    let (status, made, _) = call(
+        &app,
+        Method::POST,
+        blocks,
+        Some(&ada.token),
+        Some(json!({"domain": "Spam.Example", "severity": "suspend", "reject_reports": true, "public_comment": "spam"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    for field in [
+        "id",
+        "domain",
+        "digest",
+        "created_at",
+        "severity",
+        "reject_media",
+        "reject_reports",
+        "private_comment",
+        "public_comment",
+        "obfuscate",
+    ] {
+        assert!(made.get(field).is_some(), "{field}: {made}");
+    }
+    assert_eq!(made["domain"], "spam.example");
+    assert_eq!(made["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(made["reject_reports"], true);
+    for (body, expected) in [
+        (
+            json!({"domain": "spam.example"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"domain": "other.example", "severity": "obliterate"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"domain": "not a domain"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"domain": app.domain}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, answer, _) = call(
+            &app,
+            Method::POST,
+            blocks,
+            Some(&ada.token),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, expected, "{body}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    let path = format!("{blocks}/{}", made["id"].as_str().unwrap());
+    let (_, updated, _) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&ada.token),
+        Some(json!({"severity": "noop"})),
+    )
+    .await;
+    assert_eq!(updated["severity"], "noop");
+    assert_eq!(
+        updated["reject_reports"], true,
+        "unset fields keep their values"
+    );
+    assert_eq!(updated["public_comment"], "spam");
+    let (_, listed, headers) = call(&app, Method::GET, blocks, Some(&ada.token), None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(headers.contains_key("link"));
+    let (status, _, _) = call(&app, Method::DELETE, &path, Some(&ada.token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = call(&app, Method::GET, &path, Some(&ada.token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
