@@ -284,6 +284,16 @@ async fn api_state(
     })
 }
 
+/// The domain layer, for commands that change state outside `perch serve`
+/// (`perch admin …`): the same rules, the same publishing to the queue.
+pub(crate) async fn domain_for_commands(
+    config: &Config,
+    db: &Db,
+    ids: Arc<IdGenerator>,
+) -> Result<Domain, StartupError> {
+    Ok(apub_state(config, db, ids).await?.domain)
+}
+
 async fn apub_state(
     config: &Config,
     db: &Db,

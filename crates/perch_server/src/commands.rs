@@ -386,3 +386,204 @@ pub async fn check_config(config: Config) -> anyhow::Result<()> {
     println!("configuration OK: data directory writable, database reachable");
     Ok(())
 }
+
+/// What `perch admin account` does to an account.
+#[derive(Clone, Copy, Debug)]
+pub enum AccountCommand {
+    Act(perch_domain::moderation::Action),
+    Undo(perch_domain::moderation::Undo),
+}
+
+impl std::str::FromStr for AccountCommand {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        use perch_domain::moderation::{Action, Undo};
+        Ok(match name {
+            "unsuspend" => AccountCommand::Undo(Undo::Unsuspend),
+            "unsilence" => AccountCommand::Undo(Undo::Unsilence),
+            "enable" => AccountCommand::Undo(Undo::Enable),
+            "unsensitive" => AccountCommand::Undo(Undo::Unsensitive),
+            other => match Action::parse(other) {
+                Some(action) if action != Action::None => AccountCommand::Act(action),
+                _ => {
+                    return Err(format!(
+                        "unknown action {other:?} (suspend, silence, disable, sensitive, \
+                         unsuspend, unsilence, enable, unsensitive)"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+/// An account by `username` (local) or `user@domain` (remote, known here).
+async fn account_by_acct(db: &perch_db::Db, acct: &str) -> anyhow::Result<accounts::AccountRow> {
+    let acct = acct.trim().trim_start_matches('@');
+    let found = match acct.split_once('@') {
+        Some((user, host)) => {
+            perch_db::profiles::find_remote(db, user, &host.to_ascii_lowercase()).await?
+        }
+        None => accounts::find_local_by_username(db, acct).await?,
+    };
+    found.with_context(|| format!("no account @{acct} known here"))
+}
+
+/// `perch admin account --account ACCT --action ACTION`: a moderator's
+/// action, taken with the operator's (the owner's) standing.
+pub async fn admin_account(
+    config: Config,
+    acct: &str,
+    command: AccountCommand,
+) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let ids = LeasedIds::acquire(&db).await?;
+    let outcome = async {
+        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        let target = account_by_acct(&db, acct).await?;
+        let operator = perch_db::actors::find_instance_actor(&db)
+            .await?
+            .context("the instance actor is missing")?;
+        match command {
+            AccountCommand::Act(action) => {
+                perch_domain::moderation::act(
+                    &domain,
+                    &operator,
+                    Role::Owner,
+                    &target,
+                    action,
+                    None,
+                )
+                .await?;
+            }
+            AccountCommand::Undo(undo) => {
+                perch_domain::moderation::undo(&domain, &operator, Role::Owner, &target, undo)
+                    .await?;
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    ids.release(&db).await;
+    db.close().await;
+    outcome?;
+    println!("done: {command:?} @{}", acct.trim_start_matches('@'));
+    Ok(())
+}
+
+/// What `perch admin domain-block` was asked to do.
+pub enum DomainBlockCommand {
+    Add {
+        domain: String,
+        severity: perch_core::federation::Severity,
+        reject_media: bool,
+        reject_reports: bool,
+        comment: String,
+    },
+    Remove {
+        domain: String,
+    },
+    List,
+}
+
+/// `perch admin domain-block add|remove|list`: the instance's blocks of
+/// other servers. Running servers read a change within ten seconds.
+pub async fn admin_domain_block(config: Config, command: DomainBlockCommand) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let ids = LeasedIds::acquire(&db).await?;
+    let outcome = async {
+        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        match command {
+            DomainBlockCommand::Add {
+                domain: host,
+                severity,
+                reject_media,
+                reject_reports,
+                comment,
+            } => {
+                let settings = perch_domain::federation::BlockSettings {
+                    severity,
+                    reject_media,
+                    reject_reports,
+                    private_comment: comment,
+                    public_comment: String::new(),
+                    obfuscate: false,
+                };
+                let row = perch_domain::federation::block(&domain, &host, &settings).await?;
+                println!("blocked {} ({})", row.domain, row.severity);
+            }
+            DomainBlockCommand::Remove { domain: host } => {
+                let host = perch_domain::blocks::normalize_domain(&host)
+                    .with_context(|| format!("--domain: {host:?} is not a domain"))?;
+                let row = perch_db::domain_blocks::find_by_domain(&db, &host)
+                    .await?
+                    .with_context(|| format!("{host} is not blocked"))?;
+                perch_domain::federation::unblock(&domain, &row).await?;
+                println!("unblocked {host}");
+            }
+            DomainBlockCommand::List => {
+                for row in perch_db::domain_blocks::all_blocks(&db).await? {
+                    println!(
+                        "{:<40} {:<8} media {:<8} reports {}",
+                        row.domain,
+                        row.severity,
+                        if row.reject_media { "rejected" } else { "kept" },
+                        if row.reject_reports {
+                            "rejected"
+                        } else {
+                            "kept"
+                        },
+                    );
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    ids.release(&db).await;
+    db.close().await;
+    outcome
+}
+
+/// `perch admin reports`: the open reports, newest first.
+pub async fn admin_reports(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let outcome = async {
+        let page = perch_db::page::Page::newest(200);
+        let rows =
+            perch_db::reports::page(&db, perch_db::reports::ReportFilter::default(), &page).await?;
+        for row in &rows {
+            let name = |id: i64| {
+                let db = &db;
+                async move {
+                    match accounts::find_by_id(db, perch_core::id::Id::from_i64(id)).await {
+                        Ok(Some(a)) => match a.domain {
+                            Some(d) => format!("@{}@{d}", a.username),
+                            None => format!("@{}", a.username),
+                        },
+                        _ => id.to_string(),
+                    }
+                }
+            };
+            println!(
+                "{:<20} {:<10} {} reports {}: {}",
+                row.id,
+                row.category,
+                name(row.account_id).await,
+                name(row.target_account_id).await,
+                row.comment.replace('\n', " "),
+            );
+        }
+        println!("{} open report(s)", rows.len());
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    outcome
+}

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use perch_core::federation::Severity;
 use perch_core::role::Role;
-use perch_server::commands::{self, CreateUser, RuleAction};
+use perch_server::commands::{self, AccountCommand, CreateUser, DomainBlockCommand, RuleAction};
 use perch_server::config::Config;
 
 /// Perch: a federated ActivityPub server with a Mastodon-compatible API.
@@ -42,6 +43,53 @@ enum Command {
     /// The server's rules, shown to clients and cited in reports
     #[command(subcommand)]
     Rule(RuleCommand),
+    /// Moderation from the command line, with the owner's standing
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Act on an account: suspend, silence, disable, sensitive, or undo one
+    /// (unsuspend, unsilence, enable, unsensitive)
+    Account {
+        /// `username` for a local account, `user@domain` for a remote one
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        action: AccountCommand,
+    },
+    /// The instance's blocks of other servers
+    #[command(subcommand)]
+    DomainBlock(DomainBlockArgs),
+    /// The open reports, newest first
+    Reports,
+}
+
+#[derive(Subcommand)]
+enum DomainBlockArgs {
+    /// Block a server and its subdomains
+    Add {
+        #[arg(long)]
+        domain: String,
+        /// noop, silence or suspend
+        #[arg(long, default_value = "suspend")]
+        severity: Severity,
+        #[arg(long)]
+        reject_media: bool,
+        #[arg(long)]
+        reject_reports: bool,
+        /// A note for the moderators
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Lift a block
+    Remove {
+        #[arg(long)]
+        domain: String,
+    },
+    /// List the blocks
+    List,
 }
 
 #[derive(Subcommand)]
@@ -172,6 +220,30 @@ fn main() -> ExitCode {
                 commands::approve_user(config, &username).await
             }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
+            Command::Admin(AdminCommand::Account { account, action }) => {
+                commands::admin_account(config, &account, action).await
+            }
+            Command::Admin(AdminCommand::DomainBlock(args)) => {
+                let command = match args {
+                    DomainBlockArgs::Add {
+                        domain,
+                        severity,
+                        reject_media,
+                        reject_reports,
+                        comment,
+                    } => DomainBlockCommand::Add {
+                        domain,
+                        severity,
+                        reject_media,
+                        reject_reports,
+                        comment,
+                    },
+                    DomainBlockArgs::Remove { domain } => DomainBlockCommand::Remove { domain },
+                    DomainBlockArgs::List => DomainBlockCommand::List,
+                };
+                commands::admin_domain_block(config, command).await
+            }
+            Command::Admin(AdminCommand::Reports) => commands::admin_reports(config).await,
             Command::Rule(rule) => {
                 let action = match rule {
                     RuleCommand::Add { text, hint } => RuleAction::Add { text, hint },

@@ -536,3 +536,105 @@ async fn rules_are_added_listed_and_removed() {
     assert_eq!(listed.lines().count(), 1, "{listed}");
     assert!(listed.contains("Be kind"));
 }
+
+#[tokio::test]
+async fn admin_commands_act_on_accounts_and_servers() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+    let run = |args: &[&str]| run_with_stdin(with_database(dir, &database, args), "");
+    let created = run(&[
+        "user",
+        "create",
+        "--username",
+        "bob",
+        "--email",
+        "bob@example.com",
+    ]);
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let suspended = run(&[
+        "admin",
+        "account",
+        "--account",
+        "bob",
+        "--action",
+        "suspend",
+    ]);
+    assert!(suspended.status.success(), "{}", stderr(&suspended));
+    let db = database.connect().await;
+    let bob = perch_db::accounts::find_local_by_username(&db, "bob")
+        .await
+        .expect("query")
+        .expect("bob");
+    assert!(bob.suspended_at.is_some());
+    let undone = run(&[
+        "admin",
+        "account",
+        "--account",
+        "@bob",
+        "--action",
+        "unsuspend",
+    ]);
+    assert!(undone.status.success(), "{}", stderr(&undone));
+    let bob = perch_db::accounts::find_local_by_username(&db, "bob")
+        .await
+        .expect("query")
+        .expect("bob");
+    assert!(bob.suspended_at.is_none());
+    let unknown = run(&[
+        "admin",
+        "account",
+        "--account",
+        "nobody",
+        "--action",
+        "silence",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown).contains("no account @nobody"),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad = run(&[
+        "admin",
+        "account",
+        "--account",
+        "bob",
+        "--action",
+        "obliterate",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown action");
+
+    let added = run(&[
+        "admin",
+        "domain-block",
+        "add",
+        "--domain",
+        "Spam.Example",
+        "--severity",
+        "silence",
+        "--reject-reports",
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert_eq!(stdout(&added).trim(), "blocked spam.example (silence)");
+    let listed = stdout(&run(&["admin", "domain-block", "list"]));
+    assert!(
+        listed.starts_with("spam.example") && listed.contains("reports rejected"),
+        "{listed}"
+    );
+    let again = run(&["admin", "domain-block", "add", "--domain", "spam.example"]);
+    assert_eq!(again.status.code(), Some(1), "already blocked");
+    let removed = run(&[
+        "admin",
+        "domain-block",
+        "remove",
+        "--domain",
+        "spam.example",
+    ]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(stdout(&run(&["admin", "domain-block", "list"])), "");
+    let reports = run(&["admin", "reports"]);
+    assert!(reports.status.success(), "{}", stderr(&reports));
+    assert_eq!(stdout(&reports).trim(), "0 open report(s)");
+}
