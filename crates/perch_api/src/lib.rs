@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod chats;
+pub mod client_ip;
 pub mod entities;
 pub mod error;
 pub mod follows;

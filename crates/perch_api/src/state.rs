@@ -42,6 +42,8 @@ pub struct ApiConfig {
     pub data_dir: std::path::PathBuf,
     /// Longest status, in characters as Mastodon counts them.
     pub max_status_characters: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// Shared state of the API's handlers. Cheap to clone.

@@ -259,6 +259,7 @@ async fn api_state(
             description: config.instance_description.clone(),
             data_dir: config.data_dir.clone(),
             max_status_characters: config.max_status_characters as usize,
+            trusted_proxies: config.trusted_proxies.clone(),
         }),
         tokens: Arc::new(tokens),
         domain: federation.domain.clone(),

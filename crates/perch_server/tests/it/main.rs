@@ -15,6 +15,7 @@ mod media;
 mod metadata;
 mod oauth;
 mod profile;
+mod proxies;
 mod security;
 mod signup;
 mod socket_access;
