@@ -16,6 +16,7 @@ pub mod id;
 pub mod keys;
 pub mod outbound;
 pub mod password;
+pub mod rate_limit;
 pub mod status;
 pub mod time;
 pub mod totp;

@@ -323,6 +323,7 @@ async fn apub_state(
         fetcher,
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
+        key_refetches: Arc::new(RateLimiter::new(1, perch_apub::inbox::KEY_REFETCH_INTERVAL)),
         recently_heard: Arc::default(),
         intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,
