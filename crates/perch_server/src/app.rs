@@ -267,6 +267,10 @@ async fn api_state(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
             (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
         )),
+        reauth_limits: Arc::new(SignInLimits::new(
+            (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
+            (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
+        )),
         sign_up_limit: Arc::new(RateLimiter::new(config.sign_ups_per_ip, SIGN_UP_WINDOW)),
         federation,
         streaming: Arc::default(),
