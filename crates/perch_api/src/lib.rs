@@ -19,6 +19,7 @@ pub mod admin;
 pub mod auth;
 pub mod blocks;
 pub mod chats;
+pub mod client_ip;
 pub mod entities;
 pub mod error;
 pub mod follows;

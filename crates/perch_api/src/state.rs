@@ -42,6 +42,8 @@ pub struct ApiConfig {
     pub data_dir: std::path::PathBuf,
     /// Longest status, in characters as Mastodon counts them.
     pub max_status_characters: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// Shared state of the API's handlers. Cheap to clone.
@@ -52,6 +54,9 @@ pub struct ApiState {
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenKeys>,
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Re-authentication of a signed-in user (password change, two-factor
+    /// set-up, confirmation and disabling), per client address and account.
+    pub reauth_limits: Arc<SignInLimits>,
     /// Accounts created through the API per client address.
     pub sign_up_limit: Arc<RateLimiter>,
     /// Every change goes through it.

@@ -52,6 +52,9 @@ pub struct ApubState {
     pub verifying_keys: Arc<VerifyingKeys>,
     /// Queues verified activities in batches.
     pub intake: Intake,
+    /// Refetches of remote keys after a signature failed, per key id
+    /// (at most one per [`crate::inbox::KEY_REFETCH_INTERVAL`]).
+    pub key_refetches: Arc<perch_core::rate_limit::RateLimiter>,
     /// Senders whose standing with the delivery queue was just checked.
     pub recently_heard: Arc<RecentlyHeard>,
     /// Wakes the delivery worker when jobs were enqueued.

@@ -269,10 +269,15 @@ async fn api_state(
             description: config.instance_description.clone(),
             data_dir: config.data_dir.clone(),
             max_status_characters: config.max_status_characters as usize,
+            trusted_proxies: config.trusted_proxies.clone(),
         }),
         tokens: Arc::new(tokens),
         domain: federation.domain.clone(),
         sign_in_limits: Arc::new(SignInLimits::new(
+            (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
+            (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
+        )),
+        reauth_limits: Arc::new(SignInLimits::new(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
             (config.sign_in_attempts_per_account, SIGN_IN_WINDOW),
         )),
@@ -346,6 +351,7 @@ async fn apub_state(
         fetcher,
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
+        key_refetches: Arc::new(RateLimiter::new(1, perch_apub::inbox::KEY_REFETCH_INTERVAL)),
         recently_heard: Arc::default(),
         intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,

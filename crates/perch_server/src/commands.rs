@@ -372,6 +372,15 @@ pub async fn check_config(config: Config) -> anyhow::Result<()> {
         }
     );
     println!("log filter:        {}", config.log);
+    let proxies = config.trusted_proxies.ranges();
+    println!(
+        "trusted proxies:   {}",
+        if proxies.is_empty() {
+            "none".to_owned()
+        } else {
+            proxies.join(", ")
+        }
+    );
     let keep = config.retention;
     println!(
         "retention:         activity ids {} days, deliveries {} days, {} home feed entries",

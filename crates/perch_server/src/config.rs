@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use perch_api::RegistrationMode;
+pub use perch_api::client_ip::TrustedProxies;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -39,6 +40,7 @@ const KEYS: &[&str] = &[
     "sign_in_attempts_per_ip",
     "sign_in_attempts_per_account",
     "sign_ups_per_ip",
+    "trusted_proxies",
     "signature_max_age",
     "signature_max_future",
     "delivery_worker",
@@ -90,6 +92,9 @@ pub struct Config {
     pub sign_in_attempts_per_account: u32,
     /// Accounts created through the API per client address in 30 minutes.
     pub sign_ups_per_ip: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client of the
+    /// per-address limits.
+    pub trusted_proxies: TrustedProxies,
     /// Oldest accepted HTTP-signature date, in seconds before now.
     pub signature_max_age: Duration,
     /// Furthest accepted HTTP-signature date, in seconds after now.
@@ -215,6 +220,8 @@ pub enum ConfigError {
     MaxStatusCharacters,
     #[error("{0} must be at least 60 seconds")]
     TokenTtl(&'static str),
+    #[error("PERCH_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(#[from] perch_api::client_ip::BadProxy),
     #[error("{0} must be between {1} and {2}")]
     OutOfRange(&'static str, u32, u32),
 }
@@ -241,6 +248,7 @@ struct RawConfig {
     sign_in_attempts_per_ip: Option<u32>,
     sign_in_attempts_per_account: Option<u32>,
     sign_ups_per_ip: Option<u32>,
+    trusted_proxies: Option<ProxyList>,
     signature_max_age: Option<u64>,
     signature_max_future: Option<u64>,
     #[serde(default, deserialize_with = "lenient_bool")]
@@ -252,6 +260,24 @@ struct RawConfig {
     retain_activity_ids_days: Option<u32>,
     retain_deliveries_days: Option<u32>,
     home_feed_entries: Option<u32>,
+}
+
+/// Trusted proxies as written: one string of addresses and ranges
+/// separated by commas or spaces (as in the environment), or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ProxyList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl ProxyList {
+    fn parse(&self) -> Result<TrustedProxies, perch_api::client_ip::BadProxy> {
+        match self {
+            ProxyList::Text(text) => TrustedProxies::parse(text),
+            ProxyList::List(items) => TrustedProxies::parse(&items.join(",")),
+        }
+    }
 }
 
 /// `value`, or `default` when absent, checked to lie in `min..=max`.
@@ -347,7 +373,12 @@ impl RawConfig {
         if refresh_token_ttl < 60 {
             return Err(ConfigError::TokenTtl("PERCH_REFRESH_TOKEN_TTL"));
         }
+        let trusted_proxies = match &self.trusted_proxies {
+            None => TrustedProxies::default(),
+            Some(list) => list.parse()?,
+        };
         Ok(Config {
+            trusted_proxies,
             retention,
             registrations,
             federation_mode,
@@ -585,6 +616,38 @@ mod tests {
         }
         let config = load_in_jail(&[("PERCH_PUBLIC_URL", "https://example.com/")]).expect("ok");
         assert_eq!(config.domain(), "example.com");
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        let config = load_in_jail(&[]).expect("defaults");
+        assert_eq!(config.trusted_proxies, TrustedProxies::loopback());
+        let config =
+            load_in_jail(&[("PERCH_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]).expect("valid");
+        assert_eq!(
+            config.trusted_proxies.ranges(),
+            vec!["10.0.0.0/8".to_owned(), "192.0.2.7/32".to_owned()]
+        );
+        let config = load_in_jail(&[("PERCH_TRUSTED_PROXIES", "")]).expect("none");
+        assert_eq!(config.trusted_proxies, TrustedProxies::none());
+        let error = load_in_jail(&[("PERCH_TRUSTED_PROXIES", "10.0.0.0/8 proxy.example")])
+            .expect_err("a name");
+        assert_eq!(
+            error.to_string(),
+            "PERCH_TRUSTED_PROXIES: `proxy.example` is not an IP address or a CIDR range such as 10.0.0.0/8"
+        );
+        let mut result = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("perch.toml", "trusted_proxies = [\"::1\", \"fd00::/8\"]\n")?;
+            result = Some(Config::load(None));
+            Ok(())
+        });
+        let config = result.expect("ran").expect("a list in the file");
+        assert_eq!(
+            config.trusted_proxies.ranges(),
+            vec!["::1/128".to_owned(), "fd00::/8".to_owned()]
+        );
     }
 
     #[test]

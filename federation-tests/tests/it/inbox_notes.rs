@@ -208,3 +208,73 @@ async fn strangers_posts_are_not_stored_and_html_is_cleaned() {
     let (_, home) = setup.b.get("/api/v1/timelines/home", &bob).await;
     assert_eq!(home.as_array().map(Vec::len), Some(1), "{home}");
 }
+
+#[tokio::test]
+async fn tags_mentions_and_addressees_past_the_limits_are_dropped() {
+    use perch_apub::objects::note::{MAX_ADDRESSEES, MAX_HASHTAGS, MAX_MENTIONS};
+    let setup = setup().await;
+    let bob = bob_follows_alice(&setup).await;
+    let ghost = |i: usize| format!("{}/users/ghost{i}", setup.a.base_url);
+    // Carol is mentioned first, Bob only past the limit of mentions.
+    let mut tags = vec![json!({"type": "Mention", "href": setup.carol_uri})];
+    tags.extend((1..MAX_MENTIONS + 20).map(|i| json!({"type": "Mention", "href": ghost(i)})));
+    tags.push(json!({"type": "Mention", "href": setup.bob_uri}));
+    tags.extend(
+        (0..MAX_HASHTAGS + 50).map(|i| json!({"type": "Hashtag", "name": format!("#t{i}")})),
+    );
+    let crowded = note(
+        &setup,
+        "5",
+        &setup.alice_uri,
+        json!([PUBLIC]),
+        json!({ "tag": tags }),
+    );
+    let status = send(&setup, &activity(&setup, "Create", "5", crowded.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "accepted, leniently");
+    let row = stored(&setup.b, crowded["id"].as_str().unwrap())
+        .await
+        .expect("stored: bob follows alice");
+    let (status, seen) = setup
+        .b
+        .get(&format!("/api/v1/statuses/{}", row.id), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["tags"].as_array().map(Vec::len), Some(MAX_HASHTAGS));
+    let mentioned: Vec<&str> = seen["mentions"]
+        .as_array()
+        .expect("mentions")
+        .iter()
+        .filter_map(|m| m["username"].as_str())
+        .collect();
+    assert_eq!(mentioned, vec!["carol"], "{seen}");
+
+    // Addressed to Bob only past the limit of addressees: not for him.
+    let mut cc: Vec<String> = (0..MAX_ADDRESSEES + 20).map(ghost).collect();
+    cc.push(setup.bob_uri.clone());
+    let addressed = note(
+        &setup,
+        "6",
+        &setup.alice_uri,
+        json!([PUBLIC]),
+        json!({ "cc": cc }),
+    );
+    let status = send(&setup, &activity(&setup, "Create", "6", addressed.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let row = stored(&setup.b, addressed["id"].as_str().unwrap())
+        .await
+        .expect("stored: bob follows alice");
+    let (_, seen) = setup
+        .b
+        .get(&format!("/api/v1/statuses/{}", row.id), &bob)
+        .await;
+    assert_eq!(seen["mentions"], json!([]), "{seen}");
+    let (_, notifications) = setup.b.get("/api/v1/notifications", &bob).await;
+    assert!(
+        notifications
+            .as_array()
+            .expect("notifications")
+            .iter()
+            .all(|n| n["type"] != "mention"),
+        "{notifications}"
+    );
+}

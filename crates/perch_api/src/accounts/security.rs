@@ -4,7 +4,13 @@
 //! Mastodon has no client API for these (they live in its web settings), so
 //! they are Perch extensions under `/api/v1/perch/`. Each asks for the
 //! current password again: a stolen access token alone must not be able to
-//! lock the owner out or turn off their second factor.
+//! lock the owner out or turn off their second factor. Every attempt (a
+//! password or a code checked) counts against the re-authentication
+//! limits, per account and per client address, as sign-in attempts do:
+//! a stolen token must not be a way to guess the password either.
+
+use std::net::IpAddr;
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
@@ -17,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::auth::Auth;
+use crate::client_ip::ClientIp;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
 
@@ -47,14 +54,26 @@ pub struct Setup {
     otpauth_uri: String,
 }
 
+/// The signed-in account, when the re-authentication limits allow one
+/// more attempt from `client` (429 otherwise).
+fn attempt(state: &ApiState, auth: &Auth, client: IpAddr) -> Result<i64, ApiError> {
+    auth.require("write:accounts")?;
+    let account_id = auth.account_id()?;
+    state
+        .reauth_limits
+        .check(client, Some(&account_id.to_string()), Instant::now())
+        .map_err(|retry| ApiError::too_many_requests(retry.duration()))?;
+    Ok(account_id)
+}
+
 /// The signed-in user, after checking `password` against theirs.
 async fn reauthenticate(
     state: &ApiState,
     auth: &Auth,
+    client: IpAddr,
     password: Option<&str>,
 ) -> Result<UserCredentials, ApiError> {
-    auth.require("write:accounts")?;
-    let account_id = auth.account_id()?;
+    let account_id = attempt(state, auth, client)?;
     let user = users::find_by_account_id(&state.db, account_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -73,10 +92,11 @@ async fn reauthenticate(
 /// `POST /api/v1/perch/two_factor/setup`: a new secret, not yet in force.
 pub async fn setup(
     State(state): State<ApiState>,
+    ClientIp(client): ClientIp,
     auth: Auth,
     Params(request): Params<PasswordOnly>,
 ) -> Result<Json<Setup>, ApiError> {
-    let user = reauthenticate(&state, &auth, request.password.as_deref()).await?;
+    let user = reauthenticate(&state, &auth, client, request.password.as_deref()).await?;
     if user.two_factor_enabled() {
         return Err(ApiError::unprocessable(
             "Two-factor authentication is already enabled",
@@ -97,11 +117,11 @@ pub async fn setup(
 /// shown this once.
 pub async fn confirm(
     State(state): State<ApiState>,
+    ClientIp(client): ClientIp,
     auth: Auth,
     Params(request): Params<Confirm>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require("write:accounts")?;
-    let account_id = auth.account_id()?;
+    let account_id = attempt(&state, &auth, client)?;
     let user = users::find_by_account_id(&state.db, account_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -137,10 +157,11 @@ pub async fn confirm(
 /// `POST /api/v1/perch/two_factor/disable`.
 pub async fn disable(
     State(state): State<ApiState>,
+    ClientIp(client): ClientIp,
     auth: Auth,
     Params(request): Params<PasswordOnly>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = reauthenticate(&state, &auth, request.password.as_deref()).await?;
+    let user = reauthenticate(&state, &auth, client, request.password.as_deref()).await?;
     users::disable_totp(&state.db, user.account_id, now_millis()).await?;
     Ok(Json(json!({ "enabled": false })))
 }
@@ -149,10 +170,11 @@ pub async fn disable(
 /// the account ends at once, the calling one stays.
 pub async fn change_password(
     State(state): State<ApiState>,
+    ClientIp(client): ClientIp,
     auth: Auth,
     Params(request): Params<ChangePassword>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = reauthenticate(&state, &auth, request.current_password.as_deref()).await?;
+    let user = reauthenticate(&state, &auth, client, request.current_password.as_deref()).await?;
     let new_password = Password::parse(request.new_password.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::unprocessable(format!("Validation failed: {e}")))?;
     let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))

@@ -2,17 +2,17 @@
 //! and its 422 answer listing every refused field at once.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use perch_core::account::{Email, Password, Username};
 use perch_db::accounts::CreateAccountError;
 use perch_db::{oauth, users};
 use serde::Deserialize;
 
 use crate::auth::Auth;
+use crate::client_ip::ClientIp;
 use crate::error::FieldError;
 use crate::oauth::issue::{SessionFor, TokenResponse, start_session};
 use crate::params::{Params, lenient_bool};
@@ -63,7 +63,7 @@ fn field_error(error: &'static str, description: &str) -> FieldError {
 
 pub async fn sign_up(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     auth: Auth,
     Params(request): Params<SignUp>,
 ) -> Result<Json<TokenResponse>, ApiError> {
@@ -209,10 +209,7 @@ pub async fn sign_up(
 
     // Counted once a sign-up is valid, so that correcting a typo costs
     // nothing while mass creation from one address is held back.
-    if let Err(retry) = state
-        .sign_up_limit
-        .check(&ip_key(peer.ip()), Instant::now())
-    {
+    if let Err(retry) = state.sign_up_limit.check(&ip_key(client), Instant::now()) {
         return Err(ApiError::too_many_requests(retry.duration()));
     }
     let new = NewAccount {

@@ -5,9 +5,7 @@
 //! before anything is shown, and an invalid app or redirect URI gets an
 //! error page, never a redirect (RFC 6749 §4.1.2.1).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use perch_core::time::now_millis;
@@ -18,6 +16,7 @@ use super::apps::OOB_REDIRECT;
 use super::signin::{self, SignInError};
 use crate::auth::Scopes;
 use crate::auth::secrets::{hash_secret, random_token};
+use crate::client_ip::ClientIp;
 use crate::params::{Params, Query};
 use crate::{ApiError, ApiState};
 use perch_core::content::escape_html as escape;
@@ -59,7 +58,7 @@ pub async fn page(
 
 pub async fn submit(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Params(request): Params<AuthorizeRequest>,
 ) -> Response {
     let checked = match check(&state, &request).await {
@@ -68,7 +67,7 @@ pub async fn submit(
     };
     let login = request.username.as_deref().unwrap_or_default();
     let password = request.password.as_deref().unwrap_or_default();
-    let outcome = signin::check(&state, peer.ip(), login, password, request.otp.as_deref()).await;
+    let outcome = signin::check(&state, client, login, password, request.otp.as_deref()).await;
     let user = match outcome {
         Ok(Ok(user)) => user,
         Ok(Err(refusal)) => {

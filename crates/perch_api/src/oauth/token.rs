@@ -1,11 +1,11 @@
 //! `POST /oauth/token`: the `password`, `authorization_code` (with PKCE),
 //! `client_credentials` and `refresh_token` grants.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -17,6 +17,7 @@ use super::issue::{SessionFor, TokenResponse, access_token, new_refresh_token, s
 use super::signin::{self, SignInError};
 use crate::auth::Scopes;
 use crate::auth::secrets::{constant_time_eq, hash_secret, pkce_s256_matches, random_token};
+use crate::client_ip::ClientIp;
 use crate::params::{OneOrMany, Params};
 use crate::{ApiError, ApiState};
 
@@ -60,7 +61,7 @@ fn invalid_scope() -> ApiError {
 
 pub async fn token(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Params(request): Params<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
@@ -95,12 +96,12 @@ pub async fn token(
     // account) as it checks credentials; the other grants count against the
     // address's.
     if grant != "password" {
-        if let Err(retry) = state.sign_in_limits.check(peer.ip(), None, Instant::now()) {
+        if let Err(retry) = state.sign_in_limits.check(client, None, Instant::now()) {
             return Err(ApiError::too_many_requests(retry.duration()));
         }
     }
     let response = match grant {
-        "password" => password_grant(&state, &app, peer, &request, requested).await?,
+        "password" => password_grant(&state, &app, client, &request, requested).await?,
         "client_credentials" => {
             let scopes = scopes_for(&app, requested)?;
             start_session(
@@ -182,7 +183,7 @@ fn scopes_for(app: &AppRow, requested: Option<Scopes>) -> Result<Scopes, ApiErro
 async fn password_grant(
     state: &ApiState,
     app: &AppRow,
-    peer: SocketAddr,
+    client: IpAddr,
     request: &TokenRequest,
     requested: Option<Scopes>,
 ) -> Result<TokenResponse, ApiError> {
@@ -195,14 +196,13 @@ async fn password_grant(
             "Missing required parameter: username and password.",
         ));
     };
-    let user =
-        match signin::check(state, peer.ip(), login, password, request.otp.as_deref()).await? {
-            Ok(user) => user,
-            Err(SignInError::RateLimited { retry_after }) => {
-                return Err(ApiError::too_many_requests(retry_after));
-            }
-            Err(refusal) => return Err(invalid_grant(refusal.message())),
-        };
+    let user = match signin::check(state, client, login, password, request.otp.as_deref()).await? {
+        Ok(user) => user,
+        Err(SignInError::RateLimited { retry_after }) => {
+            return Err(ApiError::too_many_requests(retry_after));
+        }
+        Err(refusal) => return Err(invalid_grant(refusal.message())),
+    };
     let who = SessionFor {
         app,
         account_id: Some(user.account_id),

@@ -30,7 +30,8 @@ use axum::routing::get;
 
 pub use hub::hub;
 pub use session::{
-    ACCESS_CHECKED_EVERY, CLOSE_ACCESS_ENDED, CLOSE_TOO_SLOW, QUEUE_CAPACITY, Registry,
+    ACCESS_CHECKED_EVERY, CLOSE_ACCESS_ENDED, CLOSE_TOO_SLOW, MAX_SUBSCRIPTIONS, QUEUE_CAPACITY,
+    Registry,
 };
 use streams::Grants;
 pub use streams::Stream;

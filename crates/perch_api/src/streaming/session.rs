@@ -52,6 +52,14 @@ pub const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 /// escaped, fits).
 pub const MAX_CLIENT_FRAME: usize = 32 * 1024;
 
+/// Streams one connection may be subscribed to at once. A client shows a
+/// few (home, notifications, a public timeline, some hashtags); a column
+/// client with many hashtag columns stays well under this. Past it a
+/// subscribe is answered with an error frame and changes nothing, which
+/// bounds what each event's fan-out checks per connection and what a
+/// connection holds.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
 /// Numbered events of the account's log remembered as sent above the floor
 /// (live events arrive in the order they were published, which is not
 /// always their numbers' order).
@@ -616,6 +624,12 @@ fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
     }
     if let Ok(mut subscriptions) = session.subscriptions.lock() {
         if subscribe {
+            if subscriptions.len() >= MAX_SUBSCRIPTIONS && !subscriptions.contains(&stream) {
+                return Some(error_frame(
+                    &format!("Too many subscriptions: at most {MAX_SUBSCRIPTIONS} per connection"),
+                    400,
+                ));
+            }
             subscriptions.insert(stream);
         } else {
             subscriptions.remove(&stream);

@@ -4,7 +4,9 @@
 //! body size (route limit) → JSON shape → actor's server not blocked and
 //! actor not suspended (else dropped, answered 202) → signature header → key (database,
 //! or fetched through its owner) → signature, with one refetch of a cached
-//! key that fails (key rotation) → key owner is the activity's actor →
+//! key that fails (key rotation; at most one per key in
+//! [`KEY_REFETCH_INTERVAL`], so that forged signatures naming a known key
+//! cannot make us fetch and write on every request) → key owner is the activity's actor →
 //! activity id on the actor's host → not seen before → a durable row in the
 //! inbound queue, and `202 Accepted`.
 //!
@@ -34,7 +36,7 @@ mod update;
 
 pub use crate::error::InboxError;
 
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -52,6 +54,12 @@ use crate::signatures::{self, SignatureHeader};
 
 /// Largest activity accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// How often a stored key whose signature fails is refetched, at most, per
+/// key id. A rotated key is picked up by the first request signed with the
+/// new one; within this interval after a refetch, requests that still fail
+/// are refused without another fetch (the sender retries later).
+pub const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The verified envelope of an activity, handed to the handlers.
 pub struct Verified {
@@ -315,8 +323,16 @@ async fn verified_key(
     };
     match verify(&key) {
         Ok(()) => Ok(Some(key)),
-        // A cached key that fails may have been rotated: fetch it once more.
-        Err(_) if !fresh && key.domain.is_some() => {
+        // A cached key that fails may have been rotated: fetch it once more,
+        // unless it was refetched a moment ago.
+        Err(error) if !fresh && key.domain.is_some() => {
+            if state
+                .key_refetches
+                .check(&signature.key_id, Instant::now())
+                .is_err()
+            {
+                return Err(error);
+            }
             let owner = Url::parse(&key.owner_uri)
                 .map_err(|_| InboxError::Unauthorized("bad key owner".to_owned()))?;
             let (_, refreshed) = resolve::fetch_actor(state, &owner)

@@ -147,6 +147,18 @@ pub enum NoteError {
     Missing(&'static str),
 }
 
+/// `Mention` tags read from one received note; later ones are dropped.
+/// Mastodon sends one per mentioned account, and posts mentioning more than
+/// a few dozen are rare.
+pub const MAX_MENTIONS: usize = 100;
+/// `Hashtag` tags read from one received note (distinct names); later
+/// ones are dropped.
+pub const MAX_HASHTAGS: usize = 100;
+/// Addressees read from each of `to` and `cc`; later ones are dropped.
+/// Above [`MAX_MENTIONS`], because Mastodon addresses every mentioned
+/// account besides the public and followers collections.
+pub const MAX_ADDRESSEES: usize = 200;
+
 /// Object types stored as statuses.
 const NOTE_TYPES: &[&str] = &["Note", "Article", "Page", "Question", "ChatMessage"];
 
@@ -176,6 +188,13 @@ fn strings(value: &Value) -> Vec<String> {
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// `to` or `cc`, up to [`MAX_ADDRESSEES`].
+fn addressees(value: &Value) -> Vec<String> {
+    let mut found = strings(value);
+    found.truncate(MAX_ADDRESSEES);
+    found
 }
 
 fn items(value: &Value) -> Vec<&Value> {
@@ -245,19 +264,24 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         .unwrap_or_default();
     let mut mentions = Vec::new();
     let mut hashtags = Vec::new();
+    // Bounded: past the limits, further tags cost a comparison each and
+    // are dropped, however many the body holds.
     for tag in items(&object["tag"]) {
         match tag["type"].as_str() {
-            Some("Mention") => {
+            Some("Mention") if mentions.len() < MAX_MENTIONS => {
                 if let Some(href) = tag["href"].as_str().and_then(|s| Url::parse(s).ok()) {
                     if !mentions.contains(&href) {
                         mentions.push(href);
                     }
                 }
             }
-            Some("Hashtag") => {
+            Some("Hashtag") if hashtags.len() < MAX_HASHTAGS => {
                 if let Some(name) = tag["name"].as_str() {
                     let name = name.trim_start_matches('#');
-                    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    let valid =
+                        !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+                    let lower = name.to_lowercase();
+                    if valid && !hashtags.iter().any(|t: &String| t.to_lowercase() == lower) {
                         hashtags.push(name.to_owned());
                     }
                 }
@@ -292,8 +316,8 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         in_reply_to: id_of(&object["inReplyTo"]),
         published: time(&object["published"]),
         updated: time(&object["updated"]),
-        to: strings(&object["to"]),
-        cc: strings(&object["cc"]),
+        to: addressees(&object["to"]),
+        cc: addressees(&object["cc"]),
         mentions,
         hashtags,
         attachments,

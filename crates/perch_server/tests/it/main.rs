@@ -17,6 +17,7 @@ mod metadata;
 mod moderation;
 mod oauth;
 mod profile;
+mod proxies;
 mod reports;
 mod roles;
 mod security;

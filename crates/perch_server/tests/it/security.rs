@@ -1,4 +1,5 @@
-//! Two-factor sign-in, password changes, and sign-in rate limits.
+//! Two-factor sign-in, password changes, and the rate limits of sign-in
+//! and re-authentication.
 
 use perch_core::totp::{self, TotpSecret};
 use reqwest::StatusCode;
@@ -302,4 +303,100 @@ async fn sign_in_attempts_are_rate_limited_per_account() {
     let limited = sign_in(&app, &client, "ivan", PASSWORD, None).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key(RETRY_AFTER));
+}
+
+/// A password change from `client` (a forwarded address; the peer itself
+/// when `None`) with `current` as the current password; the answer.
+async fn change_password_as(
+    app: &TestApp,
+    token: &str,
+    current: &str,
+    client: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/v1/perch/password"))
+        .bearer_auth(token)
+        .form(&[
+            ("current_password", current),
+            ("new_password", "a brand new password"),
+        ]);
+    if let Some(client) = client {
+        request = request.header("x-forwarded-for", client);
+    }
+    request.send().await.expect("sent")
+}
+
+async fn assert_limited(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{what}");
+    assert!(response.headers().contains_key(RETRY_AFTER), "{what}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "Too many requests", "{what}");
+}
+
+#[tokio::test]
+async fn re_authentication_is_rate_limited_per_account_and_address() {
+    let app = spawn_app_with(|c| c.sign_in_attempts_per_account = 3).await;
+    app.create_user("judy", PASSWORD).await;
+    app.create_user("ken", PASSWORD).await;
+    let client = register_app(&app, "read write").await;
+    let token = password_token(&app, &client, "judy", "read write").await;
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    for attempt in 1..=3 {
+        let response = change_password_as(&app, &token, "a guess", None).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "guess {attempt}");
+    }
+    // Out of attempts: even the right password is not checked, and neither
+    // is any other re-authentication of the account.
+    assert_limited(
+        change_password_as(&app, &token, PASSWORD, None).await,
+        "password change",
+    )
+    .await;
+    for (path, form) in [
+        ("/api/v1/perch/two_factor/setup", ("password", PASSWORD)),
+        ("/api/v1/perch/two_factor/confirm", ("code", "123456")),
+        ("/api/v1/perch/two_factor/disable", ("password", PASSWORD)),
+    ] {
+        assert_limited(post_with(&app, path, &token, &[form]).await, path).await;
+    }
+    // The password did not change, and another account is not held back.
+    assert_eq!(
+        sign_in(&app, &client, "judy", PASSWORD, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let ken = password_token(&app, &client, "ken", "read write").await;
+    let ken = ken["access_token"].as_str().expect("token");
+    assert_eq!(
+        change_password_as(&app, ken, "a guess", None)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Per address: one address guessing for many accounts is stopped too;
+    // another client (behind the trusted proxy on loopback) is not. (The
+    // three sign-ins use up the peer's own sign-in budget, which is apart.)
+    let app = spawn_app_with(|c| c.sign_in_attempts_per_ip = 3).await;
+    let client = register_app(&app, "read write").await;
+    let mut tokens = Vec::new();
+    for name in ["lena", "mark", "nina"] {
+        app.create_user(name, PASSWORD).await;
+        let token = password_token(&app, &client, name, "read write").await;
+        tokens.push(token["access_token"].as_str().expect("token").to_owned());
+    }
+    let guesser = Some("198.51.100.7");
+    for token in &tokens {
+        let response = change_password_as(&app, token, "a guess", guesser).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    assert_limited(
+        change_password_as(&app, &tokens[0], "a guess", guesser).await,
+        "a fourth guess from one address",
+    )
+    .await;
+    let response = change_password_as(&app, &tokens[0], "a guess", Some("198.51.100.8")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }

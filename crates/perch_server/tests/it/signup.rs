@@ -8,7 +8,7 @@ use crate::oauth::{Client, get_with, register_app, token_request};
 use crate::support::{TestApp, spawn_app, spawn_app_with};
 use perch_server::config::RegistrationMode;
 
-async fn app_token(app: &TestApp, client: &Client, scope: &str) -> String {
+pub async fn app_token(app: &TestApp, client: &Client, scope: &str) -> String {
     let response = token_request(
         app,
         &[

@@ -377,3 +377,49 @@ async fn a_token_in_the_authorization_header_is_accepted() {
     assert_eq!(notification["type"], "follow");
     assert_eq!(notification["account"]["id"], ben.id.as_str());
 }
+
+#[tokio::test]
+async fn subscriptions_per_connection_are_capped() {
+    use perch_api::streaming::MAX_SUBSCRIPTIONS;
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let mut ws = connect(&app.base_url, &format!("access_token={}", ann.token)).await;
+    let subscribe = |tag: &str| {
+        Message::text(json!({"type": "subscribe", "stream": "hashtag", "tag": tag}).to_string())
+    };
+    // Paced under the per-connection frame rate (a burst of 30, then 10 a
+    // second), so that no frame is refused for coming too fast.
+    let mut pace = tokio::time::interval(Duration::from_millis(110));
+    for i in 0..MAX_SUBSCRIPTIONS {
+        if i >= 25 {
+            pace.tick().await;
+        }
+        ws.send(subscribe(&format!("t{i}"))).await.expect("sent");
+    }
+    // Subscribes are silent when they work: the first answer is the refusal.
+    ws.send(subscribe("onetoomany")).await.expect("sent");
+    let refused = next_frame(&mut ws).await;
+    assert_eq!(refused["status"], 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("Too many subscriptions")),
+        "{refused}"
+    );
+    // A stream already subscribed is no new subscription; after an
+    // unsubscribe there is room again, on the same open connection.
+    ws.send(subscribe("t0")).await.expect("sent");
+    ws.send(Message::text(
+        json!({"type": "unsubscribe", "stream": "hashtag", "tag": "t1"}).to_string(),
+    ))
+    .await
+    .expect("sent");
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "hashtag", "tag": "onetoomany"}),
+    )
+    .await;
+    let posted = post_status(&app, &ann.token, json!({"status": "at last #onetoomany"})).await;
+    let update = next_event(&mut ws, json!(["hashtag", "onetoomany"]), "update").await;
+    assert_eq!(update["id"], posted["id"]);
+}

@@ -155,3 +155,38 @@ fn links_and_attachments_only_as_web_urls() {
     let urls: Vec<&str> = parsed.attachments.iter().map(|a| a.url.as_str()).collect();
     assert_eq!(urls, ["https://b.example/media/1.png"]);
 }
+
+#[test]
+fn tags_and_addressees_are_bounded() {
+    let mut tags: Vec<Value> = (0..MAX_MENTIONS + 50)
+        .map(|i| json!({"type": "Mention", "href": format!("https://a.example/users/u{i}")}))
+        .collect();
+    tags.extend(
+        (0..MAX_HASHTAGS + 50).map(|i| json!({"type": "Hashtag", "name": format!("#tag{i}")})),
+    );
+    // The same tag again, in another case, is one tag.
+    tags.insert(0, json!({"type": "Hashtag", "name": "#TAG0"}));
+    let many: Vec<String> = (0..MAX_ADDRESSEES + 50)
+        .map(|i| format!("https://a.example/users/u{i}"))
+        .collect();
+    let note = parse_note(&json!({
+        "id": "https://a.example/notes/1",
+        "type": "Note",
+        "attributedTo": "https://a.example/users/u0",
+        "content": "<p>many</p>",
+        "to": many,
+        "cc": many,
+        "tag": tags,
+    }))
+    .expect("a note");
+    assert_eq!(note.mentions.len(), MAX_MENTIONS);
+    assert_eq!(
+        note.mentions.last().map(Url::as_str),
+        Some(format!("https://a.example/users/u{}", MAX_MENTIONS - 1).as_str())
+    );
+    assert_eq!(note.hashtags.len(), MAX_HASHTAGS);
+    assert_eq!(note.hashtags[0], "TAG0");
+    assert!(!note.hashtags.iter().any(|t| t == "tag0"));
+    assert_eq!(note.to.len(), MAX_ADDRESSEES);
+    assert_eq!(note.cc.len(), MAX_ADDRESSEES);
+}
