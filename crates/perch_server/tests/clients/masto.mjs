@@ -144,6 +144,23 @@ async function main() {
     kept.silenced = (await moderated.fetch()).silenced;
     kept.unsilenced = (await moderated.unsilence()).silenced === false;
     kept.listed_silenced = (await client.v1.admin.accounts.list({ silenced: true })).length;
+
+    // The instance's blocks of servers, and its allow-list.
+    const blocked = await client.v1.admin.domainBlocks.create({
+      domain: "spam.example",
+      severity: "suspend",
+      rejectReports: true,
+    });
+    kept.domain_block = [blocked.domain, blocked.severity, blocked.rejectReports];
+    const changed = await client.v1.admin.domainBlocks.$select(blocked.id).update({ severity: "silence" });
+    kept.domain_block_changed = changed.severity;
+    kept.domain_blocks_listed = (await client.v1.admin.domainBlocks.list()).map((b) => b.domain);
+    await client.v1.admin.domainBlocks.$select(blocked.id).remove();
+    kept.domain_blocks_left = (await client.v1.admin.domainBlocks.list()).length;
+    const allowed = await client.v1.admin.domainAllows.create({ domain: "friends.example" });
+    kept.domain_allowed = (await client.v1.admin.domainAllows.$select(allowed.id).fetch()).domain;
+    await client.v1.admin.domainAllows.$select(allowed.id).remove();
+    kept.domain_allows_left = (await client.v1.admin.domainAllows.list()).length;
   }
   const deleted = await client.v1.statuses.$select(second.id).remove();
   check(deleted.text === "second from masto.js", "delete did not return the source text");

@@ -195,6 +195,12 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "silenced": true,
             "unsilenced": true,
             "listed_silenced": 0,
+            "domain_block": ["spam.example", "suspend", true],
+            "domain_block_changed": "silence",
+            "domain_blocks_listed": ["spam.example"],
+            "domain_blocks_left": 0,
+            "domain_allowed": "friends.example",
+            "domain_allows_left": 0,
         }),
         "{read}"
     );
