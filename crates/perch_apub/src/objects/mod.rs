@@ -4,6 +4,7 @@
 pub mod html;
 pub mod note;
 pub mod person;
+pub mod webfinger;
 
 /// Whether a URL taken from another server may be stored and shown: a web
 /// page or file (`https`, or `http`), never `javascript:`, `data:` or any

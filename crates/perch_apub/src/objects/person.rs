@@ -1,6 +1,5 @@
 //! Actors (`Person`, `Service`, `Application`, `Group`, `Organization`).
 
-use activitypub_federation::protocol::public_key::PublicKey;
 use perch_core::time::UnixMillis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{ActorKey, RemoteActor};
@@ -54,6 +53,16 @@ pub struct Person {
     /// `acceptsChatMessages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
+}
+
+/// The actor's key for HTTP signatures (the security vocabulary's
+/// `publicKey`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKey {
+    pub id: String,
+    pub owner: Url,
+    pub public_key_pem: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
