@@ -303,6 +303,12 @@ pub fn authority(url: &Url) -> Option<String> {
     })
 }
 
+/// Whether two URLs are on the same server (as [`authority`] names it). A
+/// URL without a host is on no server, not on the same one as another.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    matches!((authority(a), authority(b)), (Some(a), Some(b)) if a == b)
+}
+
 fn media_type_of(path: &str) -> Option<String> {
     let ext = path.rsplit('.').next()?.to_ascii_lowercase();
     Some(
