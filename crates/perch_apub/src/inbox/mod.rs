@@ -328,4 +328,6 @@ async fn verified_key(
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

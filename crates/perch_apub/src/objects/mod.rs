@@ -4,6 +4,8 @@
 pub mod html;
 pub mod note;
 pub mod person;
+#[cfg(test)]
+pub(crate) mod properties;
 pub mod webfinger;
 
 /// Whether a URL taken from another server may be stored and shown: a web

@@ -94,3 +94,103 @@ fn what_we_serve_has_no_nulls() {
         })
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::objects::properties::{arbitrary_json, mutated};
+
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn link() -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(vec![
+                "self",
+                "http://webfinger.net/rel/profile-page",
+                "SELF",
+                "",
+            ]),
+            prop::option::of(prop::sample::select(vec![
+                "application/activity+json",
+                "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+                "APPLICATION/ACTIVITY+JSON",
+                "text/html",
+                "application/activity+jsonx",
+            ])),
+            prop::option::of(prop_oneof![
+                "https://[a-z]{1,8}\\.example/users/[a-z]{1,8}",
+                "http://[a-z]{1,8}\\.example:[0-9]{2,5}/[a-z]{0,8}",
+                Just("javascript:alert(1)".to_owned()),
+                Just("data:text/html,x".to_owned()),
+                Just("https://".to_owned()),
+                Just("/relative".to_owned()),
+            ]),
+            arbitrary_json(),
+        )
+            .prop_map(|(rel, kind, href, properties)| {
+                let mut link = json!({"rel": rel});
+                if let Some(kind) = kind {
+                    link["type"] = json!(kind);
+                }
+                if let Some(href) = href {
+                    link["href"] = json!(href);
+                }
+                link["properties"] = properties;
+                link
+            })
+    }
+
+    /// The first link a reader of RFC 7033 takes for the actor.
+    fn expected(links: &[Value]) -> Option<Url> {
+        links
+            .iter()
+            .find(|link| {
+                link["rel"] == "self"
+                    && link["href"].is_string()
+                    && link["type"].as_str().is_some_and(|kind| {
+                        let essence = kind
+                            .split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase();
+                        essence == "application/activity+json" || essence == "application/ld+json"
+                    })
+            })
+            .and_then(|link| Url::parse(link["href"].as_str()?).ok())
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn the_actor_is_the_first_activitypub_self_link(
+            links in prop::collection::vec(link(), 0..6),
+            subject in "acct:[a-z]{1,8}@[a-z]{1,8}\\.example",
+        ) {
+            let jrd = json!({"subject": subject, "links": links.clone()});
+            let found = actor_from_jrd(&jrd);
+            prop_assert_eq!(&found, &expected(&links));
+            if let Some(url) = found {
+                prop_assert!(is_web_url(&url));
+            }
+        }
+
+        #[test]
+        fn any_answer_is_read_without_panicking(
+            answer in prop_oneof![arbitrary_json(), mutated(answer())],
+        ) {
+            if let Some(url) = actor_from_jrd(&answer) {
+                prop_assert!(is_web_url(&url), "{}", url);
+            }
+        }
+    }
+}
