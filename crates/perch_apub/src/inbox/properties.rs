@@ -13,15 +13,7 @@ use super::activity::Activity;
 use super::note::checked_note;
 use super::*;
 use crate::objects::note::ReceivedNote;
-use crate::objects::properties::{arbitrary_json, mutated};
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use crate::objects::properties::{arbitrary_json, config, mutated};
 
 fn fixture(text: &str) -> Value {
     serde_json::from_str(text).expect("a fixture is JSON")

@@ -195,7 +195,9 @@ pub fn mutated(document: Value) -> impl Strategy<Value = Value> {
     )
 }
 
-fn config(cases: u32) -> ProptestConfig {
+/// `cases` cases, and no file of failures kept in the source tree (a
+/// failure prints its minimal input).
+pub fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,

@@ -10,6 +10,7 @@ use aws_lc_rs::signature::KeyPair as _;
 use proptest::prelude::*;
 
 use super::*;
+use crate::objects::properties::config;
 
 const TEST_KEY: &str = include_str!("../../fixtures/signatures/perch_test_key.pkcs8.pem");
 const KEY_ID: &str = "https://perch.example/users/alice#main-key";
@@ -20,14 +21,6 @@ static KEYS: LazyLock<(SigningKey, VerifyingKey)> = LazyLock::new(|| {
         VerifyingKey::from_der(signing.pair.public_key().as_ref()).expect("its public key parses");
     (signing, verifying)
 });
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Pieces a signature header is made of, so that generated text often
 /// gets past the first character.

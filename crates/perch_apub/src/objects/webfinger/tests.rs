@@ -99,15 +99,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::objects::properties::{arbitrary_json, mutated};
-
-    fn config(cases: u32) -> ProptestConfig {
-        ProptestConfig {
-            cases,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
+    use crate::objects::properties::{arbitrary_json, config, mutated};
 
     fn link() -> impl Strategy<Value = Value> {
         (
