@@ -2,7 +2,6 @@
 //! through WebFinger. What the database already knows (and is fresh) is
 //! never fetched again.
 
-use activitypub_federation::fetch::webfinger::Webfinger;
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{self, ActorKey};
@@ -11,6 +10,7 @@ use url::Url;
 use crate::ApubState;
 use crate::fetch::FetchError;
 use crate::objects::person::{Person, authority, remote_actor_from_person};
+use crate::objects::webfinger::actor_from_jrd;
 use crate::signer::ActorSigner;
 
 /// How long a fetched actor is trusted before it is fetched again.
@@ -146,19 +146,8 @@ pub async fn actor_by_acct(
         .map_err(|_| ResolveError::NotFound(acct.to_owned()))?;
     url.query_pairs_mut()
         .append_pair("resource", &format!("acct:{user}@{domain}"));
-    let jrd: Webfinger = state.fetcher.get_json(&url, JRD_ACCEPT, None).await?;
-    let actor = jrd
-        .links
-        .iter()
-        .find(|link| {
-            link.rel.as_deref() == Some("self")
-                && link.kind.as_deref().is_some_and(|k| {
-                    k.starts_with("application/activity+json")
-                        || k.starts_with("application/ld+json")
-                })
-        })
-        .and_then(|link| link.href.clone())
-        .ok_or_else(|| ResolveError::NotFound(acct.to_owned()))?;
+    let jrd: serde_json::Value = state.fetcher.get_json(&url, JRD_ACCEPT, None).await?;
+    let actor = actor_from_jrd(&jrd).ok_or_else(|| ResolveError::NotFound(acct.to_owned()))?;
     fetch_actor(state, &actor).await
 }
 

@@ -613,4 +613,6 @@ fn parse_timestamp(raw: Cow<'_, str>, error: &'static str) -> Result<Timestamp, 
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

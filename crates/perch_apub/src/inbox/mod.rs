@@ -48,7 +48,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::ApubState;
-use crate::objects::person::authority;
+use crate::objects::person::{authority, same_origin};
 use crate::resolve::{self, ResolveError};
 use crate::signatures::{self, SignatureHeader};
 
@@ -191,12 +191,7 @@ async fn receive(
             "the signing key does not belong to the activity's actor".to_owned(),
         ));
     }
-    if authority(&id) != authority(&actor) {
-        return Err(InboxError::Forbidden(
-            "the activity's id is not on its actor's server".to_owned(),
-        ));
-    }
-    check_embedded_author(&activity, &kind, &actor)?;
+    check_origin(&activity, &id, &kind, &actor)?;
     // A server that speaks to us is up, and an actor that does is not gone.
     let now = std::time::Instant::now();
     if let Some(host) = authority(&actor) {
@@ -237,12 +232,28 @@ fn is_our_host(headers: &HeaderMap, public_url: &Url) -> bool {
     }
 }
 
-/// An embedded object that names its author must name the actor: a Create
-/// or Update of someone else's note is refused before it is queued (the
-/// cheap part of the authorship check; the worker does the rest).
-fn check_embedded_author(activity: &Value, kind: &str, actor: &Url) -> Result<(), InboxError> {
+/// What the activity alone shows about its origin, checked once its actor
+/// is verified: its id is on its actor's server, and a Create or Update
+/// carries only the actor's own object from there (the cheap part of the
+/// authorship checks; the worker does the rest when it reads the note).
+fn check_origin(activity: &Value, id: &Url, kind: &str, actor: &Url) -> Result<(), InboxError> {
+    if !same_origin(id, actor) {
+        return Err(InboxError::Forbidden(
+            "the activity's id is not on its actor's server".to_owned(),
+        ));
+    }
     if !matches!(kind, "Create" | "Update") {
         return Ok(());
+    }
+    // An actor's Update of its own profile names no author; a Create or
+    // Update of a note names its author, and the object lives on the
+    // author's server (Mastodon ignores any other).
+    if let Some(object) = crate::objects::note::id_of(&activity["object"]) {
+        if !same_origin(&object, actor) {
+            return Err(InboxError::Forbidden(
+                "the object is not on its actor's server".to_owned(),
+            ));
+        }
     }
     let author = match activity["object"].get("attributedTo") {
         Some(value @ (Value::String(_) | Value::Object(_))) => crate::objects::note::id_of(value),
@@ -349,3 +360,8 @@ async fn verified_key(
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod tests;

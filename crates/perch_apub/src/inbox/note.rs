@@ -10,19 +10,24 @@ use super::{InboxError, Verified};
 use crate::ApubState;
 use crate::ingest;
 use crate::objects::note::{ReceivedNote, id_of, parse_note};
-use crate::objects::person::authority;
+use crate::objects::person::same_origin;
 use crate::resolve;
 
-/// The object of a Create or Update. An embedded object is taken as it is
-/// only from its own origin (the verified actor's server); otherwise it is
-/// fetched from there.
+/// The object of a Create or Update: its own actor's, so on the verified
+/// actor's server. Taken as embedded (the actor's signature covers it), or
+/// fetched from there when given by id.
 async fn object_of(
     state: &ApubState,
     object: &Value,
     from: &Verified,
 ) -> Result<Value, InboxError> {
     let id = id_of(object).ok_or_else(|| InboxError::Malformed("no object".to_owned()))?;
-    if object.is_object() && authority(&id) == authority(&from.actor) {
+    if !same_origin(&id, &from.actor) {
+        return Err(InboxError::Forbidden(
+            "the object is not on its actor's server".to_owned(),
+        ));
+    }
+    if object.is_object() {
         return Ok(object.clone());
     }
     resolve::fetch_object(state, &id)
@@ -38,16 +43,30 @@ pub(super) async fn note_of(
     from: &Verified,
 ) -> Result<Option<ReceivedNote>, InboxError> {
     let object = object_of(state, object, from).await?;
-    let note = match parse_note(&object) {
+    checked_note(&object, &from.actor)
+}
+
+/// `object` read as a note of `actor`'s: `None` for objects that are not
+/// notes, refused when it names another author or lives on another server.
+pub(super) fn checked_note(
+    object: &Value,
+    actor: &Url,
+) -> Result<Option<ReceivedNote>, InboxError> {
+    let note = match parse_note(object) {
         Ok(note) => note,
         Err(error) => {
             tracing::debug!(%error, "ignoring an object we do not store");
             return Ok(None);
         }
     };
-    if note.attributed_to != from.actor {
+    if note.attributed_to != *actor {
         return Err(InboxError::Forbidden(
             "the note is not the actor's".to_owned(),
+        ));
+    }
+    if !same_origin(&note.id, actor) {
+        return Err(InboxError::Forbidden(
+            "the note is not on its actor's server".to_owned(),
         ));
     }
     Ok(Some(note))

@@ -4,6 +4,9 @@
 pub mod html;
 pub mod note;
 pub mod person;
+#[cfg(test)]
+pub(crate) mod properties;
+pub mod webfinger;
 
 /// Whether a URL taken from another server may be stored and shown: a web
 /// page or file (`https`, or `http`), never `javascript:`, `data:` or any

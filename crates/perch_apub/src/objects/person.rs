@@ -1,6 +1,5 @@
 //! Actors (`Person`, `Service`, `Application`, `Group`, `Organization`).
 
-use activitypub_federation::protocol::public_key::PublicKey;
 use perch_core::time::UnixMillis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{ActorKey, RemoteActor};
@@ -54,6 +53,16 @@ pub struct Person {
     /// `acceptsChatMessages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
+}
+
+/// The actor's key for HTTP signatures (the security vocabulary's
+/// `publicKey`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKey {
+    pub id: String,
+    pub owner: Url,
+    pub public_key_pem: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -292,6 +301,12 @@ pub fn authority(url: &Url) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host,
     })
+}
+
+/// Whether two URLs are on the same server (as [`authority`] names it). A
+/// URL without a host is on no server, not on the same one as another.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    matches!((authority(a), authority(b)), (Some(a), Some(b)) if a == b)
 }
 
 fn media_type_of(path: &str) -> Option<String> {

@@ -1,8 +1,5 @@
 //! `/.well-known/webfinger` (RFC 7033) and host-meta (RFC 6415).
 
-use std::collections::HashMap;
-
-use activitypub_federation::fetch::webfinger::{Webfinger, WebfingerLink};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -12,6 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::ApubState;
+use crate::objects::webfinger::{Jrd, JrdLink};
 
 #[derive(Deserialize)]
 pub struct Resource {
@@ -84,11 +82,10 @@ pub async fn webfinger(State(state): State<ApubState>, Query(query): Query<Resou
     ));
     let mut aliases: Vec<Url> = profile.into_iter().collect();
     aliases.push(actor);
-    let body = Webfinger {
+    let body = Jrd {
         subject: format!("acct:{}@{}", row.username, state.config.domain),
-        links,
         aliases,
-        properties: HashMap::new(),
+        links,
     };
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
@@ -100,18 +97,12 @@ pub async fn webfinger(State(state): State<ApubState>, Query(query): Query<Resou
     response
 }
 
-fn link(
-    rel: &str,
-    kind: Option<&str>,
-    href: Option<Url>,
-    template: Option<String>,
-) -> WebfingerLink {
-    WebfingerLink {
-        rel: Some(rel.to_owned()),
+fn link(rel: &str, kind: Option<&str>, href: Option<Url>, template: Option<String>) -> JrdLink {
+    JrdLink {
+        rel: rel.to_owned(),
         kind: kind.map(str::to_owned),
         href,
         template,
-        properties: HashMap::new(),
     }
 }
 

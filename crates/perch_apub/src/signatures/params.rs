@@ -97,36 +97,37 @@ fn take_token<'a>(s: &'a str, i: &mut usize) -> &'a str {
 }
 
 /// Reads a quoted string starting at the opening quote; borrows unless the
-/// value contains backslash escapes.
+/// value contains backslash escapes (`\x` stands for `x`, whatever `x`).
 fn take_quoted<'a>(s: &'a str, i: &mut usize) -> Result<Cow<'a, str>, VerifyError> {
-    let b = s.as_bytes();
+    let unterminated = || VerifyError::MalformedSignature("unterminated quoted value");
     let start = *i + 1;
-    let mut j = start;
     let mut unescaped: Option<String> = None;
+    // Where the text not yet copied into `unescaped` begins. Every cut is
+    // next to an ASCII `"` or `\`, so on a character boundary even when the
+    // value is not ASCII.
+    let mut copied_to = start;
+    let mut j = start;
     loop {
-        match b.get(j) {
-            None => return Err(VerifyError::MalformedSignature("unterminated quoted value")),
+        match s.as_bytes().get(j) {
+            None => return Err(unterminated()),
             Some(b'"') => break,
             Some(b'\\') => {
-                let owned = unescaped.get_or_insert_with(|| s[start..j].to_owned());
-                let escaped = s
-                    .get(j + 1..j + 2)
-                    .ok_or(VerifyError::MalformedSignature("unterminated quoted value"))?;
-                owned.push_str(escaped);
-                j += 2;
+                let escaped = s[j + 1..].chars().next().ok_or_else(unterminated)?;
+                let owned = unescaped.get_or_insert_with(String::new);
+                owned.push_str(&s[copied_to..j]);
+                owned.push(escaped);
+                j += 1 + escaped.len_utf8();
+                copied_to = j;
             }
-            Some(_) => {
-                // The header passed `to_str`, so every byte is ASCII.
-                if let Some(owned) = unescaped.as_mut() {
-                    owned.push_str(&s[j..j + 1]);
-                }
-                j += 1;
-            }
+            Some(_) => j += 1,
         }
     }
     *i = j + 1;
     Ok(match unescaped {
-        Some(owned) => Cow::Owned(owned),
+        Some(mut owned) => {
+            owned.push_str(&s[copied_to..j]);
+            Cow::Owned(owned)
+        }
         None => Cow::Borrowed(&s[start..j]),
     })
 }

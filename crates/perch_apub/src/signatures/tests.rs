@@ -640,6 +640,17 @@ fn parameter_syntax_is_tolerated() {
 }
 
 #[test]
+fn escaped_parameters_need_not_be_ascii() {
+    // Header values reach the parser as visible ASCII, but the parser takes
+    // any text and must not rely on it.
+    let params = Params::parse("keyId=\"a\\\"é\\ü\",signature=\"AAAA\"").expect("parses");
+    assert_eq!(params.key_id.as_deref(), Some("a\"éü"));
+    assert_eq!(params.signature.as_deref(), Some("AAAA"));
+    assert!(Params::parse("keyId=\"é\\").is_err());
+    assert!(Params::parse("keyId=\"\\é").is_err());
+}
+
+#[test]
 fn repeated_headers_are_joined() {
     let (signing, verifying) = fresh_keys();
     let now = SystemTime::now();

@@ -37,6 +37,9 @@ pub fn length(text: &str) -> usize {
 }
 
 #[cfg(test)]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
