@@ -596,3 +596,76 @@ pub async fn admin_reports(config: Config) -> anyhow::Result<()> {
     db.close().await;
     outcome
 }
+
+/// `perch admin report --id ID [--reopen]`: resolve a report, with the
+/// owner's standing, or open it again.
+pub async fn admin_resolve_report(config: Config, id: i64, resolve: bool) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let ids = LeasedIds::acquire(&db).await?;
+    let outcome = async {
+        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        let operator = perch_db::actors::find_instance_actor(&db)
+            .await?
+            .context("the instance actor is missing")?;
+        let by = resolve.then_some(&operator);
+        if !perch_domain::reports::resolve(&domain, id, by).await? {
+            bail!("no report {id}");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    ids.release(&db).await;
+    db.close().await;
+    outcome?;
+    println!(
+        "report {id} {}",
+        if resolve { "resolved" } else { "reopened" }
+    );
+    Ok(())
+}
+
+/// What `perch admin domain-allow` was asked to do.
+pub enum DomainAllowCommand {
+    Add { domain: String },
+    Remove { domain: String },
+    List,
+}
+
+/// `perch admin domain-allow add|remove|list`: the servers the instance
+/// federates with in allow-list mode.
+pub async fn admin_domain_allow(config: Config, command: DomainAllowCommand) -> anyhow::Result<()> {
+    telemetry::init(&config.log);
+    prepare_data_dir(&config.data_dir)?;
+    let db = connect_and_migrate(&config).await?;
+    let ids = LeasedIds::acquire(&db).await?;
+    let outcome = async {
+        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        match command {
+            DomainAllowCommand::Add { domain: host } => {
+                let row = perch_domain::federation::allow(&domain, &host).await?;
+                println!("allowed {}", row.domain);
+            }
+            DomainAllowCommand::Remove { domain: host } => {
+                let host = perch_domain::blocks::normalize_domain(&host)
+                    .with_context(|| format!("--domain: {host:?} is not a domain"))?;
+                let row = perch_db::domain_blocks::find_allow_by_domain(&db, &host)
+                    .await?
+                    .with_context(|| format!("{host} is not allowed"))?;
+                perch_db::domain_blocks::delete_allow(&db, row.id).await?;
+                println!("no longer allowed: {host}");
+            }
+            DomainAllowCommand::List => {
+                for row in perch_db::domain_blocks::all_allows(&db).await? {
+                    println!("{}", row.domain);
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    ids.release(&db).await;
+    db.close().await;
+    outcome
+}

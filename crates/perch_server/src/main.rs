@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use perch_core::federation::Severity;
 use perch_core::role::Role;
-use perch_server::commands::{self, AccountCommand, CreateUser, DomainBlockCommand, RuleAction};
+use perch_server::commands::{
+    self, AccountCommand, CreateUser, DomainAllowCommand, DomainBlockCommand, RuleAction,
+};
 use perch_server::config::Config;
 
 /// Perch: a federated ActivityPub server with a Mastodon-compatible API.
@@ -64,6 +66,32 @@ enum AdminCommand {
     DomainBlock(DomainBlockArgs),
     /// The open reports, newest first
     Reports,
+    /// Mark a report resolved (`--reopen`: open again)
+    Report {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        reopen: bool,
+    },
+    /// The servers allowed in allow-list mode (PERCH_FEDERATION_MODE=allowlist)
+    #[command(subcommand)]
+    DomainAllow(DomainAllowArgs),
+}
+
+#[derive(Subcommand)]
+enum DomainAllowArgs {
+    /// Allow a server and its subdomains
+    Add {
+        #[arg(long)]
+        domain: String,
+    },
+    /// Take an allowance back
+    Remove {
+        #[arg(long)]
+        domain: String,
+    },
+    /// List the allowed servers
+    List,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +272,17 @@ fn main() -> ExitCode {
                 commands::admin_domain_block(config, command).await
             }
             Command::Admin(AdminCommand::Reports) => commands::admin_reports(config).await,
+            Command::Admin(AdminCommand::Report { id, reopen }) => {
+                commands::admin_resolve_report(config, id, !reopen).await
+            }
+            Command::Admin(AdminCommand::DomainAllow(args)) => {
+                let command = match args {
+                    DomainAllowArgs::Add { domain } => DomainAllowCommand::Add { domain },
+                    DomainAllowArgs::Remove { domain } => DomainAllowCommand::Remove { domain },
+                    DomainAllowArgs::List => DomainAllowCommand::List,
+                };
+                commands::admin_domain_allow(config, command).await
+            }
             Command::Rule(rule) => {
                 let action = match rule {
                     RuleCommand::Add { text, hint } => RuleAction::Add { text, hint },

@@ -637,4 +637,102 @@ async fn admin_commands_act_on_accounts_and_servers() {
     let reports = run(&["admin", "reports"]);
     assert!(reports.status.success(), "{}", stderr(&reports));
     assert_eq!(stdout(&reports).trim(), "0 open report(s)");
+    let missing = run(&["admin", "report", "--id", "12345"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no report 12345"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let allowed = run(&[
+        "admin",
+        "domain-allow",
+        "add",
+        "--domain",
+        "Friends.Example",
+    ]);
+    assert!(allowed.status.success(), "{}", stderr(&allowed));
+    assert_eq!(
+        stdout(&run(&["admin", "domain-allow", "list"])).trim(),
+        "friends.example"
+    );
+    let removed = run(&[
+        "admin",
+        "domain-allow",
+        "remove",
+        "--domain",
+        "friends.example",
+    ]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert_eq!(stdout(&run(&["admin", "domain-allow", "list"])), "");
+}
+
+#[tokio::test]
+async fn a_report_is_resolved_and_reopened_from_the_command_line() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+    let run = |args: &[&str]| run_with_stdin(with_database(dir, &database, args), "");
+    for name in ["ann", "ben"] {
+        let email = format!("{name}@example.com");
+        assert!(
+            run(&["user", "create", "--username", name, "--email", &email])
+                .status
+                .success()
+        );
+    }
+    let db = database.connect().await;
+    let find = |name: &'static str| {
+        let db = &db;
+        async move {
+            perch_db::accounts::find_local_by_username(db, name)
+                .await
+                .expect("query")
+                .expect("stored")
+        }
+    };
+    let (ann, ben) = (find("ann").await, find("ben").await);
+    let mut tx = db.begin().await.expect("tx");
+    let report = perch_db::reports::NewReport {
+        id: 77,
+        account_id: ann.id,
+        target_account_id: ben.id,
+        uri: None,
+        comment: "rude",
+        category: "other",
+        forwarded: false,
+        status_ids: &[],
+        rule_ids: &[],
+        created_at: 1,
+    };
+    assert!(
+        perch_db::reports::insert(&mut tx, &report)
+            .await
+            .expect("stored")
+    );
+    tx.commit().await.expect("commit");
+    let listed = stdout(&run(&["admin", "reports"]));
+    assert!(listed.contains("@ann reports @ben: rude"), "{listed}");
+    let resolved = run(&["admin", "report", "--id", "77"]);
+    assert!(resolved.status.success(), "{}", stderr(&resolved));
+    let row = perch_db::reports::find(&db, 77)
+        .await
+        .expect("q")
+        .expect("row");
+    assert!(row.action_taken_at.is_some());
+    assert_eq!(
+        stdout(&run(&["admin", "reports"])).trim(),
+        "0 open report(s)"
+    );
+    assert!(
+        run(&["admin", "report", "--id", "77", "--reopen"])
+            .status
+            .success()
+    );
+    let row = perch_db::reports::find(&db, 77)
+        .await
+        .expect("q")
+        .expect("row");
+    assert!(row.action_taken_at.is_none());
 }
