@@ -57,15 +57,15 @@ pub async fn set_disabled(tx: &mut Tx, account_id: i64, at: Option<UnixMillis>) 
     Ok(changed == 1)
 }
 
-/// Whether the actor with this id is known and suspended: its activities
-/// are dropped before anything else is done with them.
-pub async fn is_suspended_actor(db: &Db, uri: &str) -> Result<bool> {
+/// The actor ids of the remote accounts that are suspended: their
+/// activities are dropped before anything else is done with them.
+pub async fn suspended_remote_actors(db: &Db) -> Result<Vec<(String, String)>> {
     Ok(on_db!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE uri = $1 AND suspended_at IS NOT NULL)",
+        sqlx::query_as(
+            "SELECT uri, domain FROM accounts \
+             WHERE suspended_at IS NOT NULL AND domain IS NOT NULL",
         )
-        .bind(uri)
-        .fetch_one(pool)
+        .fetch_all(pool)
         .await?
     }))
 }

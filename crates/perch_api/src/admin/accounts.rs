@@ -193,6 +193,8 @@ async fn action(
         None => None,
     };
     moderation_domain::act(&state.domain, &me, role, &target, action, report_id).await?;
+    // The inbox reads suspended actors from memory: read them again.
+    state.federation.federation_policy.reload(&state.db).await?;
     tracing::info!(
         moderator = me.id,
         account = target.id,
@@ -212,6 +214,7 @@ async fn undo(
     let (me, role) = require_role(&state, &auth, "admin:write:accounts", MANAGE_USERS).await?;
     let target = account_by_path(&state, &id).await?;
     moderation_domain::undo(&state.domain, &me, role, &target, undo).await?;
+    state.federation.federation_policy.reload(&state.db).await?;
     answer(&state, target.id).await
 }
 

@@ -157,7 +157,7 @@ async fn receive(
         tracing::debug!(%actor, "dropped an activity of a blocked server");
         return Ok(());
     }
-    if perch_db::moderation::is_suspended_actor(&state.db, actor.as_str()).await? {
+    if policy.is_suspended(actor.as_str()) {
         tracing::debug!(%actor, "dropped an activity of a suspended actor");
         return Ok(());
     }
