@@ -19,3 +19,14 @@ pub async fn relationship(instance: &Instance, token: &str, id: &str) -> serde_j
     assert_eq!(status, reqwest::StatusCode::OK, "relationships: {body}");
     body[0].clone()
 }
+
+/// The `content` of each status of a timeline (or any list of statuses)
+/// at `path`, as the holder of `token` reads it.
+pub async fn texts(instance: &Instance, token: &str, path: &str) -> Vec<String> {
+    let (_, list) = instance.get(path, token).await;
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

@@ -426,6 +426,51 @@ impl std::str::FromStr for AccountCommand {
     }
 }
 
+/// What a `perch admin …` command works with: the database, a lease of
+/// ids and the domain layer (the same rules as `perch serve`), acting as
+/// the instance actor with the owner's standing.
+struct Operator {
+    db: perch_db::Db,
+    ids: LeasedIds,
+    domain: perch_domain::Domain,
+    actor: accounts::AccountRow,
+}
+
+impl Operator {
+    async fn open(config: &Config) -> anyhow::Result<Self> {
+        telemetry::init(&config.log);
+        prepare_data_dir(&config.data_dir)?;
+        let db = connect_and_migrate(config).await?;
+        let ids = LeasedIds::acquire(&db).await?;
+        let opened = async {
+            let domain = crate::app::domain_for_commands(config, &db, ids.generator()).await?;
+            let actor = perch_db::actors::find_instance_actor(&db)
+                .await?
+                .context("the instance actor is missing")?;
+            anyhow::Ok((domain, actor))
+        }
+        .await;
+        match opened {
+            Ok((domain, actor)) => Ok(Self {
+                db,
+                ids,
+                domain,
+                actor,
+            }),
+            Err(error) => {
+                ids.release(&db).await;
+                db.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn close(self) {
+        self.ids.release(&self.db).await;
+        self.db.close().await;
+    }
+}
+
 /// An account by `username` (local) or `user@domain` (remote, known here).
 async fn account_by_acct(db: &perch_db::Db, acct: &str) -> anyhow::Result<accounts::AccountRow> {
     let acct = acct.trim().trim_start_matches('@');
@@ -445,38 +490,25 @@ pub async fn admin_account(
     acct: &str,
     command: AccountCommand,
 ) -> anyhow::Result<()> {
-    telemetry::init(&config.log);
-    prepare_data_dir(&config.data_dir)?;
-    let db = connect_and_migrate(&config).await?;
-    let ids = LeasedIds::acquire(&db).await?;
+    let op = Operator::open(&config).await?;
     let outcome = async {
-        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
-        let target = account_by_acct(&db, acct).await?;
-        let operator = perch_db::actors::find_instance_actor(&db)
-            .await?
-            .context("the instance actor is missing")?;
+        let (db, domain) = (&op.db, &op.domain);
+        let target = account_by_acct(db, acct).await?;
+        let operator = &op.actor;
         match command {
             AccountCommand::Act(action) => {
-                perch_domain::moderation::act(
-                    &domain,
-                    &operator,
-                    Role::Owner,
-                    &target,
-                    action,
-                    None,
-                )
-                .await?;
+                perch_domain::moderation::act(domain, operator, Role::Owner, &target, action, None)
+                    .await?;
             }
             AccountCommand::Undo(undo) => {
-                perch_domain::moderation::undo(&domain, &operator, Role::Owner, &target, undo)
+                perch_domain::moderation::undo(domain, operator, Role::Owner, &target, undo)
                     .await?;
             }
         }
         anyhow::Ok(())
     }
     .await;
-    ids.release(&db).await;
-    db.close().await;
+    op.close().await;
     outcome?;
     println!("done: {command:?} @{}", acct.trim_start_matches('@'));
     Ok(())
@@ -500,12 +532,9 @@ pub enum DomainBlockCommand {
 /// `perch admin domain-block add|remove|list`: the instance's blocks of
 /// other servers. Running servers read a change within ten seconds.
 pub async fn admin_domain_block(config: Config, command: DomainBlockCommand) -> anyhow::Result<()> {
-    telemetry::init(&config.log);
-    prepare_data_dir(&config.data_dir)?;
-    let db = connect_and_migrate(&config).await?;
-    let ids = LeasedIds::acquire(&db).await?;
+    let op = Operator::open(&config).await?;
     let outcome = async {
-        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        let (db, domain) = (&op.db, &op.domain);
         match command {
             DomainBlockCommand::Add {
                 domain: host,
@@ -522,20 +551,20 @@ pub async fn admin_domain_block(config: Config, command: DomainBlockCommand) -> 
                     public_comment: String::new(),
                     obfuscate: false,
                 };
-                let row = perch_domain::federation::block(&domain, &host, &settings).await?;
+                let row = perch_domain::federation::block(domain, &host, &settings).await?;
                 println!("blocked {} ({})", row.domain, row.severity);
             }
             DomainBlockCommand::Remove { domain: host } => {
                 let host = perch_domain::blocks::normalize_domain(&host)
                     .with_context(|| format!("--domain: {host:?} is not a domain"))?;
-                let row = perch_db::domain_blocks::find_by_domain(&db, &host)
+                let row = perch_db::domain_blocks::find_by_domain(db, &host)
                     .await?
                     .with_context(|| format!("{host} is not blocked"))?;
-                perch_domain::federation::unblock(&domain, &row).await?;
+                perch_domain::federation::unblock(domain, &row).await?;
                 println!("unblocked {host}");
             }
             DomainBlockCommand::List => {
-                for row in perch_db::domain_blocks::all_blocks(&db).await? {
+                for row in perch_db::domain_blocks::all_blocks(db).await? {
                     println!(
                         "{:<40} {:<8} media {:<8} reports {}",
                         row.domain,
@@ -553,8 +582,7 @@ pub async fn admin_domain_block(config: Config, command: DomainBlockCommand) -> 
         anyhow::Ok(())
     }
     .await;
-    ids.release(&db).await;
-    db.close().await;
+    op.close().await;
     outcome
 }
 
@@ -600,24 +628,16 @@ pub async fn admin_reports(config: Config) -> anyhow::Result<()> {
 /// `perch admin report --id ID [--reopen]`: resolve a report, with the
 /// owner's standing, or open it again.
 pub async fn admin_resolve_report(config: Config, id: i64, resolve: bool) -> anyhow::Result<()> {
-    telemetry::init(&config.log);
-    prepare_data_dir(&config.data_dir)?;
-    let db = connect_and_migrate(&config).await?;
-    let ids = LeasedIds::acquire(&db).await?;
+    let op = Operator::open(&config).await?;
     let outcome = async {
-        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
-        let operator = perch_db::actors::find_instance_actor(&db)
-            .await?
-            .context("the instance actor is missing")?;
-        let by = resolve.then_some(&operator);
-        if !perch_domain::reports::resolve(&domain, id, by).await? {
+        let by = resolve.then_some(&op.actor);
+        if !perch_domain::reports::resolve(&op.domain, id, by).await? {
             bail!("no report {id}");
         }
         anyhow::Ok(())
     }
     .await;
-    ids.release(&db).await;
-    db.close().await;
+    op.close().await;
     outcome?;
     println!(
         "report {id} {}",
@@ -636,28 +656,25 @@ pub enum DomainAllowCommand {
 /// `perch admin domain-allow add|remove|list`: the servers the instance
 /// federates with in allow-list mode.
 pub async fn admin_domain_allow(config: Config, command: DomainAllowCommand) -> anyhow::Result<()> {
-    telemetry::init(&config.log);
-    prepare_data_dir(&config.data_dir)?;
-    let db = connect_and_migrate(&config).await?;
-    let ids = LeasedIds::acquire(&db).await?;
+    let op = Operator::open(&config).await?;
     let outcome = async {
-        let domain = crate::app::domain_for_commands(&config, &db, ids.generator()).await?;
+        let (db, domain) = (&op.db, &op.domain);
         match command {
             DomainAllowCommand::Add { domain: host } => {
-                let row = perch_domain::federation::allow(&domain, &host).await?;
+                let row = perch_domain::federation::allow(domain, &host).await?;
                 println!("allowed {}", row.domain);
             }
             DomainAllowCommand::Remove { domain: host } => {
                 let host = perch_domain::blocks::normalize_domain(&host)
                     .with_context(|| format!("--domain: {host:?} is not a domain"))?;
-                let row = perch_db::domain_blocks::find_allow_by_domain(&db, &host)
+                let row = perch_db::domain_blocks::find_allow_by_domain(db, &host)
                     .await?
                     .with_context(|| format!("{host} is not allowed"))?;
-                perch_db::domain_blocks::delete_allow(&db, row.id).await?;
+                perch_db::domain_blocks::delete_allow(db, row.id).await?;
                 println!("no longer allowed: {host}");
             }
             DomainAllowCommand::List => {
-                for row in perch_db::domain_blocks::all_allows(&db).await? {
+                for row in perch_db::domain_blocks::all_allows(db).await? {
                     println!("{}", row.domain);
                 }
             }
@@ -665,7 +682,6 @@ pub async fn admin_domain_allow(config: Config, command: DomainAllowCommand) -> 
         anyhow::Ok(())
     }
     .await;
-    ids.release(&db).await;
-    db.close().await;
+    op.close().await;
     outcome
 }

@@ -4,33 +4,12 @@
 //! accounts stay out of the public timeline; lifting the block undoes
 //! both. And in allow-list mode only allowed servers federate.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, texts};
 use perch_server::testing::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ADMIN_SCOPES: &str = "read write admin:read admin:write";
-
-async fn post_status(instance: &Instance, token: &str, text: &str) {
-    let response = instance
-        .client
-        .post(instance.url("/api/v1/statuses"))
-        .bearer_auth(token)
-        .json(&json!({ "status": text }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), StatusCode::OK);
-}
-
-async fn texts(instance: &Instance, token: &str, path: &str) -> Vec<String> {
-    let (_, list) = instance.get(path, token).await;
-    list.as_array()
-        .expect("a list")
-        .iter()
-        .map(|s| s["content"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
 
 async fn admin(
     instance: &Instance,
@@ -86,7 +65,8 @@ async fn a_blocked_server_is_neither_heard_nor_reached_until_unblocked() {
         "/api/v1/admin/domain_blocks/{}",
         block["id"].as_str().unwrap()
     );
-    post_status(&b, &bob, "bob while silenced").await;
+    b.post_status(&bob, json!({"status": "bob while silenced"}))
+        .await;
     drain(&[&a, &b]).await;
     assert!(
         texts(&a, &alice, "/api/v1/timelines/home")
@@ -112,8 +92,10 @@ async fn a_blocked_server_is_neither_heard_nor_reached_until_unblocked() {
     .await;
     assert_eq!(status, StatusCode::OK, "{block}");
     assert_eq!(block["severity"], "suspend");
-    post_status(&b, &bob, "bob while suspended").await;
-    post_status(&a, &alice, "alice while B is suspended").await;
+    b.post_status(&bob, json!({"status": "bob while suspended"}))
+        .await;
+    a.post_status(&alice, json!({"status": "alice while B is suspended"}))
+        .await;
     drain(&[&a, &b]).await;
     assert!(
         texts(&a, &alice, "/api/v1/timelines/home")
@@ -139,8 +121,10 @@ async fn a_blocked_server_is_neither_heard_nor_reached_until_unblocked() {
 
     let (status, _) = admin(&a, &ada, reqwest::Method::DELETE, &block_path, json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    post_status(&b, &bob, "bob unblocked").await;
-    post_status(&a, &alice, "alice to B again").await;
+    b.post_status(&bob, json!({"status": "bob unblocked"}))
+        .await;
+    a.post_status(&alice, json!({"status": "alice to B again"}))
+        .await;
     drain(&[&a, &b]).await;
     assert!(
         texts(&a, &alice, "/api/v1/timelines/home")

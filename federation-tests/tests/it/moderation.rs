@@ -2,32 +2,10 @@
 //! the inbox before anything is fetched or stored, and nothing is
 //! delivered to it any more; unsuspended, both resume.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, texts};
 use perch_server::testing::Role;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-async fn post_status(instance: &Instance, token: &str, text: &str) -> Value {
-    let response = instance
-        .client
-        .post(instance.url("/api/v1/statuses"))
-        .bearer_auth(token)
-        .json(&json!({ "status": text }))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("json")
-}
-
-async fn home_texts(instance: &Instance, token: &str) -> Vec<String> {
-    let (_, home) = instance.get("/api/v1/timelines/home", token).await;
-    home.as_array()
-        .expect("a list")
-        .iter()
-        .map(|s| s["content"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_suspended_remote_account_is_neither_heard_nor_served() {
@@ -60,18 +38,23 @@ async fn a_suspended_remote_account_is_neither_heard_nor_served() {
         .expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
 
-    post_status(&b, &bob, "from bob while suspended").await;
-    post_status(&a, &alice, "from alice while bob is suspended").await;
+    b.post_status(&bob, json!({"status": "from bob while suspended"}))
+        .await;
+    a.post_status(
+        &alice,
+        json!({"status": "from alice while bob is suspended"}),
+    )
+    .await;
     drain(&[&a, &b]).await;
     assert!(
-        home_texts(&a, &alice)
+        texts(&a, &alice, "/api/v1/timelines/home")
             .await
             .iter()
             .all(|t| !t.contains("from bob")),
         "A dropped bob's note"
     );
     assert!(
-        home_texts(&b, &bob)
+        texts(&b, &bob, "/api/v1/timelines/home")
             .await
             .iter()
             .all(|t| !t.contains("from alice")),
@@ -86,17 +69,19 @@ async fn a_suspended_remote_account_is_neither_heard_nor_served() {
         .await
         .expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
-    post_status(&b, &bob, "from bob again").await;
-    post_status(&a, &alice, "from alice again").await;
+    b.post_status(&bob, json!({"status": "from bob again"}))
+        .await;
+    a.post_status(&alice, json!({"status": "from alice again"}))
+        .await;
     drain(&[&a, &b]).await;
     assert!(
-        home_texts(&a, &alice)
+        texts(&a, &alice, "/api/v1/timelines/home")
             .await
             .iter()
             .any(|t| t.contains("from bob again"))
     );
     assert!(
-        home_texts(&b, &bob)
+        texts(&b, &bob, "/api/v1/timelines/home")
             .await
             .iter()
             .any(|t| t.contains("from alice again"))
