@@ -283,11 +283,20 @@ async fn an_empty_chat_tells_nothing_of_presence() {
     let app = spawn_app().await;
     let ann = user(&app, "ann").await;
     let ben = user(&app, "ben").await;
-    // Ann opens a chat with ben and writes nothing; ben never wrote to her.
+    let cat = user(&app, "cat").await;
+    // Ann opens a chat with ben and writes nothing; ben never wrote to her,
+    // but he did write to cat.
     let chat = chat::open_chat(&app, &ann, &ben).await;
+    let with_cat = chat::open_chat(&app, &ben, &cat).await;
+    chat::rest_send(&app, &ben, &with_cat, "hi cat").await;
     let mut anns = chat::connect(&app.base_url, &ann.token, "").await;
+    let mut cats = chat::connect(&app.base_url, &cat.token, "").await;
     let mut bens = chat::connect(&app.base_url, &ben.token, "").await;
-    // Ben writes now: ann's first frame is his message, not his presence.
+    // Cat hears that ben is online: the hub has told everyone it tells.
+    let (_, online) = chat::next_of(&mut cats, "presence").await;
+    assert_eq!(online["account_id"], ben.id.as_str(), "{online}");
+    // Ben writes to ann now: her first frame is his message, not his
+    // presence.
     chat::send(
         &mut bens,
         json!({"type": "chat_message", "chat_id": chat, "content": "hello"}),
