@@ -8,10 +8,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use perch_core::id::Id;
+use perch_core::role::permission;
 use perch_core::time::now_millis;
 use perch_db::accounts;
 use perch_db::notifications::{self, NotificationRow, TypeFilter};
-use perch_db::statuses;
+use perch_db::{statuses, users};
 use serde::Deserialize;
 
 use crate::auth::Auth;
@@ -19,6 +21,7 @@ use crate::entities::account::account_from_row;
 use crate::entities::notification::{Marker, Notification, marker, notification};
 use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::{Params, Query};
+use crate::reports::render as report_entity;
 use crate::statuses::view::render;
 use crate::{ApiError, ApiState};
 
@@ -32,6 +35,8 @@ const TYPES: &[&str] = &[
     "favourite",
     "poll",
     "update",
+    "admin.sign_up",
+    "admin.report",
 ];
 
 pub fn routes() -> Router<ApiState> {
@@ -79,10 +84,43 @@ async fn render_rows(
     let status_rows = statuses::find_many(&state.db, &status_ids).await?;
     let rendered = render(state, me, &status_rows).await?;
     let by_id: HashMap<String, _> = rendered.into_iter().map(|s| (s.id.clone(), s)).collect();
+    // The staff's notifications show while the viewer's role still grants
+    // what they are about.
+    let role = if rows.iter().any(|r| r.kind.starts_with("admin.")) {
+        users::find_by_account_id(&state.db, me)
+            .await?
+            .map(|user| user.role())
+    } else {
+        None
+    };
+    let mut reports = HashMap::new();
+    for report_id in rows.iter().filter_map(|r| r.report_id) {
+        if let Some(report) = perch_db::reports::find(&state.db, report_id).await?
+            && let Some(target) =
+                accounts::find_by_id(&state.db, Id::from_i64(report.target_account_id)).await?
+        {
+            reports.insert(report_id, report_entity(state, &report, &target).await?);
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(from) = people.get(&row.from_account_id) else {
             continue;
+        };
+        let needed = match row.kind.as_str() {
+            "admin.report" => Some(permission::MANAGE_REPORTS),
+            "admin.sign_up" => Some(permission::MANAGE_USERS),
+            _ => None,
+        };
+        if needed.is_some_and(|wanted| !role.is_some_and(|role| role.may(wanted))) {
+            continue;
+        }
+        let report = match row.report_id {
+            Some(id) => match reports.get(&id) {
+                Some(report) => Some(report.clone()),
+                None => continue,
+            },
+            None => None,
         };
         let status = match row.status_id {
             Some(id) => match by_id.get(&id.to_string()) {
@@ -97,6 +135,7 @@ async fn render_rows(
             row.created_at,
             account_from_row(from, &state.config.public_url),
             status,
+            report,
         ));
     }
     Ok(out)

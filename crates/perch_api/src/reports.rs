@@ -24,7 +24,7 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// Mastodon's Report entity.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     pub id: String,
     pub action_taken: bool,

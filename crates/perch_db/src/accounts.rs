@@ -42,6 +42,8 @@ pub struct AccountRow {
     pub silenced_at: Option<i64>,
     /// When a moderator marked the account's media sensitive.
     pub sensitized_at: Option<i64>,
+    /// A local user's role (`users.role`); `None` for remote accounts.
+    pub role: Option<String>,
 }
 
 /// The ActivityPub addresses of a local actor, decided by the federation layer.

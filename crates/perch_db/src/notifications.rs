@@ -1,5 +1,5 @@
 //! Notifications (follow, follow_request, mention, favourite, reblog,
-//! update) and read markers.
+//! update, and the staff's admin.report and admin.sign_up) and read markers.
 //!
 //! One event notifies once: a repeated like or follow finds the unique index
 //! `notifications_once` and changes nothing.
@@ -31,6 +31,8 @@ pub struct NotificationRow {
     pub from_account_id: i64,
     pub kind: String,
     pub status_id: Option<i64>,
+    /// The report of an `admin.report` notification.
+    pub report_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -104,6 +106,63 @@ pub async fn notify(
     insert(tx, &new).await
 }
 
+/// Notify the staff of a moderation event (`admin.report`, `admin.sign_up`)
+/// caused by `from`: every local user whose role is among `roles`, whose
+/// account is neither disabled nor suspended, other than `from` and
+/// `except` (a moderator is not told of a report about themselves). The
+/// staff's own blocks and mutes do not hold these back: handling them is
+/// the role's duty. `next_id` gives each notification its id; the live
+/// events to publish once the transaction commits.
+#[allow(clippy::too_many_arguments)]
+pub async fn notify_staff(
+    tx: &mut Tx,
+    next_id: &mut (dyn FnMut() -> i64 + Send),
+    roles: &[&str],
+    from: i64,
+    except: Option<i64>,
+    kind: &str,
+    report_id: Option<i64>,
+    now: UnixMillis,
+) -> Result<Vec<LiveEvent>> {
+    let roles = format!(",{},", roles.join(","));
+    let staff: Vec<i64> = on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT u.account_id FROM users u JOIN accounts a ON a.id = u.account_id \
+             WHERE $1 LIKE '%,' || u.role || ',%' AND u.disabled_at IS NULL \
+             AND a.suspended_at IS NULL AND u.account_id <> $2 \
+             AND u.account_id <> COALESCE($3, 0) ORDER BY u.account_id",
+        )
+        .bind(&roles)
+        .bind(from)
+        .bind(except)
+        .fetch_all(&mut *conn)
+        .await?
+    });
+    let mut events = Vec::with_capacity(staff.len());
+    for account_id in staff {
+        let id = next_id();
+        let inserted = on_tx!(tx, conn => {
+            sqlx::query(
+                "INSERT INTO notifications (id, account_id, from_account_id, kind, report_id, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(account_id)
+            .bind(from)
+            .bind(kind)
+            .bind(report_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            events.push(LiveEvent::Notification { account_id, id });
+        }
+    }
+    Ok(events)
+}
+
 /// Remove the notification of an event taken back (an unfollow, an unlike).
 pub async fn retract(
     tx: &mut Tx,
@@ -160,13 +219,13 @@ pub async fn page(
         ($order:literal) => {
             on_db!(db, pool => {
                 sqlx::query_as(concat!(
-                    "SELECT id, account_id, from_account_id, kind, status_id, created_at \
+                    "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at \
                      FROM notifications \
                      WHERE account_id = $1 AND id > $2 AND id < $3 \
                      AND ($5 = '' OR $5 LIKE '%,' || kind || ',%') \
                      AND ($6 = '' OR $6 NOT LIKE '%,' || kind || ',%') \
-                     AND NOT ", kept_from!("$1", "notifications.from_account_id",
-                                           " AND km.hide_notifications"),
+                     AND (kind LIKE 'admin.%' OR NOT ", kept_from!("$1",
+                        "notifications.from_account_id", " AND km.hide_notifications"), ")",
                     " ORDER BY id ", $order, " LIMIT $4"
                 ))
                 .bind(account_id).bind(lower).bind(upper).bind(page.limit)
@@ -186,7 +245,7 @@ pub async fn page(
 pub async fn find(db: &Db, account_id: i64, id: i64) -> Result<Option<NotificationRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT id, account_id, from_account_id, kind, status_id, created_at \
+            "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at \
              FROM notifications WHERE account_id = $1 AND id = $2",
         )
         .bind(account_id)

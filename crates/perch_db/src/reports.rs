@@ -4,6 +4,7 @@
 use perch_core::time::UnixMillis;
 
 use crate::page::Page;
+use crate::statuses::StatusRow;
 use crate::{Db, Result, Tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -73,7 +74,10 @@ pub async fn insert(tx: &mut Tx, new: &NewReport<'_>) -> Result<bool> {
     for status_id in new.status_ids {
         on_tx!(tx, conn => {
             sqlx::query(
-                "INSERT INTO report_statuses (report_id, status_id) VALUES ($1, $2) \
+                "INSERT INTO report_statuses (report_id, status_id, uri, url, content, \
+                 spoiler_text, sensitive, visibility, language, in_reply_to_uri, created_at) \
+                 SELECT $1, id, uri, url, content, spoiler_text, sensitive, visibility, \
+                 language, in_reply_to_uri, created_at FROM statuses WHERE id = $2 \
                  ON CONFLICT DO NOTHING",
             )
             .bind(new.id)
@@ -125,6 +129,34 @@ pub async fn status_ids(db: &Db, report_id: i64) -> Result<Vec<i64>> {
     Ok(on_db!(db, pool => {
         sqlx::query_scalar(
             "SELECT status_id FROM report_statuses WHERE report_id = $1 ORDER BY status_id",
+        )
+        .bind(report_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// The statuses a report points at, oldest first: each as it stands, or,
+/// when its author deleted it since, as it was when reported (without its
+/// counts, media or mentions).
+pub async fn statuses(db: &Db, report_id: i64) -> Result<Vec<StatusRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT rs.status_id AS id, r.target_account_id AS account_id, rs.uri, \
+             COALESCE(s.url, rs.url) AS url, COALESCE(s.content, rs.content) AS content, \
+             s.source_text, COALESCE(s.spoiler_text, rs.spoiler_text) AS spoiler_text, \
+             COALESCE(s.sensitive, rs.sensitive) AS sensitive, \
+             COALESCE(s.visibility, rs.visibility) AS visibility, \
+             COALESCE(s.language, rs.language) AS language, COALESCE(s.local, FALSE) AS local, \
+             s.in_reply_to_id, s.in_reply_to_account_id, \
+             COALESCE(s.in_reply_to_uri, rs.in_reply_to_uri) AS in_reply_to_uri, \
+             CAST(NULL AS BIGINT) AS reblog_of_id, COALESCE(s.replies_count, 0) AS replies_count, \
+             COALESCE(s.reblogs_count, 0) AS reblogs_count, \
+             COALESCE(s.favourites_count, 0) AS favourites_count, rs.created_at, s.edited_at, \
+             COALESCE(s.updated_at, rs.created_at) AS updated_at \
+             FROM report_statuses rs JOIN reports r ON r.id = rs.report_id \
+             LEFT JOIN statuses s ON s.id = rs.status_id \
+             WHERE rs.report_id = $1 ORDER BY rs.status_id",
         )
         .bind(report_id)
         .fetch_all(pool)

@@ -1,5 +1,6 @@
 //! Accounts: creating a local one (the one path shared by sign-up through
-//! the API and `perch user create`), and removing a remote one that deleted
+//! the API and `perch user create`), telling the staff of a sign-up, and
+//! removing a remote one that deleted
 //! itself.
 
 use perch_core::account::{Email, Password, Username};
@@ -75,6 +76,23 @@ pub async fn create_local_account(
         created_at: now_millis(),
     };
     Ok(accounts::create_local(db, &account).await?)
+}
+
+/// Someone signed up through the API: those who handle accounts are told
+/// (`admin.sign_up`), as Mastodon tells them.
+pub async fn signed_up(domain: &Domain, account: &AccountRow) -> Result<(), DomainError> {
+    let mut change = domain.begin().await?;
+    change
+        .notify_staff(
+            perch_core::role::permission::MANAGE_USERS,
+            account.id,
+            None,
+            "admin.sign_up",
+            None,
+            account.created_at,
+        )
+        .await?;
+    change.commit().await
 }
 
 /// A remote account deleted itself: it goes, with everything of its own

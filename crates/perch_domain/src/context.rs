@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use perch_core::id::IdGenerator;
 use perch_core::outbound::Outbound;
+use perch_core::role::Role;
 use perch_core::time::{UnixMillis, now_millis};
 use perch_db::live::{Bus, LiveEvent};
 use perch_db::{Db, Tx, actors, notifications};
@@ -136,6 +137,39 @@ impl Change<'_> {
         let event =
             notifications::notify(&mut self.tx, id, account_id, from, kind, status_id, at).await?;
         self.live.extend(event);
+        Ok(())
+    }
+
+    /// Notify the staff whose role grants `permission` (perch_core's
+    /// `role::permission`) of a moderation event caused by `from`, other
+    /// than `except`.
+    pub async fn notify_staff(
+        &mut self,
+        permission: u32,
+        from: i64,
+        except: Option<i64>,
+        kind: &str,
+        report_id: Option<i64>,
+        at: UnixMillis,
+    ) -> Result<()> {
+        let roles: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|role| role.may(permission))
+            .map(Role::as_str)
+            .collect();
+        let domain = self.domain;
+        let events = notifications::notify_staff(
+            &mut self.tx,
+            &mut || domain.next_id(),
+            &roles,
+            from,
+            except,
+            kind,
+            report_id,
+            at,
+        )
+        .await?;
+        self.live.extend(events);
         Ok(())
     }
 

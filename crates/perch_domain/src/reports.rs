@@ -4,6 +4,7 @@
 //! local account, which becomes a report here.
 
 use perch_core::outbound::{FlagNote, Outbound};
+use perch_core::role::permission;
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::reports::{self, NewReport, ReportRow};
@@ -132,6 +133,17 @@ pub async fn report(
         change.commit().await?;
         return Ok(None);
     }
+    // Mastodon tells those who handle reports, but not the reported one.
+    change
+        .notify_staff(
+            permission::MANAGE_REPORTS,
+            reporter.id,
+            Some(target.id),
+            "admin.report",
+            Some(id),
+            new.created_at,
+        )
+        .await?;
     if let Some(actor) = &instance_actor {
         change
             .publish(Outbound::Flag(Box::new(FlagNote {

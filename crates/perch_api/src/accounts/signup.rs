@@ -18,7 +18,7 @@ use crate::oauth::issue::{SessionFor, TokenResponse, start_session};
 use crate::params::{Params, lenient_bool};
 use crate::rate_limit::ip_key;
 use crate::{ApiError, ApiState, RegistrationMode};
-use perch_domain::accounts::{NewAccount, RegistrationError, create_local_account};
+use perch_domain::accounts::{NewAccount, RegistrationError, create_local_account, signed_up};
 
 /// Names people must not be able to take: they impersonate the instance or
 /// its staff, or collide with the instance actor.
@@ -245,6 +245,11 @@ pub async fn sign_up(
             }
             Err(error) => return Err(ApiError::internal(&error)),
         };
+    // The account stands either way; a failure here only costs the staff
+    // their notice.
+    if let Err(error) = signed_up(&state.domain, &account).await {
+        tracing::warn!(%error, account = account.id, "staff not told of a sign-up");
+    }
     let app = oauth::find_app(&state.db, auth.app_id)
         .await?
         .ok_or_else(ApiError::not_found)?;

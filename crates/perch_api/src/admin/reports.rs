@@ -46,8 +46,8 @@ async fn render(state: &ApiState, row: &ReportRow) -> Result<Value, ApiError> {
             None => Ok(Value::Null),
         }
     };
-    let status_ids = reports::status_ids(&state.db, row.id).await?;
-    let statuses = perch_db::statuses::find_many(&state.db, &status_ids).await?;
+    // As they stand, or as they were reported when deleted since.
+    let statuses = reports::statuses(&state.db, row.id).await?;
     let rule_ids = reports::rule_ids(&state.db, row.id).await?;
     let rules: Vec<Value> = reports::all_rules(&state.db)
         .await?

@@ -180,9 +180,25 @@ pub fn account_from_row(row: &AccountRow, public_url: &Url) -> Account {
         noindex: false,
         moved: None,
         emojis: Vec::new(),
-        roles: Vec::new(),
+        roles: badges(row),
         fields: Vec::new(),
     }
+}
+
+/// The role badges of a local account: its role, when the role shows on
+/// profiles (Mastodon's `highlighted`).
+fn badges(row: &AccountRow) -> Vec<AccountRole> {
+    row.role
+        .as_deref()
+        .and_then(|name| name.parse::<perch_core::role::Role>().ok())
+        .filter(|role| role.highlighted())
+        .map(|role| AccountRole {
+            id: role.mastodon_id().to_string(),
+            name: role.display_name().to_owned(),
+            color: String::new(),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Build the CredentialAccount for the owner of `row`, whose role is
@@ -315,6 +331,7 @@ pub(super) mod tests {
             suspended_at: None,
             silenced_at: None,
             sensitized_at: None,
+            role: Some("user".to_owned()),
         }
     }
 
@@ -337,6 +354,7 @@ pub(super) mod tests {
             statuses_count: -5,
             last_status_at: None,
             created_at: 0,
+            role: None,
             ..local_row()
         }
     }
@@ -376,6 +394,29 @@ pub(super) mod tests {
         for list in ["emojis", "roles", "fields"] {
             assert_eq!(json[list], json!([]), "{list}");
         }
+    }
+
+    #[test]
+    fn staff_show_their_role_as_a_badge_and_others_none() {
+        let badge = |role: &str| {
+            let row = AccountRow {
+                role: Some(role.to_owned()),
+                ..local_row()
+            };
+            to_json(&account_from_row(&row, &public_url()))["roles"].clone()
+        };
+        assert_eq!(
+            badge("moderator"),
+            json!([{"id": "1", "name": "Moderator", "color": ""}])
+        );
+        assert_eq!(
+            badge("owner"),
+            json!([{"id": "3", "name": "Owner", "color": ""}])
+        );
+        assert_eq!(badge("user"), json!([]));
+        assert_eq!(badge("no such role"), json!([]));
+        let remote = to_json(&account_from_row(&remote_row(), &public_url()));
+        assert_eq!(remote["roles"], json!([]));
     }
 
     #[test]

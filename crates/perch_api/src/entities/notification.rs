@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::account::Account;
 use super::iso8601_millis;
 use super::status::Status;
+use crate::reports::Report;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Notification {
@@ -17,6 +18,9 @@ pub struct Notification {
     pub created_at: String,
     pub account: Account,
     pub status: Option<Status>,
+    /// The report of an `admin.report` notification (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
 }
 
 pub fn notification(
@@ -25,6 +29,7 @@ pub fn notification(
     created_at: i64,
     account: Account,
     status: Option<Status>,
+    report: Option<Report>,
 ) -> Notification {
     Notification {
         id: id.to_string(),
@@ -33,6 +38,7 @@ pub fn notification(
         created_at: iso8601_millis(created_at),
         account,
         status,
+        report,
     }
 }
 

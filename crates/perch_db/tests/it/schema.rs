@@ -1101,7 +1101,7 @@ async fn the_sqlite_description_reads_every_kind_of_fact() {
         "chats: CHECK on (account_high, account_low): account_low<account_high",
         "accounts: UNIQUE INDEX accounts_username_domain (lower(username), coalesce(lower(domain),''))",
         "statuses: INDEX statuses_public_local (local, id) WHERE visibility=0 and reblog_of_id is null",
-        "notifications: UNIQUE INDEX notifications_once (account_id, kind, from_account_id, coalesce(status_id,0))",
+        "notifications: UNIQUE INDEX notifications_once (account_id, kind, from_account_id, coalesce(status_id,0), coalesce(report_id,0))",
     ] {
         assert!(
             facts.contains(expected),

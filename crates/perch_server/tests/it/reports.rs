@@ -268,3 +268,162 @@ async fn moderators_work_the_reports_queue_and_users_cannot() {
     let (_, none, _) = admin(Method::GET, filtered, mo.clone()).await;
     assert_eq!(none, json!([]));
 }
+
+/// The notifications of `token`'s owner, of `kind`.
+async fn notifications_of(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
+    let (status, list, _) =
+        call(app, Method::GET, "/api/v1/notifications", Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .filter(|n| n["type"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_staff_hear_of_reports_and_sign_ups_and_keep_deleted_statuses() {
+    use perch_server::testing::Role;
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let ben = user(&app, "ben").await;
+    let mo_id = app
+        .create_with_role("mo", crate::statuses::PASSWORD, Role::Moderator)
+        .await;
+    let max_id = app
+        .create_with_role("max", crate::statuses::PASSWORD, Role::Moderator)
+        .await;
+    let mo = app.token_with_scopes("mo", "read write admin:read").await;
+    let max = app.token_with_scopes("max", "read write admin:read").await;
+
+    // Staff wear their role on their public profile; others wear none.
+    let (_, profile, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/accounts/{mo_id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        profile["roles"],
+        json!([{"id": "1", "name": "Moderator", "color": ""}])
+    );
+    let (_, profile, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/accounts/{}", ann.id),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(profile["roles"], json!([]));
+
+    let spam = post_status(&app, &ben.token, json!({"status": "buy now"})).await;
+    let (status, made) = report(
+        &app,
+        &ann.token,
+        json!({"account_id": ben.id, "status_ids": [spam["id"]], "comment": "ads"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    // A second report by the same reporter notifies again.
+    let (status, about_max) = report(
+        &app,
+        &ann.token,
+        json!({"account_id": max_id.to_string(), "comment": "rude"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{about_max}");
+
+    let told = notifications_of(&app, &mo, "admin.report").await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    let of_ben = told
+        .iter()
+        .find(|n| n["report"]["id"] == made["id"])
+        .expect("the report of ben");
+    assert_eq!(of_ben["account"]["username"], "ann");
+    assert_eq!(of_ben["report"]["target_account"]["id"], ben.id.as_str());
+    assert_eq!(of_ben["report"]["comment"], "ads");
+    assert_eq!(of_ben["status"], Value::Null);
+    // The reported moderator is not told of the report about himself, and
+    // users are told of none.
+    let max_told = notifications_of(&app, &max, "admin.report").await;
+    assert_eq!(max_told.len(), 1, "{max_told:?}");
+    assert_eq!(max_told[0]["report"]["id"], made["id"]);
+    assert!(
+        notifications_of(&app, &ben.token, "admin.report")
+            .await
+            .is_empty()
+    );
+    // The staff's own mutes do not hide what they must handle.
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/accounts/{}/mute", ann.id),
+        Some(&mo),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(notifications_of(&app, &mo, "admin.report").await.len(), 2);
+
+    // Ben deletes what he was reported for: the moderators still read it.
+    let (status, _, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/statuses/{}", spam["id"].as_str().unwrap()),
+        Some(&ben.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, shown, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/admin/reports/{}", made["id"].as_str().unwrap()),
+        Some(&mo),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        shown["statuses"].as_array().map(Vec::len),
+        Some(1),
+        "{shown}"
+    );
+    assert_eq!(shown["statuses"][0]["id"], spam["id"]);
+    assert!(
+        shown["statuses"][0]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("buy now")),
+        "{shown}"
+    );
+    assert_eq!(shown["statuses"][0]["account"]["id"], ben.id.as_str());
+
+    // A sign-up through the API tells those who handle accounts.
+    let client = crate::oauth::register_app(&app, "read write").await;
+    let app_token = crate::signup::app_token(&app, &client, "write:accounts").await;
+    let response = crate::signup::sign_up(&app, &app_token, crate::signup::valid("newbie")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let signed_up = notifications_of(&app, &mo, "admin.sign_up").await;
+    assert_eq!(signed_up.len(), 1, "{signed_up:?}");
+    assert_eq!(signed_up[0]["account"]["username"], "newbie");
+    assert!(
+        notifications_of(&app, &ann.token, "admin.sign_up")
+            .await
+            .is_empty()
+    );
+
+    // A moderator made a user again no longer sees the staff's notices.
+    perch_db::users::set_role(&app.db, mo_id, Role::User)
+        .await
+        .expect("role");
+    assert!(notifications_of(&app, &mo, "admin.report").await.is_empty());
+    assert!(
+        notifications_of(&app, &mo, "admin.sign_up")
+            .await
+            .is_empty()
+    );
+}

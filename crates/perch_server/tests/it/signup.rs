@@ -24,7 +24,7 @@ pub async fn app_token(app: &TestApp, client: &Client, scope: &str) -> String {
     body["access_token"].as_str().expect("token").to_owned()
 }
 
-async fn sign_up(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+pub async fn sign_up(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/accounts"))
         .bearer_auth(token)
@@ -34,7 +34,7 @@ async fn sign_up(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
         .expect("sent")
 }
 
-fn valid(username: &str) -> Value {
+pub fn valid(username: &str) -> Value {
     json!({
         "username": username,
         "email": format!("{username}@example.com"),
