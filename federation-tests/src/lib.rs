@@ -30,3 +30,33 @@ pub async fn texts(instance: &Instance, token: &str, path: &str) -> Vec<String> 
         .map(|s| s["content"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// A 2×2 PNG.
+pub fn png_dot() -> Vec<u8> {
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(2, 2))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    png.into_inner()
+}
+
+/// A 2×2 PNG uploaded by `token` on `instance`: its MediaAttachment.
+pub async fn upload_dot(instance: &Instance, token: &str) -> serde_json::Value {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png_dot()).file_name("dot.png"),
+        )
+        .text("description", "two by two");
+    instance
+        .client
+        .post(instance.url("/api/v2/media"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
+}

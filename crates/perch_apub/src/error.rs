@@ -22,6 +22,12 @@ pub enum InboxError {
     /// another try later.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The sender asks too much at once: answered 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -29,7 +35,12 @@ pub enum InboxError {
 impl InboxError {
     /// Whether trying again later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, InboxError::Unavailable(_) | InboxError::Internal(_))
+        matches!(
+            self,
+            InboxError::Unavailable(_)
+                | InboxError::Internal(_)
+                | InboxError::TooManyRequests { .. }
+        )
     }
 
     /// A failed fetch of what an activity refers to: transient when the
@@ -73,6 +84,7 @@ impl IntoResponse for InboxError {
             InboxError::Forbidden(_) => StatusCode::FORBIDDEN,
             InboxError::NotFound => StatusCode::NOT_FOUND,
             InboxError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            InboxError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             InboxError::Internal(cause) => {
                 tracing::error!(%cause, "inbox failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -82,6 +94,16 @@ impl IntoResponse for InboxError {
             InboxError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let mut response =
+            (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if let InboxError::TooManyRequests { retry_after, .. } = &self {
+            let seconds = retry_after.as_secs().max(1);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }

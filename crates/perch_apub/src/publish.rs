@@ -177,7 +177,13 @@ pub async fn enqueue(
                 body = build_undo_of(body);
             }
             // To the blocked account's own inbox, as Mastodon sends it.
-            let inboxes = block.target.inbox_url.clone().into_iter().collect();
+            let inboxes = block
+                .target
+                .inbox_url
+                .clone()
+                .filter(|_| block.target.takes_deliveries())
+                .into_iter()
+                .collect();
             store(tx, ids, block.actor.account_id, body, key, inboxes).await
         }
         Outbound::Flag(flag) => {
@@ -227,7 +233,7 @@ async fn status_inboxes(tx: &mut Tx, note: &StatusNote) -> Result<Vec<String>, P
 /// The inbox that reaches a remote actor: its server's shared inbox when
 /// it has one, so one delivery serves every recipient there.
 fn preferred_inbox(actor: &ActorRef) -> Option<String> {
-    if actor.is_local() {
+    if !actor.takes_deliveries() {
         return None;
     }
     actor
@@ -334,10 +340,10 @@ async fn enqueue_follow(
     Ok(())
 }
 
-/// The recipient's personal inbox, when it is remote. Follow-related
+/// The recipient's personal inbox, when it is remote and not suspended. Follow-related
 /// activities go to the personal inbox, as Mastodon sends them.
 fn remote_inbox(ids: &IdGenerator, recipient: &ActorRef) -> Result<Option<Target>, PublishError> {
-    if recipient.is_local() {
+    if !recipient.takes_deliveries() {
         return Ok(None);
     }
     let inbox = recipient
@@ -366,6 +372,7 @@ mod tests {
             domain: None,
             inbox_url: None,
             shared_inbox_url: None,
+            suspended: false,
         }
     }
 

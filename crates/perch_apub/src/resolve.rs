@@ -34,7 +34,19 @@ pub enum ResolveError {
     Db(#[from] perch_db::Error),
     #[error("signing the fetch failed: {0}")]
     Sign(String),
+    /// Too many unknown keys of one server were asked for of late.
+    #[error("too many unknown keys from {host}; try again in {} s", .retry_after.as_secs().max(1))]
+    Throttled {
+        host: String,
+        retry_after: std::time::Duration,
+    },
 }
+
+/// How many unknown keys of one server are fetched a minute, at most (all
+/// at once after a quiet minute), unless the operator sets another number
+/// (`PERCH_KEY_FETCHES_PER_MINUTE`). A server that brings more new actors
+/// at once is asked to retry (429), as it does after any refusal.
+pub const UNKNOWN_KEY_FETCHES_PER_MINUTE: u32 = 120;
 
 /// The instance actor's signer, for fetches.
 async fn instance_signer(state: &ApubState) -> Result<ActorSigner, ResolveError> {
@@ -70,8 +82,13 @@ pub async fn fetch_actor(
     if person.id != requested || authority(&served_from) != authority(&person.id) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }
-    let remote = remote_actor_from_person(&person, now_millis())
+    let mut remote = remote_actor_from_person(&person, now_millis())
         .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+    // A server whose media the instance rejects keeps no avatar or header.
+    if state.federation_policy.rejects_media(&remote.domain) {
+        remote.avatar_url = None;
+        remote.header_url = None;
+    }
     let id = actors::upsert_remote(&state.db, state.ids.next_id(), &remote).await?;
     let row = perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
         .await?
@@ -102,7 +119,9 @@ pub async fn actor_by_uri(
 }
 
 /// The key with this id; an unknown key is fetched through its owner
-/// (the key id without its fragment is the actor, for every common server).
+/// (the key id without its fragment is the actor, for every common server),
+/// within the operator's limit per server
+/// ([`UNKNOWN_KEY_FETCHES_PER_MINUTE`] by default).
 pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, bool), ResolveError> {
     if let Some(key) = actors::key_by_id(&state.db, key_id).await? {
         return Ok((key, false));
@@ -110,6 +129,15 @@ pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, boo
     let mut owner =
         Url::parse(key_id).map_err(|_| ResolveError::Invalid("keyId is not a URL".to_owned()))?;
     owner.set_fragment(None);
+    // Each unknown key costs a fetch: a server (or whoever names its keys)
+    // gets only so many of them a minute.
+    let host = authority(&owner).ok_or(ResolveError::Invalid("keyId has no host".to_owned()))?;
+    if let Err(retry) = state.key_fetches.check(&host, std::time::Instant::now()) {
+        return Err(ResolveError::Throttled {
+            host,
+            retry_after: retry.duration(),
+        });
+    }
     let (_, key) = fetch_actor(state, &owner).await?;
     if key.key_id != key_id {
         return Err(ResolveError::Mismatch(key_id.to_owned()));

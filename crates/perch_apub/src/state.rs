@@ -55,6 +55,9 @@ pub struct ApubState {
     /// Refetches of remote keys after a signature failed, per key id
     /// (at most one per [`crate::inbox::KEY_REFETCH_INTERVAL`]).
     pub key_refetches: Arc<perch_core::rate_limit::RateLimiter>,
+    /// Fetches of unknown keys, per server (at most
+    /// [`crate::resolve::UNKNOWN_KEY_FETCHES_PER_MINUTE`]).
+    pub key_fetches: Arc<perch_core::rate_limit::RateLimiter>,
     /// Senders whose standing with the delivery queue was just checked.
     pub recently_heard: Arc<RecentlyHeard>,
     /// Wakes the delivery worker when jobs were enqueued.

@@ -232,6 +232,8 @@ impl Server {
             .env("PERCH_DATA_DIR", self._dir.path().join("data"))
             .env("PERCH_DATABASE_URL", self.database.url())
             .env("PERCH_ALLOW_PRIVATE_ADDRESSES", "true")
+            // The fake origins bring thousands of new actors at once.
+            .env("PERCH_KEY_FETCHES_PER_MINUTE", "1000000")
             .env("PERCH_LOG", server_log_filter())
             .kill_on_drop(true);
         for (name, value) in &self.env {

@@ -18,11 +18,20 @@ pub struct ActorRef {
     pub inbox_url: Option<String>,
     /// The server's shared inbox, when it has one.
     pub shared_inbox_url: Option<String>,
+    /// A moderator suspended the (remote) account: nothing is delivered to
+    /// it.
+    pub suspended: bool,
 }
 
 impl ActorRef {
     pub fn is_local(&self) -> bool {
         self.domain.is_none()
+    }
+
+    /// Whether activities may be addressed to this actor's inbox: a remote
+    /// actor not suspended.
+    pub fn takes_deliveries(&self) -> bool {
+        !self.is_local() && !self.suspended
     }
 }
 

@@ -185,6 +185,29 @@ pub async fn mark_accounts(
     Ok(())
 }
 
+/// Forget the media of `domain` and its subdomains, for a block that
+/// rejects it: the accounts' avatars and headers, and the attachments of
+/// their statuses (kept by reference only, so no file goes). The text stays.
+pub async fn clear_media(tx: &mut Tx, domain: &str) -> Result<()> {
+    let pattern = format!("%.{domain}");
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE accounts SET avatar_url = NULL, header_url = NULL \
+             WHERE (domain = $1 OR domain LIKE $2) \
+             AND (avatar_url IS NOT NULL OR header_url IS NOT NULL)",
+        )
+        .bind(domain).bind(&pattern)
+        .execute(&mut *conn).await?;
+        sqlx::query(
+            "DELETE FROM media_attachments WHERE remote_url IS NOT NULL AND account_id IN ( \
+               SELECT id FROM accounts WHERE domain = $1 OR domain LIKE $2)",
+        )
+        .bind(domain).bind(&pattern)
+        .execute(&mut *conn).await?;
+    });
+    Ok(())
+}
+
 /// Lift the marks a block of `domain` made at `at` (see [`mark_accounts`]);
 /// marks a moderator set on an account by itself stay.
 pub async fn unmark_accounts(tx: &mut Tx, domain: &str, at: UnixMillis) -> Result<()> {

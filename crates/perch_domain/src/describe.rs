@@ -19,6 +19,7 @@ pub fn actor_ref(row: &AccountRow) -> ActorRef {
         domain: row.domain.clone(),
         inbox_url: row.inbox_url.clone(),
         shared_inbox_url: row.shared_inbox_url.clone(),
+        suspended: row.suspended_at.is_some(),
     }
 }
 

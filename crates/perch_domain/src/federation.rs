@@ -77,6 +77,9 @@ pub async fn block(
         row.created_at,
     )
     .await?;
+    if row.reject_media {
+        domain_blocks::clear_media(&mut change.tx, &row.domain).await?;
+    }
     change.commit().await?;
     Ok(row)
 }
@@ -108,6 +111,9 @@ pub async fn update(
             row.created_at,
         )
         .await?;
+    }
+    if updated.reject_media && !row.reject_media {
+        domain_blocks::clear_media(&mut change.tx, &row.domain).await?;
     }
     change.commit().await?;
     Ok(updated)

@@ -352,6 +352,10 @@ async fn apub_state(
         signing_keys: Arc::new(SigningKeys::default()),
         verifying_keys: Arc::new(VerifyingKeys::default()),
         key_refetches: Arc::new(RateLimiter::new(1, perch_apub::inbox::KEY_REFETCH_INTERVAL)),
+        key_fetches: Arc::new(RateLimiter::new(
+            config.key_fetches_per_minute,
+            Duration::from_secs(60),
+        )),
         recently_heard: Arc::default(),
         intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,

@@ -40,6 +40,7 @@ const KEYS: &[&str] = &[
     "sign_in_attempts_per_ip",
     "sign_in_attempts_per_account",
     "sign_ups_per_ip",
+    "key_fetches_per_minute",
     "trusted_proxies",
     "signature_max_age",
     "signature_max_future",
@@ -92,6 +93,8 @@ pub struct Config {
     pub sign_in_attempts_per_account: u32,
     /// Accounts created through the API per client address in 30 minutes.
     pub sign_ups_per_ip: u32,
+    /// Unknown signing keys fetched per server in a minute, at most.
+    pub key_fetches_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client of the
     /// per-address limits.
     pub trusted_proxies: TrustedProxies,
@@ -248,6 +251,7 @@ struct RawConfig {
     sign_in_attempts_per_ip: Option<u32>,
     sign_in_attempts_per_account: Option<u32>,
     sign_ups_per_ip: Option<u32>,
+    key_fetches_per_minute: Option<u32>,
     trusted_proxies: Option<ProxyList>,
     signature_max_age: Option<u64>,
     signature_max_future: Option<u64>,
@@ -390,6 +394,10 @@ impl RawConfig {
             sign_in_attempts_per_ip: self.sign_in_attempts_per_ip.unwrap_or(30).max(1),
             sign_in_attempts_per_account: self.sign_in_attempts_per_account.unwrap_or(10).max(1),
             sign_ups_per_ip: self.sign_ups_per_ip.unwrap_or(5).max(1),
+            key_fetches_per_minute: self
+                .key_fetches_per_minute
+                .unwrap_or(perch_apub::resolve::UNKNOWN_KEY_FETCHES_PER_MINUTE)
+                .max(1),
             signature_max_age: Duration::from_secs(self.signature_max_age.unwrap_or(12 * 3600)),
             signature_max_future: Duration::from_secs(self.signature_max_future.unwrap_or(3600)),
             delivery_worker: self.delivery_worker.unwrap_or(true),

@@ -6,6 +6,7 @@ mod domain_blocks;
 mod follows;
 mod inbox;
 mod inbox_notes;
+mod key_fetch_limit;
 mod key_refetch;
 mod moderation;
 mod queue;

@@ -1,6 +1,6 @@
 //! A remote account suspended by a moderator: what it sends is dropped at
 //! the inbox before anything is fetched or stored, and nothing is
-//! delivered to it any more; unsuspended, both resume.
+//! delivered to it any more, not even a mention; unsuspended, both resume.
 
 use perch_federation_tests::{Instance, PASSWORD, drain, texts};
 use perch_server::testing::Role;
@@ -45,7 +45,18 @@ async fn a_suspended_remote_account_is_neither_heard_nor_served() {
         json!({"status": "from alice while bob is suspended"}),
     )
     .await;
+    // Not even a mention reaches him.
+    a.post_status(
+        &alice,
+        json!({
+            "status": format!("@bob@{} from alice, directly", b.domain),
+            "visibility": "direct",
+        }),
+    )
+    .await;
     drain(&[&a, &b]).await;
+    let (_, mentions) = b.get("/api/v1/notifications?types[]=mention", &bob).await;
+    assert_eq!(mentions, json!([]), "no mention reached bob");
     assert!(
         texts(&a, &alice, "/api/v1/timelines/home")
             .await

@@ -2,7 +2,7 @@
 //! likes, reblogs, edits, deletes and their undos show on the other side
 //! with the right counts; reply threads assemble on both sides.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, png_dot, upload_dot};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,6 +17,23 @@ async fn follow(from: &Instance, token: &str, to: &Instance, target: &str) -> St
     assert_eq!(status, StatusCode::OK, "{body}");
     drain(&[from, to]).await;
     id
+}
+
+/// Give the holder of `token` a 2×2 PNG avatar.
+async fn set_avatar(instance: &Instance, token: &str) {
+    let form = reqwest::multipart::Form::new().part(
+        "avatar",
+        reqwest::multipart::Part::bytes(png_dot()).file_name("me.png"),
+    );
+    let response = instance
+        .client
+        .patch(instance.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 async fn status_on(instance: &Instance, token: &str, id: &str) -> Value {
@@ -349,8 +366,20 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
     let (a, b) = (Instance::start().await, Instance::start().await);
     a.create_user("alice", PASSWORD).await;
     b.create_user("bob", PASSWORD).await;
+    a.create_user("carol", PASSWORD).await;
     let (alice, bob) = (a.token("alice").await, b.token("bob").await);
-    follow(&b, &bob, &a, "alice").await;
+    for user in ["alice", "carol"] {
+        set_avatar(&a, &a.token(user).await).await;
+    }
+    let alice_on_b = follow(&b, &bob, &a, "alice").await;
+    let (_, alice_seen) = b.get(&format!("/api/v1/accounts/{alice_on_b}"), &bob).await;
+    assert!(
+        !alice_seen["avatar"]
+            .as_str()
+            .unwrap()
+            .ends_with("/missing.png"),
+        "{alice_seen}"
+    );
 
     let media = upload_dot(&a, &alice).await;
     let media_id = media["id"].as_str().expect("uploaded").to_owned();
@@ -383,6 +412,27 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
         .await
         .expect("sent");
     assert_eq!(blocked.status(), StatusCode::OK);
+    // What was stored of A's media is gone too: avatars, and attachments
+    // of statuses already here; and an account of A met later comes
+    // without its avatar.
+    let (_, alice_seen) = b.get(&format!("/api/v1/accounts/{alice_on_b}"), &bob).await;
+    assert!(
+        alice_seen["avatar"]
+            .as_str()
+            .unwrap()
+            .ends_with("/avatars/original/missing.png"),
+        "{alice_seen}"
+    );
+    assert_eq!(home(&b, &bob).await[0]["media_attachments"], json!([]));
+    let carol_on_b = b.resolve(&bob, &format!("@carol@{}", a.domain)).await;
+    let (_, carol_seen) = b.get(&format!("/api/v1/accounts/{carol_on_b}"), &bob).await;
+    assert!(
+        carol_seen["avatar"]
+            .as_str()
+            .unwrap()
+            .ends_with("/avatars/original/missing.png"),
+        "{carol_seen}"
+    );
     let second = upload_dot(&a, &alice).await;
     a.post_status(
         &alice,
@@ -399,29 +449,4 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
         "{feed}"
     );
     assert_eq!(feed[0]["media_attachments"], json!([]), "{feed}");
-}
-
-/// A 2×2 PNG uploaded by `token` on `instance`: its MediaAttachment.
-async fn upload_dot(instance: &Instance, token: &str) -> Value {
-    let mut png = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image::RgbImage::new(2, 2))
-        .write_to(&mut png, image::ImageFormat::Png)
-        .expect("encodes");
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(png.into_inner()).file_name("dot.png"),
-        )
-        .text("description", "two by two");
-    instance
-        .client
-        .post(instance.url("/api/v2/media"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json")
 }

@@ -40,5 +40,6 @@ pub(crate) fn test_actor(uri: &str, domain: Option<&str>) -> perch_core::outboun
         domain: domain.map(str::to_owned),
         inbox_url: Some(format!("{uri}/inbox")),
         shared_inbox_url: None,
+        suspended: false,
     }
 }

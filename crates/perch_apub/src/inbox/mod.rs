@@ -326,6 +326,12 @@ async fn verified_key(
             return Ok(None);
         }
         Err(ResolveError::Db(e)) => return Err(e.into()),
+        Err(error @ ResolveError::Throttled { retry_after, .. }) => {
+            return Err(InboxError::TooManyRequests {
+                message: error.to_string(),
+                retry_after,
+            });
+        }
         Err(error) => {
             return Err(InboxError::Unauthorized(format!(
                 "cannot get the signing key: {error}"

@@ -63,6 +63,7 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
         domain: None,
         inbox_url: None,
         shared_inbox_url: None,
+        suspended: false,
     };
     let target = ActorRef {
         account_id: target_id,
@@ -70,6 +71,7 @@ async fn follow_events_become_delivery_jobs_in_the_callers_transaction() {
         domain: Some("remote.example".to_owned()),
         inbox_url: Some("https://remote.example/users/ben/inbox".to_owned()),
         shared_inbox_url: None,
+        suspended: false,
     };
     let follow_uri = layout.activity_uri(ids.next_id().as_i64());
     let relation = Relation {

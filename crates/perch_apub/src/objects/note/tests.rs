@@ -11,6 +11,7 @@ fn actor(uri: &str) -> ActorRef {
         domain: None,
         inbox_url: None,
         shared_inbox_url: None,
+        suspended: false,
     }
 }
 
