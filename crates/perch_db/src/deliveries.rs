@@ -202,10 +202,11 @@ pub async fn claim(
     per_host: i64,
 ) -> Result<Vec<Job>> {
     let scan = limit.saturating_mul(SCAN_PER_JOB);
-    let ids: Vec<i64> = match db {
+    let pool = match db {
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let ids: Vec<i64> = sqlx::query_scalar(
+            // One statement, so one round trip and one commit: the due jobs
+            // are locked, chosen, leased and read with their activities.
+            let mut jobs: Vec<Job> = sqlx::query_as(
                 "WITH candidates AS ( \
                    SELECT d.id, d.host, d.next_attempt_at FROM deliveries d \
                    WHERE d.state = 0 AND d.next_attempt_at <= $1 \
@@ -217,77 +218,78 @@ pub async fn claim(
                      AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
                                      AND h.circuit_open_until > $1) \
                    ORDER BY d.next_attempt_at, d.id LIMIT $4 \
-                   FOR UPDATE OF d SKIP LOCKED) \
-                 SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
-                   (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM candidates) r \
-                 WHERE n <= $5 ORDER BY next_attempt_at, id LIMIT $2",
+                   FOR UPDATE OF d SKIP LOCKED), \
+                 chosen AS ( \
+                   SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
+                     (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM candidates) r \
+                   WHERE n <= $5 ORDER BY next_attempt_at, id LIMIT $2) \
+                 UPDATE deliveries d SET lease_owner = $6, lease_expires_at = $7 \
+                 FROM chosen c, outbound_activities a \
+                 WHERE d.id = c.id AND a.id = d.activity_id \
+                 RETURNING d.id, d.created_at, d.inbox_url, d.host, d.attempts, \
+                   a.actor_account_id, a.uri AS activity_uri, a.body, \
+                   EXISTS (SELECT 1 FROM gone_inboxes g WHERE g.inbox_url = d.inbox_url) \
+                     AS inbox_gone",
             )
             .bind(now)
             .bind(limit)
             .bind(busy)
             .bind(scan)
             .bind(per_host)
-            .fetch_all(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
-                 WHERE id = ANY($3)",
-            )
             .bind(owner)
             .bind(lease_until)
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            ids
-        }
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar(
-                "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
-                 WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
-                     (PARTITION BY host ORDER BY next_attempt_at, id) AS n \
-                   FROM (SELECT d.id, d.host, d.next_attempt_at FROM deliveries d \
-                     WHERE d.state = 0 AND d.next_attempt_at <= $3 \
-                       AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $3) \
-                       AND d.host NOT IN (SELECT value FROM json_each($5)) \
-                       AND NOT EXISTS (SELECT 1 FROM deliveries o \
-                                       WHERE o.inbox_url = d.inbox_url \
-                                       AND o.order_key = d.order_key \
-                                       AND o.state = 0 AND o.id < d.id) \
-                       AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
-                                       AND h.circuit_open_until > $3) \
-                     ORDER BY d.next_attempt_at, d.id LIMIT $6)) \
-                   WHERE n <= $7 ORDER BY next_attempt_at, id LIMIT $4) \
-                 RETURNING id",
-            )
-            .bind(owner)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .bind(json_texts(busy))
-            .bind(scan)
-            .bind(per_host)
             .fetch_all(pool)
-            .await?
+            .await?;
+            jobs.sort_unstable_by_key(|job| job.id);
+            return Ok(jobs);
         }
+        Db::Sqlite(pool) => pool,
     };
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
+         WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY host ORDER BY next_attempt_at, id) AS n \
+           FROM (SELECT d.id, d.host, d.next_attempt_at FROM deliveries d \
+             WHERE d.state = 0 AND d.next_attempt_at <= $3 \
+               AND (d.lease_expires_at IS NULL OR d.lease_expires_at < $3) \
+               AND d.host NOT IN (SELECT value FROM json_each($5)) \
+               AND NOT EXISTS (SELECT 1 FROM deliveries o \
+                               WHERE o.inbox_url = d.inbox_url \
+                               AND o.order_key = d.order_key \
+                               AND o.state = 0 AND o.id < d.id) \
+               AND NOT EXISTS (SELECT 1 FROM delivery_hosts h WHERE h.host = d.host \
+                               AND h.circuit_open_until > $3) \
+             ORDER BY d.next_attempt_at, d.id LIMIT $6)) \
+           WHERE n <= $7 ORDER BY next_attempt_at, id LIMIT $4) \
+         RETURNING id",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .bind(json_texts(busy))
+    .bind(scan)
+    .bind(per_host)
+    .fetch_all(pool)
+    .await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     // By id: a worker claims again while earlier jobs are in flight, and
-    // two claims in one millisecond would share a lease expiry.
-    Ok(fetch_by_ids!(
-        db,
-        &ids,
-        query_as,
+    // two claims in one millisecond would share a lease expiry. (SQLite's
+    // RETURNING cannot name the activity's columns.)
+    Ok(sqlx::query_as(
         "SELECT d.id, d.created_at, d.inbox_url, d.host, d.attempts, a.actor_account_id, \
          a.uri AS activity_uri, a.body, \
          EXISTS (SELECT 1 FROM gone_inboxes g WHERE g.inbox_url = d.inbox_url) AS inbox_gone \
          FROM deliveries d JOIN outbound_activities a ON a.id = d.activity_id \
-         WHERE d.id",
-        " AND d.lease_owner = $2 AND d.state = 0 ORDER BY d.id",
-        owner
-    ))
+         WHERE d.id IN (SELECT value FROM json_each($1)) AND d.lease_owner = $2 \
+           AND d.state = 0 ORDER BY d.id",
+    )
+    .bind(crate::pool::json_ids(&ids))
+    .bind(owner)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Give claimed jobs back unattempted (a worker claimed more than a server
@@ -340,16 +342,23 @@ pub async fn renew_lease(db: &Db, id: i64, owner: &str, lease_until: UnixMillis)
 /// The first parked job of inbox `f.inbox_url` that has no older pending
 /// job with its order key, in a statement that names a job that ended its
 /// attempt `f` and binds [`PARKED`] as `$p`.
+/// With a second argument, a condition on `e`: jobs that it excludes do
+/// not count as pending (for a statement that ends them itself, and so
+/// still sees them pending).
 macro_rules! next_parked_of {
     ($p:literal) => {
+        next_parked_of!($p, "TRUE")
+    };
+    ($p:literal, $counts:literal) => {
         concat!(
             "(SELECT o.id FROM deliveries o WHERE o.inbox_url = f.inbox_url \
                AND o.state = 0 AND o.next_attempt_at = ",
             $p,
             " AND NOT EXISTS (SELECT 1 FROM deliveries e \
                  WHERE e.inbox_url = o.inbox_url AND e.order_key = o.order_key \
-                 AND e.state = 0 AND e.id < o.id) \
-             ORDER BY o.next_attempt_at, o.id LIMIT 1)"
+                 AND e.state = 0 AND e.id < o.id AND ",
+            $counts,
+            ") ORDER BY o.next_attempt_at, o.id LIMIT 1)"
         )
     };
 }
@@ -404,13 +413,13 @@ pub async fn mark_all_delivered(
     if delivered.is_empty() {
         return Ok(());
     }
-    let mut statuses: Vec<i32> = delivered.iter().map(|(_, status)| *status).collect();
-    statuses.sort_unstable();
-    statuses.dedup();
     let ids: Vec<i64> = delivered.iter().map(|(id, _)| *id).collect();
-    let mut tx = db.begin().await?;
-    match &mut tx {
-        Tx::Sqlite(tx) => {
+    match db {
+        Db::Sqlite(pool) => {
+            let mut statuses: Vec<i32> = delivered.iter().map(|(_, status)| *status).collect();
+            statuses.sort_unstable();
+            statuses.dedup();
+            let mut tx = pool.begin().await?;
             for status in statuses {
                 let ids: Vec<i64> = delivered
                     .iter()
@@ -427,7 +436,7 @@ pub async fn mark_all_delivered(
                 .bind(now)
                 .bind(crate::pool::json_ids(&ids))
                 .bind(owner)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             }
             sqlx::query(
@@ -439,7 +448,7 @@ pub async fn mark_all_delivered(
             )
             .bind(json_texts(hosts))
             .bind(now)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
             sqlx::query(concat!(
                 "UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT ",
@@ -448,51 +457,45 @@ pub async fn mark_all_delivered(
             ))
             .bind(crate::pool::json_ids(&ids))
             .bind(PARKED)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         }
-        Tx::Postgres(tx) => {
-            for status in statuses {
-                let ids: Vec<i64> = delivered
-                    .iter()
-                    .filter(|(_, s)| *s == status)
-                    .map(|(id, _)| *id)
-                    .collect();
-                sqlx::query(
-                    "UPDATE deliveries SET state = 1, attempts = attempts + 1, \
-                     last_status = $1, finished_at = $2, lease_owner = NULL, \
-                     lease_expires_at = NULL WHERE id = ANY($3) AND lease_owner = $4",
-                )
-                .bind(status)
-                .bind(now)
-                .bind(&ids)
-                .bind(owner)
-                .execute(&mut **tx)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO delivery_hosts (host, last_success_at) \
-                 SELECT h, $2 FROM unnest($1::text[]) AS h \
-                 ON CONFLICT (host) DO UPDATE SET consecutive_failures = 0, \
-                 failing_since = NULL, circuit_open_until = NULL, unavailable_since = NULL, \
-                 last_success_at = $2",
-            )
-            .bind(hosts)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        Db::Postgres(pool) => {
+            // One statement: the jobs settled, their servers up, and the
+            // next parked jobs of their inboxes unparked. Its parts share a
+            // snapshot, in which the settled jobs are still pending: the
+            // unparking does not count them.
+            let statuses: Vec<i32> = delivered.iter().map(|(_, status)| *status).collect();
             sqlx::query(concat!(
-                "UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT ",
-                next_parked_of!("$2"),
-                " FROM deliveries f WHERE f.id = ANY($1))",
+                "WITH done AS ( \
+                   UPDATE deliveries d SET state = 1, attempts = d.attempts + 1, \
+                     last_status = s.status, finished_at = $3, lease_owner = NULL, \
+                     lease_expires_at = NULL \
+                   FROM unnest($1::bigint[], $2::int[]) AS s(id, status) \
+                   WHERE d.id = s.id AND d.lease_owner = $4 \
+                   RETURNING d.id, d.inbox_url), \
+                 up AS ( \
+                   INSERT INTO delivery_hosts (host, last_success_at) \
+                   SELECT h, $3 FROM unnest($5::text[]) AS h \
+                   ON CONFLICT (host) DO UPDATE SET consecutive_failures = 0, \
+                   failing_since = NULL, circuit_open_until = NULL, unavailable_since = NULL, \
+                   last_success_at = $3) \
+                 UPDATE deliveries SET next_attempt_at = created_at WHERE id IN (SELECT ",
+                next_parked_of!("$6", "e.id NOT IN (SELECT id FROM done)"),
+                " FROM done f)",
             ))
             .bind(&ids)
+            .bind(&statuses)
+            .bind(now)
+            .bind(owner)
+            .bind(hosts)
             .bind(PARKED)
-            .execute(&mut **tx)
+            .execute(pool)
             .await?;
         }
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// The attempt failed; try again at `retry_at`, or give up when `None`.
