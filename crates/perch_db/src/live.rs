@@ -26,12 +26,12 @@ const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LiveEvent {
-    /// A status (or reblog) was stored.
-    StatusCreated(i64),
+    /// A status (or reblog) by `author` was stored.
+    StatusCreated { id: i64, author: i64 },
     /// A status was edited.
-    StatusUpdated(i64),
+    StatusUpdated { id: i64, author: i64 },
     /// A status (or reblog) was deleted.
-    StatusDeleted(i64),
+    StatusDeleted { id: i64, author: i64 },
     /// A notification for a local account was stored.
     Notification { account_id: i64, id: i64 },
     /// An event was appended to a local account's log (`user_events`).
@@ -46,9 +46,9 @@ impl LiveEvent {
     /// The text sent through `NOTIFY`: the kind, then numbers, by colons.
     pub fn encode(&self) -> String {
         match self {
-            LiveEvent::StatusCreated(id) => format!("status.created:{id}"),
-            LiveEvent::StatusUpdated(id) => format!("status.updated:{id}"),
-            LiveEvent::StatusDeleted(id) => format!("status.deleted:{id}"),
+            LiveEvent::StatusCreated { id, author } => format!("status.created:{id}:{author}"),
+            LiveEvent::StatusUpdated { id, author } => format!("status.updated:{id}:{author}"),
+            LiveEvent::StatusDeleted { id, author } => format!("status.deleted:{id}:{author}"),
             LiveEvent::Notification { account_id, id } => {
                 format!("notification:{account_id}:{id}")
             }
@@ -65,9 +65,18 @@ impl LiveEvent {
         let kind = parts.next()?;
         let numbers: Vec<i64> = parts.map(str::parse).collect::<Result<_, _>>().ok()?;
         Some(match (kind, numbers.as_slice()) {
-            ("status.created", [id]) => LiveEvent::StatusCreated(*id),
-            ("status.updated", [id]) => LiveEvent::StatusUpdated(*id),
-            ("status.deleted", [id]) => LiveEvent::StatusDeleted(*id),
+            ("status.created", [id, author]) => LiveEvent::StatusCreated {
+                id: *id,
+                author: *author,
+            },
+            ("status.updated", [id, author]) => LiveEvent::StatusUpdated {
+                id: *id,
+                author: *author,
+            },
+            ("status.deleted", [id, author]) => LiveEvent::StatusDeleted {
+                id: *id,
+                author: *author,
+            },
             ("notification", [account_id, id]) => LiveEvent::Notification {
                 account_id: *account_id,
                 id: *id,
@@ -200,9 +209,12 @@ mod tests {
     #[test]
     fn events_round_trip_through_text() {
         for event in [
-            LiveEvent::StatusCreated(1),
-            LiveEvent::StatusUpdated(i64::MAX),
-            LiveEvent::StatusDeleted(42),
+            LiveEvent::StatusCreated { id: 1, author: 2 },
+            LiveEvent::StatusUpdated {
+                id: i64::MAX,
+                author: i64::MIN,
+            },
+            LiveEvent::StatusDeleted { id: 42, author: 7 },
             LiveEvent::Notification {
                 account_id: 7,
                 id: 9,

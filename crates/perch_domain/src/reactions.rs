@@ -174,7 +174,10 @@ pub async fn reblog(
             now,
         )
         .await?;
-    change.live([LiveEvent::StatusCreated(reblog_id)]);
+    change.live([LiveEvent::StatusCreated {
+        id: reblog_id,
+        author: booster.id,
+    }]);
     if let Some(author) = author.filter(|_| booster.domain.is_none()) {
         let announce = reaction(uri, booster, original, &author, visibility, now);
         change.publish(Outbound::Announce(announce)).await?;
@@ -200,7 +203,10 @@ pub async fn unreblog(
         return Ok(());
     }
     statuses::delete(&mut change.tx, reblog.id).await?;
-    change.live([LiveEvent::StatusDeleted(reblog.id)]);
+    change.live([LiveEvent::StatusDeleted {
+        id: reblog.id,
+        author: reblog.account_id,
+    }]);
     if let Some(original) = original {
         perch_db::notifications::retract(
             &mut change.tx,

@@ -308,7 +308,10 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
             .notify(account_id, author.id, "mention", Some(id), now)
             .await?;
     }
-    change.live([LiveEvent::StatusCreated(id)]);
+    change.live([LiveEvent::StatusCreated {
+        id,
+        author: author.id,
+    }]);
     if local {
         let stored = stored_row(&row);
         let mut note = status_note(
@@ -446,7 +449,10 @@ pub async fn edit(
             .notify(account_id, author.id, "update", Some(current.id), now)
             .await?;
     }
-    change.live([LiveEvent::StatusUpdated(current.id)]);
+    change.live([LiveEvent::StatusUpdated {
+        id: current.id,
+        author: current.account_id,
+    }]);
     if let Some(update) = update {
         change.publish(update).await?;
     }
@@ -479,7 +485,10 @@ pub async fn delete(
         return Ok(());
     }
     statuses::delete(&mut change.tx, status.id).await?;
-    change.live([LiveEvent::StatusDeleted(status.id)]);
+    change.live([LiveEvent::StatusDeleted {
+        id: status.id,
+        author: status.account_id,
+    }]);
     if let Some(note) = note {
         change
             .publish(Outbound::DeleteStatus(Box::new(note)))

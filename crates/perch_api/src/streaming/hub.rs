@@ -96,12 +96,14 @@ pub async fn hub(
     workers.shutdown().await;
 }
 
-/// Which lane an event takes: by the account it is for, or its status.
+/// Which lane an event takes: by the account it is for, or, for a
+/// status, by its author, so that one account's posts, edits and
+/// deletions reach each stream in the order they were made.
 fn lane_of(event: &LiveEvent) -> usize {
     let key = match *event {
-        LiveEvent::StatusCreated(id)
-        | LiveEvent::StatusUpdated(id)
-        | LiveEvent::StatusDeleted(id) => id,
+        LiveEvent::StatusCreated { author, .. }
+        | LiveEvent::StatusUpdated { author, .. }
+        | LiveEvent::StatusDeleted { author, .. } => author,
         LiveEvent::Notification { account_id, .. }
         | LiveEvent::UserEvent { account_id, .. }
         | LiveEvent::Presence { account_id, .. } => account_id,
@@ -126,9 +128,11 @@ async fn run_lane(state: ApiState, mut queued: mpsc::Receiver<LiveEvent>) {
 async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
     let registry = &state.streaming;
     match event {
-        LiveEvent::StatusCreated(id) => status_event(state, registry, id, "update").await,
-        LiveEvent::StatusUpdated(id) => status_event(state, registry, id, "status.update").await,
-        LiveEvent::StatusDeleted(id) => {
+        LiveEvent::StatusCreated { id, .. } => status_event(state, registry, id, "update").await,
+        LiveEvent::StatusUpdated { id, .. } => {
+            status_event(state, registry, id, "status.update").await
+        }
+        LiveEvent::StatusDeleted { id, .. } => {
             // The status is gone, and with it who saw it: everyone hears
             // the id, which tells nothing about the status.
             let id = id.to_string();

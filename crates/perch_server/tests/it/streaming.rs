@@ -193,7 +193,8 @@ async fn private_statuses_never_reach_the_public_stream() {
         .await;
         posted.push(status["id"].as_str().unwrap().to_owned());
     }
-    // Events go out in order, so the first public event is the last post.
+    // One author's events go out in the order they were made, so the first
+    // public event is the last post.
     let update = next_event(&mut public, json!(["public"]), "update").await;
     assert_eq!(update["id"], posted[3].as_str());
     assert_eq!(update["visibility"], "public");
@@ -269,7 +270,8 @@ async fn a_slow_reader_is_disconnected_while_others_are_unaffected() {
         }
         received
     });
-    let events = vec![LiveEvent::StatusCreated(id); EVENTS];
+    let author: i64 = posted["account"]["id"].as_str().unwrap().parse().unwrap();
+    let events = vec![LiveEvent::StatusCreated { id, author }; EVENTS];
     app.bus.publish(&events).await;
     assert_eq!(
         reader.await.expect("reader"),
