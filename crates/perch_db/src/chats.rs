@@ -164,6 +164,21 @@ pub async fn find_message(db: &Db, id: i64) -> Result<Option<MessageRow>> {
     }))
 }
 
+/// The messages with these ids that exist, in no particular order.
+pub async fn find_messages(db: &Db, ids: &[i64]) -> Result<Vec<MessageRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(fetch_by_ids!(
+        db,
+        ids,
+        query_as,
+        "SELECT id, chat_id, sender_id, client_id, uri, content, created_at, delivered_at, \
+         seen_at FROM chat_messages WHERE id",
+        ""
+    ))
+}
+
 /// The sender's message with this client id.
 pub async fn find_by_client_id(
     db: &Db,

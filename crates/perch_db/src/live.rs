@@ -99,6 +99,31 @@ impl LiveEvent {
     }
 }
 
+/// Between the events of one notification.
+const SEPARATOR: char = ' ';
+/// Longest notification payload: PostgreSQL refuses 8,000 bytes and more.
+const MAX_PAYLOAD: usize = 7_900;
+
+/// Events encoded into as few notification payloads as fit, in order.
+fn batch_payloads(events: &[LiveEvent]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::new();
+    for event in events {
+        let text = event.encode();
+        if !current.is_empty() && current.len() + 1 + text.len() > MAX_PAYLOAD {
+            payloads.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(SEPARATOR);
+        }
+        current.push_str(&text);
+    }
+    if !current.is_empty() {
+        payloads.push(current);
+    }
+    payloads
+}
+
 /// The event bus of one process. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Bus {
@@ -140,14 +165,16 @@ impl Bus {
                 }
             }
             Db::Postgres(pool) => {
-                for event in events {
+                // One notification for a change's events (each commit of a
+                // `NOTIFY` takes a database-wide lock), in as few as fit.
+                for payload in batch_payloads(events) {
                     let sent = sqlx::query("SELECT pg_notify($1, $2)")
                         .bind(CHANNEL)
-                        .bind(event.encode())
+                        .bind(payload)
                         .execute(pool)
                         .await;
                     if let Err(error) = sent {
-                        tracing::warn!(%error, "a live event could not be sent");
+                        tracing::warn!(%error, "live events could not be sent");
                     }
                 }
             }
@@ -175,14 +202,16 @@ impl Bus {
                     () = &mut stop => return,
                     received = listener.recv() => match received {
                         Ok(notification) => {
-                            match LiveEvent::decode(notification.payload()) {
-                                Some(event) => {
-                                    let _ = local.send(event);
+                            for text in notification.payload().split(SEPARATOR) {
+                                match LiveEvent::decode(text) {
+                                    Some(event) => {
+                                        let _ = local.send(event);
+                                    }
+                                    None => tracing::warn!(
+                                        payload = text,
+                                        "an unknown live event was ignored"
+                                    ),
                                 }
-                                None => tracing::warn!(
-                                    payload = notification.payload(),
-                                    "an unknown live event was ignored"
-                                ),
                             }
                         }
                         // The listener reconnects by itself on the next
@@ -205,6 +234,26 @@ impl Bus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_batched_into_payloads_that_fit() {
+        assert!(batch_payloads(&[]).is_empty());
+        let events: Vec<LiveEvent> = (0..1_000)
+            .map(|n| LiveEvent::UserEvent {
+                account_id: i64::MAX - n,
+                seq: i64::MAX - n,
+            })
+            .collect();
+        let payloads = batch_payloads(&events);
+        assert!(payloads.len() > 1, "{} payloads", payloads.len());
+        assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD));
+        let decoded: Vec<LiveEvent> = payloads
+            .iter()
+            .flat_map(|p| p.split(SEPARATOR))
+            .map(|text| LiveEvent::decode(text).expect("decodes"))
+            .collect();
+        assert_eq!(decoded, events);
+    }
 
     #[test]
     fn events_round_trip_through_text() {

@@ -5,6 +5,7 @@
 
 use perch_core::time::UnixMillis;
 
+use crate::live::LiveEvent;
 use crate::{Db, Result, Tx};
 
 /// How long events are kept for reconnecting clients.
@@ -64,6 +65,48 @@ pub async fn find(db: &Db, account_id: i64, seq: i64) -> Result<Option<EventRow>
         .fetch_optional(pool)
         .await?
     }))
+}
+
+/// The kept events among these (account, number) pairs, in no particular
+/// order: one query for what a burst of live events refers to.
+pub async fn find_many(db: &Db, keys: &[(i64, i64)]) -> Result<Vec<EventRow>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match db {
+        Db::Sqlite(pool) => {
+            let mut pairs = String::with_capacity(keys.len() * 40 + 2);
+            pairs.push('[');
+            for (i, (account_id, seq)) in keys.iter().enumerate() {
+                if i > 0 {
+                    pairs.push(',');
+                }
+                pairs.push_str(&format!("[{account_id},{seq}]"));
+            }
+            pairs.push(']');
+            sqlx::query_as(
+                "SELECT account_id, seq, event, payload, created_at FROM user_events \
+                 WHERE (account_id, seq) IN \
+                 (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+                  FROM json_each($1))",
+            )
+            .bind(pairs)
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            let (accounts, seqs): (Vec<i64>, Vec<i64>) = keys.iter().copied().unzip();
+            sqlx::query_as(
+                "SELECT account_id, seq, event, payload, created_at FROM user_events \
+                 WHERE (account_id, seq) IN \
+                 (SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[]))",
+            )
+            .bind(accounts)
+            .bind(seqs)
+            .fetch_all(pool)
+            .await?
+        }
+    })
 }
 
 /// Events after `after`, oldest first, at most `limit`.
@@ -129,18 +172,55 @@ pub async fn append_to(
     event: &str,
     payload: &str,
     now: UnixMillis,
-) -> Result<Vec<crate::live::LiveEvent>> {
+) -> Result<Vec<LiveEvent>> {
     // Always in the same order, so that two transactions writing to the
     // same two logs cannot deadlock.
     let mut ordered = accounts.to_vec();
     ordered.sort_unstable();
     ordered.dedup();
-    let mut live = Vec::with_capacity(ordered.len());
-    for account_id in ordered {
-        let seq = append(tx, account_id, event, payload, now).await?;
-        live.push(crate::live::LiveEvent::UserEvent { account_id, seq });
+    let ordered_len = ordered.len();
+    let mut numbered: Vec<(i64, i64)> = match tx {
+        Tx::Postgres(tx) if ordered.len() > 1 => {
+            // One round trip: the rows are locked in the order of their
+            // ids (the sort runs below the lock), then numbered and logged.
+            sqlx::query_as(
+                "WITH locked AS (\
+                   SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE\
+                 ), numbered AS (\
+                   UPDATE accounts a SET event_seq = a.event_seq + 1 FROM locked \
+                   WHERE a.id = locked.id RETURNING a.id, a.event_seq\
+                 ) \
+                 INSERT INTO user_events (account_id, seq, event, payload, created_at) \
+                 SELECT id, event_seq, $2, $3, $4 FROM numbered \
+                 RETURNING account_id, seq",
+            )
+            .bind(&ordered)
+            .bind(event)
+            .bind(payload)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+        _ => {
+            let mut numbered = Vec::with_capacity(ordered.len());
+            for account_id in ordered {
+                numbered.push((
+                    account_id,
+                    append(tx, account_id, event, payload, now).await?,
+                ));
+            }
+            numbered
+        }
+    };
+    if numbered.len() != ordered_len {
+        // As `append` does, for an account that is not there.
+        return Err(sqlx::Error::RowNotFound.into());
     }
-    Ok(live)
+    numbered.sort_unstable();
+    Ok(numbered
+        .into_iter()
+        .map(|(account_id, seq)| LiveEvent::UserEvent { account_id, seq })
+        .collect())
 }
 
 /// Events kept for an account.

@@ -98,17 +98,8 @@ pub async fn send(
     let id = domain.next_id();
     let (client_id, uri, html, received) = match body {
         Body::Text { text, client_id } => {
+            // A client id seen before is found when the insert conflicts.
             let (text, client_id) = check_text(text, client_id)?;
-            if let Some(client_id) = client_id {
-                if let Some(earlier) =
-                    chats::find_by_client_id(&domain.db, sender.id, client_id).await?
-                {
-                    return Ok(Sent {
-                        message: earlier,
-                        created: false,
-                    });
-                }
-            }
             let uri = domain.layout.chat_message_uri(&sender.username, id);
             (client_id, uri, message_html(domain, text), None)
         }
@@ -161,15 +152,6 @@ pub async fn send(
         delivered_at: None,
         seen_at: None,
     };
-    let live = user_events::append_to(
-        &mut change.tx,
-        &local_members(sender, recipient),
-        "chat_message",
-        &user_events::message_reference(message.chat_id, message.id),
-        now,
-    )
-    .await?;
-    change.live(live);
     if sender.domain.is_none() && recipient.domain.is_some() {
         let domain_name = recipient.domain.as_deref().unwrap_or(&domain.local_domain);
         let note = ChatNote {
@@ -185,6 +167,17 @@ pub async fn send(
             .publish(Outbound::ChatMessage(Box::new(note)))
             .await?;
     }
+    // Last, so that the members' rows, which their every chat change
+    // locks, are held for the commit only.
+    let live = user_events::append_to(
+        &mut change.tx,
+        &local_members(sender, recipient),
+        "chat_message",
+        &user_events::message_reference(message.chat_id, message.id),
+        now,
+    )
+    .await?;
+    change.live(live);
     change.commit().await?;
     Ok(Sent {
         message,

@@ -11,11 +11,12 @@
 //!   `{"type":"seen","chat_id":"…","last_read_id":"…"}`;
 //! - `{"type":"ping"}`, answered by `pong`.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use perch_core::id::Id;
 use perch_db::accounts::{self, AccountRow};
-use perch_db::chats;
+use perch_db::chats::{self, MessageRow};
 use perch_db::user_events::{self, EventRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -80,24 +81,43 @@ fn user_frame(event: &str, payload: &Value) -> String {
         .to_string()
 }
 
-/// A log event as `reader`'s frame. A message deleted since is left out
-/// (its deletion follows in the log).
-pub async fn render_event(
+/// The message a `chat_message` log event refers to.
+fn referenced_message(event: &EventRow) -> Option<i64> {
+    if event.event != "chat_message" {
+        return None;
+    }
+    let reference: Value = serde_json::from_str(&event.payload).ok()?;
+    reference["message_id"].as_str()?.parse().ok()
+}
+
+/// The messages that `events` refer to, by id, read in one query.
+pub async fn messages_of<'a>(
     state: &ApiState,
+    events: impl IntoIterator<Item = &'a EventRow>,
+) -> Result<HashMap<i64, MessageRow>, ApiError> {
+    let mut ids: Vec<i64> = events.into_iter().filter_map(referenced_message).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(chats::find_messages(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|message| (message.id, message))
+        .collect())
+}
+
+/// A log event as `reader`'s frame, with the messages it may refer to
+/// ([`messages_of`]). A message deleted since is left out (its deletion
+/// follows in the log).
+pub fn render_event(
     reader: i64,
     event: &EventRow,
+    messages: &HashMap<i64, MessageRow>,
 ) -> Result<Option<String>, ApiError> {
     let payload = if event.event == "chat_message" {
-        let reference: Value = serde_json::from_str(&event.payload).unwrap_or_default();
-        let id = reference["message_id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let Some(message) = chats::find_message(&state.db, id).await? else {
+        let Some(message) = referenced_message(event).and_then(|id| messages.get(&id)) else {
             return Ok(None);
         };
-        serde_json::to_string(&chat_message(&message, reader))
-            .map_err(|e| ApiError::internal(&e))?
+        serde_json::to_string(&chat_message(message, reader)).map_err(|e| ApiError::internal(&e))?
     } else {
         event.payload.clone()
     };
@@ -135,8 +155,9 @@ pub async fn replay(state: &ApiState, account_id: i64, after: i64) -> Result<Rep
         let Some(end) = batch.last().map(|e| e.seq) else {
             break;
         };
+        let messages = messages_of(state, &batch).await?;
         for event in &batch {
-            if let Some(frame) = render_event(state, account_id, event).await? {
+            if let Some(frame) = render_event(account_id, event, &messages)? {
                 frames.push((Some(event.seq), frame));
             }
         }

@@ -8,18 +8,19 @@
 //! when it is public, `direct` only its participants, and none reaches an
 //! account its author is kept from).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use perch_core::status::Visibility;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::blocks;
+use perch_db::chats::MessageRow;
 use perch_db::live::LiveEvent;
 use perch_db::notifications;
 use perch_db::presence;
 use perch_db::statuses::{self, StatusRow};
-use perch_db::user_events;
+use perch_db::user_events::{self, EventRow};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
@@ -114,8 +115,40 @@ fn lane_of(event: &LiveEvent) -> usize {
 }
 
 async fn run_lane(state: ApiState, mut queued: mpsc::Receiver<LiveEvent>) {
-    while let Some(event) = queued.recv().await {
-        if let Err(error) = dispatch(&state, event).await {
+    let mut batch = Vec::with_capacity(LANE_BATCH);
+    while queued.recv_many(&mut batch, LANE_BATCH).await > 0 {
+        dispatch_batch(&state, &batch).await;
+        batch.clear();
+    }
+}
+
+/// Events a lane takes at once: what waits in it when it comes round,
+/// up to this many. Their log rows and messages are read together.
+const LANE_BATCH: usize = 64;
+
+/// What a batch's log events refer to, read ahead in two queries.
+#[derive(Default)]
+struct LogRows {
+    events: HashMap<(i64, i64), EventRow>,
+    messages: HashMap<i64, MessageRow>,
+}
+
+/// A lane's batch, in order; each event's failure is logged and the
+/// others go on.
+async fn dispatch_batch(state: &ApiState, batch: &[LiveEvent]) {
+    let logs = read_logs(state, batch).await.unwrap_or_else(|error| {
+        tracing::warn!(
+            error = error.message(),
+            "log events could not be read; their live frames are not sent"
+        );
+        LogRows::default()
+    });
+    for &event in batch {
+        let sent = match event {
+            LiveEvent::UserEvent { account_id, seq } => user_event(state, &logs, account_id, seq),
+            _ => dispatch(state, event).await,
+        };
+        if let Err(error) = sent {
             tracing::warn!(
                 ?event,
                 error = error.message(),
@@ -123,6 +156,47 @@ async fn run_lane(state: ApiState, mut queued: mpsc::Receiver<LiveEvent>) {
             );
         }
     }
+}
+
+/// The log rows of the batch's events for accounts connected here, and
+/// the messages they refer to.
+async fn read_logs(state: &ApiState, batch: &[LiveEvent]) -> Result<LogRows, ApiError> {
+    let keys: Vec<(i64, i64)> = batch
+        .iter()
+        .filter_map(|event| match *event {
+            LiveEvent::UserEvent { account_id, seq } if state.streaming.has_account(account_id) => {
+                Some((account_id, seq))
+            }
+            _ => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(LogRows::default());
+    }
+    let rows = user_events::find_many(&state.db, &keys).await?;
+    let messages = frames::messages_of(state, &rows).await?;
+    Ok(LogRows {
+        events: rows
+            .into_iter()
+            .map(|row| ((row.account_id, row.seq), row))
+            .collect(),
+        messages,
+    })
+}
+
+/// A logged event to the account's connections that hear chat.
+fn user_event(state: &ApiState, logs: &LogRows, account_id: i64, seq: i64) -> Result<(), ApiError> {
+    let Some(row) = logs.events.get(&(account_id, seq)) else {
+        return Ok(());
+    };
+    let sessions = state.streaming.of_account(account_id);
+    if let Some(frame) = frames::render_event(account_id, row, &logs.messages)? {
+        let frame: Utf8Bytes = frame.into();
+        for session in sessions.iter().filter(|s| s.hears_chat()) {
+            session.push_numbered(frame.clone(), seq);
+        }
+    }
+    Ok(())
 }
 
 async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
@@ -143,22 +217,8 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             }
             Ok(())
         }
-        LiveEvent::UserEvent { account_id, seq } => {
-            let sessions = registry.of_account(account_id);
-            if sessions.is_empty() {
-                return Ok(());
-            }
-            let Some(row) = user_events::find(&state.db, account_id, seq).await? else {
-                return Ok(());
-            };
-            if let Some(frame) = frames::render_event(state, account_id, &row).await? {
-                let frame: Utf8Bytes = frame.into();
-                for session in sessions.iter().filter(|s| s.hears_chat()) {
-                    session.push_numbered(frame.clone(), seq);
-                }
-            }
-            Ok(())
-        }
+        // Read ahead with the rest of its batch (`dispatch_batch`).
+        LiveEvent::UserEvent { .. } => Ok(()),
         LiveEvent::Typing { chat_id, from, to } => {
             let sessions = registry.of_account(to);
             if sessions.is_empty() {

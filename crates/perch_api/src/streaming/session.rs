@@ -227,6 +227,14 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// Whether any connection is signed in as `account_id`.
+    pub fn has_account(&self, account_id: i64) -> bool {
+        self.lock()
+            .by_account
+            .get(&account_id)
+            .is_some_and(|sessions| !sessions.is_empty())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lock().all.is_empty()
     }
