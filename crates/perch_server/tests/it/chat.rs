@@ -242,6 +242,57 @@ async fn typing_reaches_the_peer_and_leaves_no_row() {
 }
 
 #[tokio::test]
+async fn both_members_sending_at_once_lose_nothing_and_number_everything() {
+    let app = spawn_app().await;
+    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
+    let chat = open_chat(&app, &ann, &ben).await;
+    // Each message locks the chat's row and both members' rows; the two
+    // directions interleave, eight requests in flight, and none may fail
+    // (a deadlock between them would be an error here).
+    const EACH: usize = 20;
+    let sends = (0..EACH).flat_map(|n| {
+        [(&ann, format!("ann {n}")), (&ben, format!("ben {n}"))].map(|(me, text)| {
+            let (app, chat) = (&app, &chat);
+            async move { rest_send(app, me, chat, &text).await }
+        })
+    });
+    let sent: Vec<Value> = futures_util::stream::iter(sends)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert_eq!(sent.len(), 2 * EACH);
+    let mut ids: Vec<&str> = sent.iter().map(|m| m["id"].as_str().expect("id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 2 * EACH, "every message stored once");
+
+    // Each member's log numbers every message once, with no gap.
+    for member in [&ann, &ben] {
+        let log = perch_db::user_events::since(&app.db, member.id.parse().expect("id"), 0, 100)
+            .await
+            .expect("log");
+        let seqs: Vec<i64> = log.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=2 * EACH as i64).collect::<Vec<_>>());
+        assert!(log.iter().all(|e| e.event == "chat_message"));
+    }
+    // A client that saw none of it gets all of it, in order, rendered.
+    let mut ws = connect(&app.base_url, &ben.token, "&last_seq=0").await;
+    let mut replayed = Vec::new();
+    while replayed.len() < 2 * EACH {
+        let (frame, payload) = next_of(&mut ws, "chat_message").await;
+        replayed.push((frame["seq"].as_i64().expect("seq"), payload["id"].clone()));
+    }
+    let seqs: Vec<i64> = replayed.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=2 * EACH as i64).collect::<Vec<_>>());
+    let mut replayed_ids: Vec<&str> = replayed
+        .iter()
+        .map(|(_, id)| id.as_str().expect("id"))
+        .collect();
+    replayed_ids.sort_unstable();
+    assert_eq!(replayed_ids, ids);
+}
+
+#[tokio::test]
 async fn a_reconnecting_client_gets_exactly_what_it_missed() {
     let app = spawn_app().await;
     let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
