@@ -138,6 +138,11 @@ const RECORD_AFTER: Duration = Duration::from_millis(5);
 const SWEEP_EVERY_MILLIS: i64 = 10_000;
 /// When the last sweep ran (Unix milliseconds), process-wide.
 static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
+/// How often, while claims come back full, the queue's planner statistics
+/// are checked.
+const STATISTICS_CHECK_EVERY_MILLIS: i64 = 5_000;
+/// When they were last checked (Unix milliseconds), process-wide.
+static LAST_STATISTICS_CHECK: AtomicI64 = AtomicI64::new(0);
 
 /// Claim and deliver due jobs until none is due. Returns how many jobs were
 /// attempted. Tests call this to drain the queue deterministically.
@@ -260,6 +265,9 @@ impl<'a> Pipeline<'a> {
         .await?;
         metrics::histogram!("perch_delivery_claim_seconds").record(started.elapsed().as_secs_f64());
         let more = jobs.len() == room;
+        if more {
+            self.refresh_statistics_now_and_then().await?;
+        }
         self.attempted += jobs.len();
         for job in jobs {
             if job.inbox_gone {
@@ -414,6 +422,26 @@ impl<'a> Pipeline<'a> {
         deliveries::mark_all_delivered(&self.state.db, self.owner, &delivered, &hosts, now).await?;
         metrics::counter!("perch_deliveries", "outcome" => "delivered")
             .increment(delivered.len() as u64);
+        Ok(())
+    }
+
+    /// While claims come back full, now and then (process-wide) let the
+    /// database refresh its statistics of the queue if they are stale
+    /// ([`deliveries::refresh_statistics_if_stale`]).
+    async fn refresh_statistics_now_and_then(&self) -> Result<(), perch_db::Error> {
+        let now = now_millis();
+        let last = LAST_STATISTICS_CHECK.load(Ordering::Relaxed);
+        if now - last < STATISTICS_CHECK_EVERY_MILLIS
+            || LAST_STATISTICS_CHECK
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        if deliveries::refresh_statistics_if_stale(&self.state.db).await? {
+            tracing::debug!("refreshed the delivery queue's planner statistics");
+            metrics::counter!("perch_delivery_statistics_refreshed").increment(1);
+        }
         Ok(())
     }
 

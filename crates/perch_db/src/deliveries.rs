@@ -578,6 +578,50 @@ pub async fn pending_count(db: &Db) -> Result<i64> {
     }))
 }
 
+/// On PostgreSQL, refresh the planner's statistics of `deliveries` when
+/// the pending jobs outnumber what the planner expects several times over
+/// (a first large fan-out, or a backlog grown since autovacuum last
+/// looked); returns whether it did. Planned on stale statistics, a claim
+/// reads and sorts every due job instead of walking `deliveries_due` in
+/// order and stopping at its limit, so that its cost grows with the queue.
+/// SQLite plans the claim on the index either way.
+pub async fn refresh_statistics_if_stale(db: &Db) -> Result<bool> {
+    let Db::Postgres(pool) = db else {
+        return Ok(false);
+    };
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE state = 0")
+        .fetch_one(pool)
+        .await?;
+    if pending < STALE_MIN_PENDING {
+        return Ok(false);
+    }
+    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN SELECT 1 FROM deliveries WHERE state = 0")
+        .fetch_all(pool)
+        .await?;
+    let expected = plan
+        .first()
+        .and_then(|line| planned_rows(line))
+        .unwrap_or(0);
+    if (pending as f64) < STALE_FACTOR * expected as f64 {
+        return Ok(false);
+    }
+    sqlx::query("ANALYZE deliveries").execute(pool).await?;
+    Ok(true)
+}
+
+/// The rows the top line of a text `EXPLAIN` expects (`… rows=N width=…`).
+fn planned_rows(line: &str) -> Option<i64> {
+    let (_, after) = line.split_once(" rows=")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Pending jobs beyond this many times the planner's expectation make its
+/// statistics stale…
+const STALE_FACTOR: f64 = 4.0;
+/// …when there are at least this many (below it, any plan is cheap).
+const STALE_MIN_PENDING: i64 = 2_000;
+
 /// Record that an inbox is gone (410 or 404).
 pub async fn mark_inbox_gone(db: &Db, inbox_url: &str, now: UnixMillis) -> Result<()> {
     on_db!(db, pool => {
@@ -792,4 +836,17 @@ pub async fn stats(db: &Db, now: UnixMillis) -> Result<(Stats, Vec<HostStats>)> 
         .await?;
         (Stats { pending, in_flight, delivered, failed }, hosts)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planned_rows;
+
+    #[test]
+    fn planned_rows_are_read_from_an_explain_line() {
+        let line = "Index Only Scan using deliveries_due on deliveries  \
+                    (cost=0.29..811.85 rows=10000 width=4)";
+        assert_eq!(planned_rows(line), Some(10_000));
+        assert_eq!(planned_rows("Seq Scan on deliveries"), None);
+    }
 }

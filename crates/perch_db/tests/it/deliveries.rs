@@ -497,3 +497,38 @@ async fn the_sweep_unparks_the_first_job_that_may_go_of_an_idle_inbox() {
         "a job of the inbox is being attempted"
     );
 }
+
+#[tokio::test]
+async fn a_queue_grown_past_its_statistics_has_them_refreshed_once() {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let author = create(&db, "author", "author@example.com").await;
+    let small: Vec<Target> = (0..10)
+        .map(|n| target(100 + n, &format!("https://s{n}.example/inbox")))
+        .collect();
+    enqueue_about(&db, author.id, 1, "https://perch.example/notes/1", &small).await;
+    assert!(
+        !deliveries::refresh_statistics_if_stale(&db)
+            .await
+            .expect("check"),
+        "a small queue is planned well whatever the statistics"
+    );
+    let large: Vec<Target> = (0..3_000)
+        .map(|n| target(10_000 + n, &format!("https://h{n}.example/inbox")))
+        .collect();
+    enqueue_about(&db, author.id, 2, "https://perch.example/notes/2", &large).await;
+    let postgres = matches!(db, perch_db::Db::Postgres(_));
+    assert_eq!(
+        deliveries::refresh_statistics_if_stale(&db)
+            .await
+            .expect("check"),
+        postgres,
+        "3,010 pending jobs the planner has never counted: refreshed on PostgreSQL"
+    );
+    assert!(
+        !deliveries::refresh_statistics_if_stale(&db)
+            .await
+            .expect("check"),
+        "once refreshed, the statistics hold until the queue grows again"
+    );
+}
