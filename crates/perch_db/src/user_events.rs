@@ -54,19 +54,6 @@ pub async fn append(
     }))
 }
 
-pub async fn find(db: &Db, account_id: i64, seq: i64) -> Result<Option<EventRow>> {
-    Ok(on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT account_id, seq, event, payload, created_at FROM user_events \
-             WHERE account_id = $1 AND seq = $2",
-        )
-        .bind(account_id)
-        .bind(seq)
-        .fetch_optional(pool)
-        .await?
-    }))
-}
-
 /// The kept events among these (account, number) pairs, in no particular
 /// order: one query for what a burst of live events refers to.
 pub async fn find_many(db: &Db, keys: &[(i64, i64)]) -> Result<Vec<EventRow>> {
