@@ -14,6 +14,29 @@ async fn migrations_apply_once() {
 }
 
 #[tokio::test]
+async fn postgres_sessions_run_without_jit() {
+    if testing::backend() != Backend::Postgres {
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let Db::Postgres(pool) = &db else {
+        panic!("PostgreSQL expected");
+    };
+    // Every pooled connection, not only the first.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = pool.acquire().await.expect("connection");
+        let jit: String = sqlx::query_scalar("SHOW jit")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("show");
+        assert_eq!(jit, "off");
+        held.push(conn);
+    }
+}
+
+#[tokio::test]
 async fn sqlite_files_use_wal_and_enforce_foreign_keys() {
     if testing::backend() != Backend::Sqlite {
         return;
