@@ -138,6 +138,17 @@ const RECORD_AFTER: Duration = Duration::from_millis(5);
 const SWEEP_EVERY_MILLIS: i64 = 10_000;
 /// When the last sweep ran (Unix milliseconds), process-wide.
 static LAST_SWEEP: AtomicI64 = AtomicI64::new(0);
+/// Whether a process-wide chore last done at `last` is due again at `now`
+/// (every `every` milliseconds); the one caller that finds it due records
+/// `now`, so that concurrent pipelines do it once.
+fn turn_came(last: &AtomicI64, every: i64, now: i64) -> bool {
+    let then = last.load(Ordering::Relaxed);
+    now - then >= every
+        && last
+            .compare_exchange(then, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
 /// How often, while claims come back full, the queue's planner statistics
 /// are checked.
 const STATISTICS_CHECK_EVERY_MILLIS: i64 = 5_000;
@@ -429,13 +440,11 @@ impl<'a> Pipeline<'a> {
     /// database refresh its statistics of the queue if they are stale
     /// ([`deliveries::refresh_statistics_if_stale`]).
     async fn refresh_statistics_now_and_then(&self) -> Result<(), perch_db::Error> {
-        let now = now_millis();
-        let last = LAST_STATISTICS_CHECK.load(Ordering::Relaxed);
-        if now - last < STATISTICS_CHECK_EVERY_MILLIS
-            || LAST_STATISTICS_CHECK
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
+        if !turn_came(
+            &LAST_STATISTICS_CHECK,
+            STATISTICS_CHECK_EVERY_MILLIS,
+            now_millis(),
+        ) {
             return Ok(());
         }
         if deliveries::refresh_statistics_if_stale(&self.state.db).await? {
@@ -447,12 +456,7 @@ impl<'a> Pipeline<'a> {
 
     async fn sweep_now_and_then(&self) -> Result<(), perch_db::Error> {
         let now = now_millis();
-        let last = LAST_SWEEP.load(Ordering::Relaxed);
-        if now - last < SWEEP_EVERY_MILLIS
-            || LAST_SWEEP
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
+        if !turn_came(&LAST_SWEEP, SWEEP_EVERY_MILLIS, now) {
             return Ok(());
         }
         let unparked = deliveries::unpark_orphans(&self.state.db, now).await?;
@@ -577,6 +581,15 @@ pub async fn worker(state: ApubState, owner: String, stop: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chore_comes_round_once_per_period() {
+        let last = AtomicI64::new(0);
+        assert!(turn_came(&last, 1_000, 5_000), "never done: due");
+        assert!(!turn_came(&last, 1_000, 5_000), "taken by the first caller");
+        assert!(!turn_came(&last, 1_000, 5_999));
+        assert!(turn_came(&last, 1_000, 6_000));
+    }
 
     #[test]
     fn backoff_grows_with_jitter_and_is_bounded() {
