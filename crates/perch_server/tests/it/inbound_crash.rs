@@ -114,19 +114,18 @@ async fn an_activity_answered_202_is_applied_exactly_once_after_a_sigkill() {
             .is_some(),
         "applied after the restart"
     );
-    // Applied rows are removed in a batch with the worker's next claim.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while inbound::pending_count(&db).await.expect("count") != 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the applied row was never removed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Delivered once more after it was applied: acknowledged, not queued.
+    // Delivered once more after it was applied: acknowledged, not queued
+    // (the applied row itself may still wait for the worker's next claim,
+    // which removes settled rows in a batch).
     assert_eq!(deliver().await, StatusCode::ACCEPTED);
-    assert_eq!(inbound::pending_count(&db).await.expect("count"), 0);
+    assert!(inbound::pending_count(&db).await.expect("count") <= 1);
+    // A clean stop removes what was settled: nothing is left queued.
     assert_eq!(receiver.terminate().code(), Some(0));
+    assert_eq!(
+        inbound::pending_count(&db).await.expect("count"),
+        0,
+        "the applied row was removed and the redelivery never queued"
+    );
 
     let target = accounts::find_local_by_username(&db, "target")
         .await
