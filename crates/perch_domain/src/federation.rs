@@ -135,3 +135,15 @@ pub async fn allow(domain: &Domain, host: &str) -> Result<domain_blocks::DomainA
         .await?
         .ok_or(DomainError::NotFound)
 }
+
+/// Withdraw the allowance of `host` (allow-list mode); not found when it
+/// is not allowed.
+pub async fn disallow(domain: &Domain, host: &str) -> Result<domain_blocks::DomainAllowRow> {
+    let host = normalize_domain(host)
+        .ok_or_else(|| DomainError::invalid("Validation failed: Domain is invalid"))?;
+    let row = domain_blocks::find_allow_by_domain(&domain.db, &host)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    domain_blocks::delete_allow(&domain.db, row.id).await?;
+    Ok(row)
+}

@@ -149,3 +149,28 @@ pub async fn undo(
     }
     change.commit().await
 }
+
+/// Let a sign-up waiting for approval sign in. Refused (forbidden) when
+/// the account is already approved, and not found when it is no local
+/// user.
+pub async fn approve(domain: &Domain, account_id: i64) -> Result<()> {
+    let user = users::find_by_account_id(&domain.db, account_id)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if user.approved {
+        return Err(DomainError::forbidden("This account is already approved"));
+    }
+    users::approve(&domain.db, account_id, now_millis()).await?;
+    Ok(())
+}
+
+/// Remove a sign-up waiting for approval, with its account. Refused
+/// (forbidden) unless the account is a local one still waiting.
+pub async fn reject(domain: &Domain, account_id: i64) -> Result<()> {
+    if !moderation::delete_pending(&domain.db, account_id).await? {
+        return Err(DomainError::forbidden(
+            "This account is not waiting for approval",
+        ));
+    }
+    Ok(())
+}

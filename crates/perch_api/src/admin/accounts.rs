@@ -9,10 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use perch_core::id::Id;
 use perch_core::role::permission::MANAGE_USERS;
-use perch_core::time::now_millis;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::moderation::{self, AccountFilter};
-use perch_db::users;
 use perch_domain::moderation::{self as moderation_domain, Action, Undo};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -133,13 +131,7 @@ async fn approve(
 ) -> Result<Json<Value>, ApiError> {
     require_role(&state, &auth, "admin:write:accounts", MANAGE_USERS).await?;
     let row = account_by_path(&state, &id).await?;
-    let user = users::find_by_account_id(&state.db, row.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if user.approved {
-        return Err(ApiError::forbidden("This account is already approved"));
-    }
-    users::approve(&state.db, row.id, now_millis()).await?;
+    moderation_domain::approve(&state.domain, row.id).await?;
     answer(&state, row.id).await
 }
 
@@ -153,11 +145,7 @@ async fn reject(
     require_role(&state, &auth, "admin:write:accounts", MANAGE_USERS).await?;
     let row = account_by_path(&state, &id).await?;
     let shown = admin_account(&state, &row).await?;
-    if !moderation::delete_pending(&state.db, row.id).await? {
-        return Err(ApiError::forbidden(
-            "This account is not waiting for approval",
-        ));
-    }
+    moderation_domain::reject(&state.domain, row.id).await?;
     Ok(Json(shown))
 }
 

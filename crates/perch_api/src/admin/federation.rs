@@ -304,7 +304,7 @@ async fn delete_allow(
     )
     .await?;
     let row = allow_by_path(&state, &id).await?;
-    domain_blocks::delete_allow(&state.db, row.id).await?;
+    federation_domain::disallow(&state.domain, &row.domain).await?;
     reload(&state).await?;
     Ok(Json(json!({})))
 }
