@@ -17,6 +17,7 @@ use perch_db::follows;
 use perch_domain::urls::ActorUrlLayout;
 use url::Url;
 
+use crate::activities::actor::{build_delete_actor, build_update_actor};
 use crate::activities::announce::build_announce;
 use crate::activities::block::build_block;
 use crate::activities::chat::build_chat_create;
@@ -25,7 +26,7 @@ use crate::activities::delete::build_delete;
 use crate::activities::flag::build_flag;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
 use crate::activities::like::{build_like, build_undo_of};
-use crate::objects::person::authority;
+use crate::objects::person::{authority, person_from_row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -99,6 +100,9 @@ pub fn order_key(event: &Outbound) -> String {
             format!("block {} {}", block.actor.uri, block.target.uri)
         }
         Outbound::Flag(flag) => flag.uri.clone(),
+        Outbound::UpdateActor(actor) | Outbound::DeleteActor(actor) => {
+            format!("actor {}", actor.uri)
+        }
     }
 }
 
@@ -197,6 +201,23 @@ pub async fn enqueue(
                 inboxes,
             )
             .await
+        }
+        Outbound::UpdateActor(actor) => {
+            let Some((row, actor_key, fields)) =
+                perch_db::actors::local_actor_in(tx, actor.account_id).await?
+            else {
+                return Err(PublishError::Url(actor.uri.clone()));
+            };
+            let person = person_from_row(&row, &actor_key, &fields)
+                .ok_or_else(|| PublishError::Url(actor.uri.clone()))?;
+            let body = build_update_actor(&person, ids.next_id().as_i64())?;
+            let inboxes = follows::follower_inboxes(tx, actor.account_id).await?;
+            store(tx, ids, actor.account_id, body, key, inboxes).await
+        }
+        Outbound::DeleteActor(actor) => {
+            let inboxes = follows::known_inboxes(tx).await?;
+            let body = build_delete_actor(&actor.uri);
+            store(tx, ids, actor.account_id, body, key, inboxes).await
         }
         Outbound::Announce(announce) | Outbound::UndoAnnounce(announce) => {
             let mut body = build_announce(announce);

@@ -173,4 +173,9 @@ pub enum Outbound {
     UndoBlock(BlockNote),
     /// A local account's report of a remote one, forwarded.
     Flag(Box<FlagNote>),
+    /// A local account's profile changed: its followers' servers get the
+    /// new actor document.
+    UpdateActor(ActorRef),
+    /// A local account was deleted: every server that knows of it is told.
+    DeleteActor(ActorRef),
 }

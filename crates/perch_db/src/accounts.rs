@@ -42,6 +42,8 @@ pub struct AccountRow {
     pub silenced_at: Option<i64>,
     /// When a moderator marked the account's media sensitive.
     pub sensitized_at: Option<i64>,
+    /// When the (local) account was deleted; it is then also suspended.
+    pub deleted_at: Option<i64>,
     /// A local user's role (`users.role`); `None` for remote accounts.
     pub role: Option<String>,
 }
@@ -342,3 +344,114 @@ pub async fn purge_remote(tx: &mut Tx, account_id: i64) -> Result<()> {
     });
     Ok(())
 }
+
+/// What a deleted local account leaves to remove outside the database: the
+/// stored files of its avatar, header and attachments (public URLs).
+#[derive(Debug, Default)]
+pub struct DeletedFiles {
+    pub urls: Vec<String>,
+}
+
+/// Delete local account `account_id` in `tx`: everything of it goes (its
+/// statuses with what hangs on them, its likes and reblogs of others'
+/// statuses with the counters corrected, its follows both ways, blocks,
+/// mutes, chats, notifications, media and credentials), and its
+/// row stays, emptied, suspended and marked deleted, with its key: the
+/// Delete of the actor is signed with it, its username is not given again,
+/// and its actor is answered with a Tombstone. Reports about it and by it
+/// stay for the moderators. None when there is no such local account, or
+/// it was deleted before.
+pub async fn delete_local(
+    tx: &mut Tx,
+    account_id: i64,
+    now: UnixMillis,
+) -> Result<Option<DeletedFiles>> {
+    let files = on_tx!(tx, conn => {
+        let marked = sqlx::query(
+            "UPDATE accounts SET deleted_at = $2, suspended_at = COALESCE(suspended_at, $2), \
+               updated_at = $2 \
+             WHERE id = $1 AND domain IS NULL AND deleted_at IS NULL",
+        )
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if marked != 1 {
+            return Ok(None);
+        }
+        let mut urls: Vec<String> = sqlx::query_scalar(
+            "SELECT url FROM media_attachments WHERE account_id = $1 AND remote_url IS NULL \
+             UNION ALL SELECT preview_url FROM media_attachments \
+               WHERE account_id = $1 AND remote_url IS NULL AND preview_url IS NOT NULL \
+             UNION ALL SELECT avatar_url FROM accounts WHERE id = $1 AND avatar_url IS NOT NULL \
+             UNION ALL SELECT header_url FROM accounts WHERE id = $1 AND header_url IS NOT NULL",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        urls.sort();
+        urls.dedup();
+        for statement in COUNTERS_WITHOUT.iter().chain(LOCAL_CONTENT) {
+            sqlx::query(statement).bind(account_id).execute(&mut *conn).await?;
+        }
+        DeletedFiles { urls }
+    });
+    Ok(Some(files))
+}
+
+/// Take an account's likes, reblogs, replies and follows out of the
+/// counters of what remains (before they are deleted).
+const COUNTERS_WITHOUT: &[&str] = &[
+    "UPDATE statuses SET favourites_count = favourites_count - 1 \
+     WHERE id IN (SELECT status_id FROM favourites WHERE account_id = $1) \
+     AND favourites_count > 0",
+    "UPDATE statuses SET reblogs_count = reblogs_count - 1 \
+     WHERE id IN (SELECT reblog_of_id FROM statuses \
+                  WHERE account_id = $1 AND reblog_of_id IS NOT NULL) \
+     AND reblogs_count > 0",
+    "UPDATE statuses SET replies_count = CASE \
+       WHEN replies_count > (SELECT COUNT(*) FROM statuses r \
+                             WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
+       THEN replies_count - (SELECT COUNT(*) FROM statuses r \
+                             WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
+       ELSE 0 END \
+     WHERE account_id <> $1 AND id IN (SELECT in_reply_to_id FROM statuses \
+                                       WHERE account_id = $1 AND in_reply_to_id IS NOT NULL)",
+    "UPDATE accounts SET followers_count = followers_count - 1 \
+     WHERE id IN (SELECT target_account_id FROM follows WHERE account_id = $1) \
+     AND followers_count > 0",
+    "UPDATE accounts SET following_count = following_count - 1 \
+     WHERE id IN (SELECT account_id FROM follows WHERE target_account_id = $1) \
+     AND following_count > 0",
+];
+
+/// What of a local account is deleted with it (each statement binds the
+/// account as `$1`); what hangs on its statuses and chats goes by cascade.
+const LOCAL_CONTENT: &[&str] = &[
+    "DELETE FROM statuses WHERE account_id = $1",
+    "DELETE FROM favourites WHERE account_id = $1",
+    "DELETE FROM status_mentions WHERE account_id = $1",
+    "DELETE FROM home_feed WHERE account_id = $1",
+    "DELETE FROM notifications WHERE account_id = $1 OR from_account_id = $1",
+    "DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1",
+    "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
+    "DELETE FROM blocks WHERE account_id = $1 OR target_account_id = $1",
+    "DELETE FROM mutes WHERE account_id = $1 OR target_account_id = $1",
+    "DELETE FROM account_domain_blocks WHERE account_id = $1",
+    "DELETE FROM conversation_mutes WHERE account_id = $1",
+    "DELETE FROM chats WHERE account_low = $1 OR account_high = $1",
+    "DELETE FROM chat_messages WHERE sender_id = $1",
+    "DELETE FROM presence WHERE account_id = $1",
+    "DELETE FROM user_events WHERE account_id = $1",
+    "DELETE FROM markers WHERE account_id = $1",
+    "DELETE FROM media_attachments WHERE account_id = $1",
+    "DELETE FROM account_fields WHERE account_id = $1",
+    "DELETE FROM authorization_codes WHERE account_id = $1",
+    "DELETE FROM recovery_codes WHERE account_id = $1",
+    "DELETE FROM users WHERE account_id = $1",
+    "UPDATE accounts SET display_name = '', note = '', note_source = '', avatar_url = NULL, \
+       header_url = NULL, followers_count = 0, following_count = 0, statuses_count = 0, \
+       last_status_at = NULL, locked = FALSE, discoverable = FALSE \
+     WHERE id = $1",
+];

@@ -157,14 +157,44 @@ pub async fn key_by_id(db: &Db, key_id: &str) -> Result<Option<ActorKey>> {
 /// The key of an account (for signing as a local actor).
 pub async fn key_of_account(db: &Db, account_id: i64) -> Result<Option<ActorKey>> {
     Ok(on_db!(db, pool => {
-        sqlx::query_as(concat!(
-            "SELECT ", key_columns!(),
-            " FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.account_id = $1"
+        sqlx::query_as(KEY_OF_ACCOUNT)
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+const KEY_OF_ACCOUNT: &str = concat!(
+    "SELECT ",
+    key_columns!(),
+    " FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.account_id = $1"
+);
+
+/// What a local account's actor document is made of (the account, its key
+/// and its profile fields), read in `tx`: the Update of an actor is built
+/// in the transaction of the change it announces.
+pub async fn local_actor_in(
+    tx: &mut Tx,
+    account_id: i64,
+) -> Result<Option<(AccountRow, ActorKey, Vec<crate::profiles::FieldRow>)>> {
+    let (row, key) = on_tx!(&mut *tx, conn => {
+        let row: Option<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ", account_columns!(), " FROM accounts WHERE id = $1 AND domain IS NULL"
         ))
         .bind(account_id)
-        .fetch_optional(pool)
-        .await?
-    }))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let key: Option<ActorKey> = sqlx::query_as(KEY_OF_ACCOUNT)
+            .bind(account_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        (row, key)
+    });
+    let (Some(row), Some(key)) = (row, key) else {
+        return Ok(None);
+    };
+    let fields = crate::profiles::fields_of_in(tx, account_id).await?;
+    Ok(Some((row, key, fields)))
 }
 
 /// Any account, local or remote, by actor id.

@@ -279,6 +279,23 @@ pub async fn follower_inboxes(tx: &mut Tx, account_id: i64) -> Result<Vec<String
     }))
 }
 
+/// The inboxes of every server this one knows of (a shared inbox where an
+/// account has one, else each account's own), suspended accounts left
+/// out: where the deletion of a local account is announced, as Mastodon
+/// announces it, so that no server keeps a copy of what it had.
+pub async fn known_inboxes(tx: &mut Tx) -> Result<Vec<String>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT COALESCE(shared_inbox_url, inbox_url) AS inbox FROM accounts \
+             WHERE domain IS NOT NULL AND suspended_at IS NULL \
+               AND COALESCE(shared_inbox_url, inbox_url) IS NOT NULL \
+             ORDER BY inbox",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+    }))
+}
+
 /// Whether any local account follows `account_id`.
 pub async fn has_local_follower(db: &Db, account_id: i64) -> Result<bool> {
     Ok(on_db!(db, pool => {

@@ -6,7 +6,7 @@
 use perch_core::time::UnixMillis;
 
 use crate::accounts::AccountRow;
-use crate::{Db, Result};
+use crate::{Db, Result, Tx};
 
 /// A profile metadata pair (a row of `account_fields`).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -34,16 +34,15 @@ pub struct ProfileUpdate<'a> {
     pub header_url: Option<&'a str>,
 }
 
-/// Apply `update` to the local account `account_id` in one transaction.
-/// Returns false when there is no such local account.
+/// Apply `update` to the local account `account_id` in `tx`. Returns false
+/// when there is no such local account.
 pub async fn update(
-    db: &Db,
+    tx: &mut Tx,
     account_id: i64,
     update: &ProfileUpdate<'_>,
     now: UnixMillis,
 ) -> Result<bool> {
-    let mut tx = db.begin().await?;
-    let updated = on_tx!(&mut tx, conn => {
+    let updated = on_tx!(tx, conn => {
         let rows = sqlx::query(
             "UPDATE accounts SET display_name = COALESCE($2, display_name), \
                note = COALESCE($3, note), note_source = COALESCE($4, note_source), \
@@ -89,22 +88,31 @@ pub async fn update(
         }
         rows == 1
     });
-    tx.commit().await?;
     Ok(updated)
 }
 
 /// An account's metadata fields, in display order.
 pub async fn fields_of(db: &Db, account_id: i64) -> Result<Vec<FieldRow>> {
     Ok(on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT name, value, value_source, verified_at FROM account_fields \
-             WHERE account_id = $1 ORDER BY ordinal",
-        )
-        .bind(account_id)
-        .fetch_all(pool)
-        .await?
+        sqlx::query_as(FIELDS_OF)
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?
     }))
 }
+
+/// [`fields_of`], in a transaction.
+pub async fn fields_of_in(tx: &mut Tx, account_id: i64) -> Result<Vec<FieldRow>> {
+    Ok(on_tx!(tx, conn => {
+        sqlx::query_as(FIELDS_OF)
+            .bind(account_id)
+            .fetch_all(&mut *conn)
+            .await?
+    }))
+}
+
+const FIELDS_OF: &str = "SELECT name, value, value_source, verified_at FROM account_fields \
+                         WHERE account_id = $1 ORDER BY ordinal";
 
 /// The note of an account as its owner typed it (empty for remote accounts).
 pub async fn note_source(db: &Db, account_id: i64) -> Result<Option<String>> {

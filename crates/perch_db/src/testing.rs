@@ -96,3 +96,52 @@ impl TestDatabase {
         db
     }
 }
+
+/// The rows that name `account_id` through a foreign key to `accounts`,
+/// as `table.column` and how many (columns naming it nowhere are left
+/// out): what a test of an account's deletion checks, found from the
+/// catalog so that a table added later is checked too.
+pub async fn rows_naming_account(db: &Db, account_id: i64) -> Vec<(String, i64)> {
+    let columns: Vec<(String, String)> = match db {
+        Db::Sqlite(pool) => sqlx::query_as(
+            "SELECT m.name, p.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) p \
+             WHERE m.type = 'table' AND p.\"table\" = 'accounts' ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("foreign keys"),
+        Db::Postgres(pool) => sqlx::query_as(
+            "SELECT cl.relname::text, att.attname::text FROM pg_constraint c \
+             JOIN pg_class cl ON cl.oid = c.conrelid \
+             JOIN pg_attribute att ON att.attrelid = c.conrelid AND att.attnum = ANY (c.conkey) \
+             WHERE c.contype = 'f' AND c.confrelid = 'accounts'::regclass ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("foreign keys"),
+    };
+    let mut found = Vec::new();
+    for (table, column) in columns {
+        // Identifiers from the catalog, not from input.
+        let sql = format!("SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = $1");
+        let count: i64 = match db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(&sql)
+                    .bind(account_id)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(&sql)
+                    .bind(account_id)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .expect("count");
+        if count > 0 {
+            found.push((format!("{table}.{column}"), count));
+        }
+    }
+    found
+}

@@ -1,17 +1,21 @@
 //! Accounts: creating a local one (the one path shared by sign-up through
-//! the API and `perch user create`), telling the staff of a sign-up, and
-//! removing a remote one that deleted
-//! itself.
+//! the API and `perch user create`), telling the staff of a sign-up,
+//! editing a profile (announced to the followers' servers), and removing
+//! a remote one that deleted itself.
 
 use perch_core::account::{Email, Password, Username};
 use perch_core::id::IdGenerator;
 use perch_core::keys::generate_actor_keys;
+use perch_core::outbound::Outbound;
 use perch_core::password::hash_password;
 use perch_core::time::now_millis;
 use perch_db::Db;
 use perch_db::accounts::{self, AccountRow, CreateAccountError, KeyPairPem, NewLocalAccount};
+use perch_db::profiles::{self, ProfileUpdate};
 use url::Url;
 
+use crate::describe::actor_ref;
+use crate::media::MediaFiles;
 use crate::urls::ActorUrlLayout;
 use crate::{Domain, DomainError, Received};
 
@@ -93,6 +97,68 @@ pub async fn signed_up(domain: &Domain, account: &AccountRow) -> Result<(), Doma
         )
         .await?;
     change.commit().await
+}
+
+/// The owner of local account `account_id` edits its profile: the change,
+/// and the `Update` of the actor for its followers' servers, in one
+/// transaction. False when there is no such local account.
+pub async fn update_profile(
+    domain: &Domain,
+    account_id: i64,
+    update: &ProfileUpdate<'_>,
+) -> Result<bool, DomainError> {
+    let Some(row) = accounts::find_by_id(&domain.db, perch_core::id::Id::from_i64(account_id))
+        .await?
+        .filter(|row| row.domain.is_none())
+    else {
+        return Ok(false);
+    };
+    let mut change = domain.begin().await?;
+    if !profiles::update(&mut change.tx, account_id, update, now_millis()).await? {
+        return Ok(false);
+    }
+    change
+        .publish(Outbound::UpdateActor(actor_ref(&row)))
+        .await?;
+    change.commit().await?;
+    Ok(true)
+}
+
+/// Delete local account `account_id`, at its owner's request or an
+/// administrator's: every server that knows of it is told (a Delete of the
+/// actor, signed with the key the account keeps), its sessions end (so
+/// its sockets close), and everything of it goes here
+/// ([`accounts::delete_local`]), its stored files last, once the change is
+/// committed. Not found when there is no such local account or it was
+/// deleted before.
+pub async fn delete_local(
+    domain: &Domain,
+    files: &impl MediaFiles,
+    account_id: i64,
+) -> Result<(), DomainError> {
+    let Some(row) = accounts::find_by_id(&domain.db, perch_core::id::Id::from_i64(account_id))
+        .await?
+        .filter(|row| {
+            row.domain.is_none() && row.deleted_at.is_none() && row.actor_type != "Application"
+        })
+    else {
+        return Err(DomainError::NotFound);
+    };
+    let now = now_millis();
+    let mut change = domain.begin().await?;
+    // First, while the servers that know of it are still all known.
+    change
+        .publish(Outbound::DeleteActor(actor_ref(&row)))
+        .await?;
+    perch_db::oauth::revoke_account_sessions(&mut change.tx, account_id, None, now).await?;
+    let deleted = accounts::delete_local(&mut change.tx, account_id, now)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    change.commit().await?;
+    for url in &deleted.urls {
+        files.remove(url).await;
+    }
+    Ok(())
 }
 
 /// A remote account deleted itself: it goes, with everything of its own

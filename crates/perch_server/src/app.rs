@@ -258,19 +258,7 @@ async fn api_state(
     Ok(ApiState {
         db: db.clone(),
         ids,
-        config: Arc::new(ApiConfig {
-            public_url: config.public_url.clone(),
-            domain: config.domain(),
-            registrations: config.registrations,
-            access_token_ttl: config.access_token_ttl,
-            refresh_token_ttl: config.refresh_token_ttl,
-            contact_email: config.contact_email.clone(),
-            title: config.instance_title.clone(),
-            description: config.instance_description.clone(),
-            data_dir: config.data_dir.clone(),
-            max_status_characters: config.max_status_characters as usize,
-            trusted_proxies: config.trusted_proxies.clone(),
-        }),
+        config: Arc::new(api_config(config)),
         tokens: Arc::new(tokens),
         domain: federation.domain.clone(),
         sign_in_limits: Arc::new(SignInLimits::new(
@@ -287,6 +275,23 @@ async fn api_state(
         image_decodes: Arc::default(),
         shutdown: CancellationToken::new(),
     })
+}
+
+/// The client API's settings, from the server's.
+pub(crate) fn api_config(config: &Config) -> ApiConfig {
+    ApiConfig {
+        public_url: config.public_url.clone(),
+        domain: config.domain(),
+        registrations: config.registrations,
+        access_token_ttl: config.access_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
+        contact_email: config.contact_email.clone(),
+        title: config.instance_title.clone(),
+        description: config.instance_description.clone(),
+        data_dir: config.data_dir.clone(),
+        max_status_characters: config.max_status_characters as usize,
+        trusted_proxies: config.trusted_proxies.clone(),
+    }
 }
 
 /// The domain layer, for commands that change state outside `perch serve`

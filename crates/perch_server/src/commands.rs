@@ -201,24 +201,46 @@ pub async fn list_users(config: Config) -> anyhow::Result<()> {
 
 /// `perch user approve`: let a waiting sign-up sign in.
 pub async fn approve_user(config: Config, username: &str) -> anyhow::Result<()> {
-    telemetry::init(&config.log);
-    prepare_data_dir(&config.data_dir)?;
-    let db = connect_and_migrate(&config).await?;
+    let op = Operator::open(&config).await?;
     let outcome = async {
-        let account = accounts::find_local_by_username(&db, username)
+        let account = accounts::find_local_by_username(&op.db, username)
             .await?
             .with_context(|| format!("no local user named {username}"))?;
-        let approved = users::approve(&db, account.id, now_millis()).await?;
+        let approved = match perch_domain::moderation::approve(&op.domain, account.id).await {
+            Ok(()) => true,
+            Err(perch_domain::DomainError::Forbidden(_)) => false,
+            Err(error) => return Err(error.into()),
+        };
         anyhow::Ok((account.username, approved))
     }
     .await;
-    db.close().await;
+    op.close().await;
     let (name, approved) = outcome?;
     if approved {
         println!("approved @{name}");
     } else {
         println!("@{name} was already approved");
     }
+    Ok(())
+}
+
+/// `perch user delete`: delete a local account, as its owner would through
+/// the API.
+pub async fn delete_user(config: Config, username: &str) -> anyhow::Result<()> {
+    let op = Operator::open(&config).await?;
+    let api_config = crate::app::api_config(&config);
+    let outcome = async {
+        let account = accounts::find_local_by_username(&op.db, username)
+            .await?
+            .filter(|account| account.deleted_at.is_none())
+            .with_context(|| format!("no local user named {username}"))?;
+        let files = perch_api::media_files::StoredFiles(&api_config);
+        perch_domain::accounts::delete_local(&op.domain, &files, account.id).await?;
+        anyhow::Ok(account.username)
+    }
+    .await;
+    op.close().await;
+    println!("deleted @{}", outcome?);
     Ok(())
 }
 
@@ -665,13 +687,10 @@ pub async fn admin_domain_allow(config: Config, command: DomainAllowCommand) -> 
                 println!("allowed {}", row.domain);
             }
             DomainAllowCommand::Remove { domain: host } => {
-                let host = perch_domain::blocks::normalize_domain(&host)
-                    .with_context(|| format!("--domain: {host:?} is not a domain"))?;
-                let row = perch_db::domain_blocks::find_allow_by_domain(db, &host)
-                    .await?
-                    .with_context(|| format!("{host} is not allowed"))?;
-                perch_db::domain_blocks::delete_allow(db, row.id).await?;
-                println!("no longer allowed: {host}");
+                let row = perch_domain::federation::disallow(domain, &host)
+                    .await
+                    .with_context(|| format!("--domain {host}: not allowed"))?;
+                println!("no longer allowed: {}", row.domain);
             }
             DomainAllowCommand::List => {
                 for row in perch_db::domain_blocks::all_allows(db).await? {

@@ -195,6 +195,12 @@ enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Delete a local account: everything of it goes, and the servers that
+    /// know it are told (when `perch serve` next runs its delivery queue)
+    Delete {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -246,6 +252,9 @@ fn main() -> ExitCode {
             }
             Command::User(UserCommand::Approve { username }) => {
                 commands::approve_user(config, &username).await
+            }
+            Command::User(UserCommand::Delete { username }) => {
+                commands::delete_user(config, &username).await
             }
             Command::Config(ConfigCommand::Check) => commands::check_config(config).await,
             Command::Admin(AdminCommand::Account { account, action }) => {

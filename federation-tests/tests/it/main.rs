@@ -9,6 +9,7 @@ mod inbox_notes;
 mod key_fetch_limit;
 mod key_refetch;
 mod moderation;
+mod profiles;
 mod queue;
 mod reports;
 mod slow_peers;

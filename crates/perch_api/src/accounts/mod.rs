@@ -18,6 +18,7 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/v1/accounts", post(signup::sign_up))
         .route("/api/v1/accounts/{id}", get(show::show))
+        .route("/api/v1/accounts/delete", post(security::delete_account))
         .route("/api/v1/perch/password", post(security::change_password))
         .route("/api/v1/perch/two_factor/setup", post(security::setup))
         .route("/api/v1/perch/two_factor/confirm", post(security::confirm))

@@ -13,9 +13,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use perch_core::id::Id;
-use perch_core::time::now_millis;
 use perch_db::accounts;
-use perch_db::profiles::{self, FieldRow, ProfileUpdate};
+use perch_db::profiles::{FieldRow, ProfileUpdate};
+use perch_domain::accounts as accounts_domain;
 use serde::Deserialize;
 
 use self::text::{field_value_html, note_html};
@@ -126,7 +126,7 @@ pub async fn update_credentials(
         avatar_url: avatar_url.as_deref(),
         header_url: header_url.as_deref(),
     };
-    let applied = match profiles::update(&state.db, account_id, &change, now_millis()).await {
+    let applied = match accounts_domain::update_profile(&state.domain, account_id, &change).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(ApiError::not_found()),
         Err(error) => Err(ApiError::from(error)),

@@ -1,8 +1,9 @@
 //! Sign-in security of the signed-in user: two-factor authentication (TOTP
-//! with recovery codes) and password changes.
+//! with recovery codes), password changes, and deleting one's account.
 //!
 //! Mastodon has no client API for these (they live in its web settings), so
-//! they are Perch extensions under `/api/v1/perch/`. Each asks for the
+//! they are Perch extensions under `/api/v1/perch/`, except the deletion,
+//! at GoToSocial's `POST /api/v1/accounts/delete`. Each asks for the
 //! current password again: a stolen access token alone must not be able to
 //! lock the owner out or turn off their second factor. Every attempt (a
 //! password or a code checked) counts against the re-authentication
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use perch_core::account::Password;
 use perch_core::password::{hash_password, verify_password};
 use perch_core::time::now_millis;
@@ -24,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Auth;
 use crate::client_ip::ClientIp;
+use crate::media_files;
 use crate::params::Params;
 use crate::{ApiError, ApiState};
 
@@ -190,4 +193,21 @@ pub async fn change_password(
     )
     .await?;
     Ok(Json(json!({})))
+}
+
+/// `POST /api/v1/accounts/delete` (GoToSocial's path and `password`
+/// parameter): the signed-in user deletes their account. Everything of it
+/// goes, its sessions end, and the servers that know it are told. Answers
+/// 202 `{}`: the other servers hear of it through the delivery queue.
+pub async fn delete_account(
+    State(state): State<ApiState>,
+    ClientIp(client): ClientIp,
+    auth: Auth,
+    Params(request): Params<PasswordOnly>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = reauthenticate(&state, &auth, client, request.password.as_deref()).await?;
+    let files = media_files::StoredFiles(&state.config);
+    perch_domain::accounts::delete_local(&state.domain, &files, user.account_id).await?;
+    tracing::info!(account = user.account_id, "account deleted by its owner");
+    Ok((StatusCode::ACCEPTED, Json(json!({}))))
 }

@@ -331,6 +331,7 @@ pub(super) mod tests {
             suspended_at: None,
             silenced_at: None,
             sensitized_at: None,
+            deleted_at: None,
             role: Some("user".to_owned()),
         }
     }

@@ -5,6 +5,7 @@
 //! embedded object or just its id) and strictly where safety depends on it
 //! (ids, actors, origins).
 
+pub mod actor;
 pub mod announce;
 pub mod block;
 pub mod chat;

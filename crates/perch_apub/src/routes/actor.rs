@@ -3,14 +3,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use perch_db::accounts::{self, AccountRow};
 use perch_db::actors;
+use serde_json::json;
 
 use super::{internal, not_found};
 use crate::ApubState;
+use crate::activities::AS_CONTEXT;
 use crate::objects::ACTIVITY_JSON;
+use crate::objects::note::timestamp;
 use crate::objects::person::person_from_row;
 
 /// Whether the request asks for ActivityPub JSON (`application/activity+json`
@@ -36,6 +39,9 @@ pub async fn actor(
         Ok(_) => return not_found(),
         Err(error) => return internal(&error),
     };
+    if let Some(deleted_at) = row.deleted_at {
+        return gone(&row, deleted_at);
+    }
     if !wants_activity_json(&headers) {
         let profile = row
             .url
@@ -44,6 +50,26 @@ pub async fn actor(
         return Redirect::to(&profile).into_response();
     }
     document(&state, &row).await
+}
+
+/// A deleted account's actor: `410 Gone` with a Tombstone in its place, so
+/// that a server asking after it learns it is gone for good.
+fn gone(row: &AccountRow, deleted_at: i64) -> Response {
+    let tombstone = json!({
+        "@context": AS_CONTEXT,
+        "id": row.uri,
+        "type": "Tombstone",
+        "formerType": row.actor_type,
+        "deleted": timestamp(deleted_at),
+    });
+    let mut response = (StatusCode::GONE, Json(tombstone)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ACTIVITY_JSON),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
 }
 
 pub async fn instance_actor(State(state): State<ApubState>) -> Response {

@@ -45,6 +45,9 @@ pub async fn webfinger(State(state): State<ApubState>, Query(query): Query<Resou
         Target::Elsewhere => Ok(None),
     };
     let row = match row {
+        Ok(Some(row)) if row.deleted_at.is_some() => {
+            return error(StatusCode::GONE, "this account was deleted");
+        }
         Ok(Some(row)) => row,
         Ok(None) => return error(StatusCode::NOT_FOUND, "no such account here"),
         Err(e) => {

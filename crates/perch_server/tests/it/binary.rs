@@ -666,6 +666,15 @@ async fn admin_commands_act_on_accounts_and_servers() {
     ]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert_eq!(stdout(&run(&["admin", "domain-allow", "list"])), "");
+    let again = run(&[
+        "admin",
+        "domain-allow",
+        "remove",
+        "--domain",
+        "friends.example",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("not allowed"), "{}", stderr(&again));
 }
 
 #[tokio::test]
@@ -735,4 +744,55 @@ async fn a_report_is_resolved_and_reopened_from_the_command_line() {
         .expect("q")
         .expect("row");
     assert!(row.action_taken_at.is_none());
+}
+
+/// `perch user delete` deletes as the API does: the account is emptied,
+/// marked deleted, its Delete queued for the servers that know it, and its
+/// name stays taken.
+#[tokio::test]
+async fn the_cli_deletes_an_account_and_keeps_its_name_taken() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let dir = dir.path();
+    let run = |args: &[&str]| run_with_stdin(with_database(dir, &database, args), "");
+    let create = |username: &str| {
+        run(&[
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+        ])
+    };
+    let created = create("dana");
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let deleted = run(&["user", "delete", "--username", "Dana"]);
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert_eq!(stdout(&deleted).trim(), "deleted @dana");
+    let db = database.connect().await;
+    let dana = perch_db::accounts::find_local_by_username(&db, "dana")
+        .await
+        .expect("query")
+        .expect("the row stays");
+    assert!(dana.deleted_at.is_some() && dana.suspended_at.is_some());
+    assert!(
+        perch_db::users::find_by_account_id(&db, dana.id)
+            .await
+            .expect("query")
+            .is_none(),
+        "no credentials are left"
+    );
+
+    let again = run(&["user", "delete", "--username", "dana"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("no local user named dana"),
+        "{}",
+        stderr(&again)
+    );
+    let reused = create("dana");
+    assert!(!reused.status.success(), "the name is not given again");
+    db.close().await;
 }
