@@ -1,19 +1,33 @@
-//! `GET /api/v2/search`, for now the account part: `@user@domain` or an
-//! actor URL, resolved over federation when `resolve=true`.
+//! `GET /api/v2/search`, as Mastodon answers it: accounts (`@user@domain`
+//! or an actor URL, resolved over federation when `resolve=true`, and
+//! known accounts whose names start with the query), statuses (a pasted
+//! post URL from any server, and statuses the viewer may read that contain
+//! every word of the query), and hashtags used here that start with it.
+//! Fetching from other servers and searching statuses by their words are
+//! for signed-in users only, as in Mastodon.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use perch_apub::lookup::{self, Linked};
 use perch_apub::resolve;
-use perch_db::{accounts, actors};
+use perch_db::search as search_db;
+use perch_db::statuses::StatusRow;
+use perch_db::{accounts, actors, statuses};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::auth::MaybeAuth;
 use crate::entities::account::account_from_row;
+use crate::pagination::PageParams;
 use crate::params::{Query, lenient_bool};
+use crate::statuses::view::render;
 use crate::{ApiError, ApiState};
+
+/// Results of each kind, unless `limit` asks for fewer.
+const DEFAULT_LIMIT: i64 = 20;
+const MAX_LIMIT: i64 = 40;
 
 pub fn routes() -> Router<ApiState> {
     Router::new().route("/api/v2/search", get(search))
@@ -26,6 +40,9 @@ pub struct SearchParams {
     resolve: Option<bool>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    offset: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
 }
 
 async fn search(
@@ -36,20 +53,152 @@ async fn search(
     if let Some(auth) = &auth {
         auth.require_any(&["read:search", "read"])?;
     }
+    let viewer = match &auth {
+        Some(auth) => auth.account_id()?,
+        None => 0,
+    };
     let query = params.q.unwrap_or_default();
     let query = query.trim();
-    let wants_accounts = params.kind.as_deref().is_none_or(|k| k == "accounts");
+    let wants = |kind: &str| params.kind.as_deref().is_none_or(|k| k == kind);
+    let page = params.page.page(DEFAULT_LIMIT, MAX_LIMIT);
+    let offset = match params.offset.as_deref().filter(|o| !o.is_empty()) {
+        Some(offset) => offset
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("offset must be a number"))?,
+        None => 0,
+    };
     // Fetching from other servers is for signed-in users only, as in Mastodon.
     let resolve = params.resolve.unwrap_or(false) && auth.is_some();
-    let mut found = Vec::new();
-    if wants_accounts && !query.is_empty() {
-        if let Some(row) = find_account(&state, query, resolve).await? {
-            found.push(account_from_row(&row, &state.config.public_url));
+    let (mut found_accounts, mut found_statuses, mut hashtags) =
+        (Vec::new(), Vec::new(), Vec::new());
+    if query.is_empty() {
+        return Ok(Json(
+            json!({ "accounts": [], "statuses": [], "hashtags": [] }),
+        ));
+    }
+    let url = Url::parse(query)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "https" | "http"));
+
+    if let Some(url) = &url {
+        // A pasted link: a post or an account, here or fetched.
+        match find_by_url(&state, viewer, url, resolve).await? {
+            Some(Found::Status(row)) if wants("statuses") => found_statuses.push(row),
+            Some(Found::Account(row)) if wants("accounts") => found_accounts.push(row),
+            _ => {}
+        }
+    } else {
+        if wants("accounts") {
+            let exact = find_account(&state, query, resolve).await?;
+            let prefix = query.trim_start_matches('@');
+            let named = if offset == 0 && !prefix.contains('@') {
+                search_db::accounts(&state.db, prefix, viewer, page.limit).await?
+            } else {
+                Vec::new()
+            };
+            for row in exact.into_iter().chain(named) {
+                if !found_accounts
+                    .iter()
+                    .any(|a: &accounts::AccountRow| a.id == row.id)
+                {
+                    found_accounts.push(row);
+                }
+            }
+            found_accounts.truncate(page.limit as usize);
+        }
+        if wants("hashtags") && offset == 0 {
+            let prefix = query.trim_start_matches('#');
+            if !prefix.is_empty() && prefix.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                hashtags = search_db::tags(&state.db, prefix, page.limit)
+                    .await?
+                    .into_iter()
+                    .map(|name| tag_entity(&state, &name))
+                    .collect();
+            }
+        }
+        if wants("statuses") && viewer != 0 {
+            let words = search_db::words(query);
+            found_statuses = search_db::statuses(&state.db, viewer, &words, &page, offset).await?;
         }
     }
+    let base = &state.config.public_url;
+    let accounts: Vec<Value> = found_accounts
+        .iter()
+        .map(|row| serde_json::to_value(account_from_row(row, base)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    let statuses = render(&state, viewer, &found_statuses).await?;
     Ok(Json(
-        json!({ "accounts": found, "statuses": [], "hashtags": [] }),
+        json!({ "accounts": accounts, "statuses": statuses, "hashtags": hashtags }),
     ))
+}
+
+/// Mastodon's Tag entity, without the usage history this server does not
+/// keep yet.
+fn tag_entity(state: &ApiState, name: &str) -> Value {
+    json!({
+        "name": name,
+        "url": format!("{}tags/{name}", state.config.public_url),
+        "history": [],
+        "following": false,
+    })
+}
+
+enum Found {
+    Status(StatusRow),
+    Account(accounts::AccountRow),
+}
+
+/// What a pasted link names: a status the viewer may read (by its id, or
+/// by its page here), or an account (by its actor id); unknown ones
+/// fetched from their server when `resolve`.
+async fn find_by_url(
+    state: &ApiState,
+    viewer: i64,
+    url: &Url,
+    resolve: bool,
+) -> Result<Option<Found>, ApiError> {
+    let status_id = match statuses::find_by_uri(&state.db, url.as_str()).await? {
+        Some(row) => Some(row.id),
+        None => local_status_page(state, url),
+    };
+    if let Some(id) = status_id {
+        return Ok(statuses::find_readable(&state.db, id, viewer)
+            .await?
+            .map(Found::Status));
+    }
+    if let Some(row) = actors::find_by_uri(&state.db, url.as_str()).await? {
+        return Ok(Some(Found::Account(row)));
+    }
+    if !resolve || same_origin(url, &state.config.public_url) {
+        return Ok(None);
+    }
+    Ok(match lookup::by_link(&state.federation, url).await {
+        Some(Linked::Account(row)) => Some(Found::Account(*row)),
+        Some(Linked::Status(id)) => statuses::find_readable(&state.db, id, viewer)
+            .await?
+            .map(Found::Status),
+        None => None,
+    })
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The status a page of this server shows (`/@user/:id`).
+fn local_status_page(state: &ApiState, url: &Url) -> Option<i64> {
+    if !same_origin(url, &state.config.public_url) {
+        return None;
+    }
+    let mut segments = url.path_segments()?;
+    let (user, id) = (segments.next()?, segments.next()?);
+    if !user.starts_with('@') || segments.next().is_some() {
+        return None;
+    }
+    id.parse().ok()
 }
 
 async fn find_account(

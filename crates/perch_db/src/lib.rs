@@ -41,6 +41,7 @@ pub mod presence;
 pub mod profiles;
 pub mod reports;
 pub mod retention;
+pub mod search;
 pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,6 +7,7 @@
 use perch_core::time::UnixMillis;
 
 use crate::accounts::AccountRow;
+use crate::search::searchable_text;
 use crate::{Db, Result, Tx};
 
 /// A row of `statuses`.
@@ -72,8 +73,10 @@ pub async fn insert(
         sqlx::query(
             "INSERT INTO statuses (id, account_id, uri, url, content, source_text, \
              spoiler_text, sensitive, visibility, language, local, in_reply_to_id, \
-             in_reply_to_account_id, in_reply_to_uri, reblog_of_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+             in_reply_to_account_id, in_reply_to_uri, reblog_of_id, created_at, updated_at, \
+             search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, \
+                     $17) \
              ON CONFLICT DO NOTHING",
         )
         .bind(status.id)
@@ -92,6 +95,12 @@ pub async fn insert(
         .bind(&status.in_reply_to_uri)
         .bind(status.reblog_of_id)
         .bind(status.created_at)
+        .bind(
+            status
+                .reblog_of_id
+                .is_none()
+                .then(|| searchable_text(&status.spoiler_text, &status.content)),
+        )
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -441,7 +450,8 @@ pub async fn edit(
         .await?;
         sqlx::query(
             "UPDATE statuses SET content = $1, source_text = $2, spoiler_text = $3, \
-             sensitive = $4, language = $5, edited_at = $6, updated_at = $6 WHERE id = $7",
+             sensitive = $4, language = $5, edited_at = $6, updated_at = $6, search_text = $8 \
+             WHERE id = $7",
         )
         .bind(&edit.content)
         .bind(&edit.source_text)
@@ -450,6 +460,7 @@ pub async fn edit(
         .bind(&edit.language)
         .bind(edit.edited_at)
         .bind(current.id)
+        .bind(searchable_text(&edit.spoiler_text, &edit.content))
         .execute(&mut *conn)
         .await?;
     });

@@ -12,5 +12,6 @@ mod moderation;
 mod profiles;
 mod queue;
 mod reports;
+mod search;
 mod slow_peers;
 mod statuses;

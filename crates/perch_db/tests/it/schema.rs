@@ -1050,6 +1050,31 @@ async fn describe_ddl(ddl: &str) -> Schema {
 // ---------------------------------------------------------------------------
 // Tests.
 
+/// The one place the schemas differ by design: full-text search of
+/// statuses is each engine's own (on SQLite an FTS5 table over
+/// `statuses.search_text`, which pragma_table_list does not list as a
+/// table, kept in step by three triggers; on PostgreSQL a GIN index of
+/// the same column's text search vector). Both read the same column, and
+/// the search tests run on both. Each side's part must be there, then is
+/// set aside.
+fn set_aside_full_text_search(sqlite: &mut Schema, postgres: &mut Schema) {
+    for trigger in [
+        "trigger status_search_insert on statuses",
+        "trigger status_search_delete on statuses",
+        "trigger status_search_update on statuses",
+    ] {
+        assert!(sqlite.others.remove(trigger), "SQLite lacks {trigger}");
+    }
+    let index = postgres
+        .tables
+        .get_mut("statuses")
+        .and_then(|table| table.indexes.remove("statuses_search"));
+    assert!(
+        index.is_some(),
+        "PostgreSQL lacks the index statuses_search"
+    );
+}
+
 #[tokio::test]
 async fn sqlite_and_postgres_migrations_define_the_same_schema() {
     if std::env::var(testing::POSTGRES_URL_VAR)
@@ -1064,8 +1089,9 @@ async fn sqlite_and_postgres_migrations_define_the_same_schema() {
     let postgres_db = postgres_database.connect().await;
     assert!(matches!(postgres_db, Db::Postgres(_)));
 
-    let sqlite = describe(&sqlite_db).await;
-    let postgres = describe(&postgres_db).await;
+    let mut sqlite = describe(&sqlite_db).await;
+    let mut postgres = describe(&postgres_db).await;
+    set_aside_full_text_search(&mut sqlite, &mut postgres);
     assert!(
         sqlite.tables.contains_key("accounts") && postgres.tables.contains_key("accounts"),
         "both descriptions hold the schema"

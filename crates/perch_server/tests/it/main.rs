@@ -20,6 +20,7 @@ mod profile;
 mod proxies;
 mod reports;
 mod roles;
+mod search;
 mod security;
 mod signup;
 mod socket_access;
