@@ -83,8 +83,8 @@ async fn search(
     if let Some(url) = &url {
         // A pasted link: a post or an account, here or fetched.
         match find_by_url(&state, viewer, url, resolve).await? {
-            Some(Found::Status(row)) if wants("statuses") => found_statuses.push(row),
-            Some(Found::Account(row)) if wants("accounts") => found_accounts.push(row),
+            Some(Found::Status(row)) if wants("statuses") => found_statuses.push(*row),
+            Some(Found::Account(row)) if wants("accounts") => found_accounts.push(*row),
             _ => {}
         }
     } else {
@@ -145,8 +145,8 @@ fn tag_entity(state: &ApiState, name: &str) -> Value {
 }
 
 enum Found {
-    Status(StatusRow),
-    Account(accounts::AccountRow),
+    Status(Box<StatusRow>),
+    Account(Box<accounts::AccountRow>),
 }
 
 /// What a pasted link names: a status the viewer may read (by its id, or
@@ -165,19 +165,19 @@ async fn find_by_url(
     if let Some(id) = status_id {
         return Ok(statuses::find_readable(&state.db, id, viewer)
             .await?
-            .map(Found::Status));
+            .map(|row| Found::Status(Box::new(row))));
     }
     if let Some(row) = actors::find_by_uri(&state.db, url.as_str()).await? {
-        return Ok(Some(Found::Account(row)));
+        return Ok(Some(Found::Account(Box::new(row))));
     }
     if !resolve || same_origin(url, &state.config.public_url) {
         return Ok(None);
     }
     Ok(match lookup::by_link(&state.federation, url).await {
-        Some(Linked::Account(row)) => Some(Found::Account(*row)),
+        Some(Linked::Account(row)) => Some(Found::Account(row)),
         Some(Linked::Status(id)) => statuses::find_readable(&state.db, id, viewer)
             .await?
-            .map(Found::Status),
+            .map(|row| Found::Status(Box::new(row))),
         None => None,
     })
 }

@@ -179,9 +179,14 @@ async fn account_statuses(
         .ok_or_else(ApiError::not_found)?;
     let page = params.page.page(DEFAULT_LIMIT, MAX_LIMIT);
     let path = format!("/api/v1/accounts/{}/statuses", account.id);
-    // Nothing is pinned: pinning statuses is not offered.
+    // The pins, latest first, all on one page (there are few).
     if params.pinned == Some(true) {
-        return page_of(&state, viewer, &path, "pinned=true", Vec::new(), page.limit).await;
+        let rows = if page.max_id.is_none() && page.min_id.is_none() && page.since_id.is_none() {
+            perch_db::pins::pinned(&state.db, account.id, viewer, page.limit).await?
+        } else {
+            Vec::new()
+        };
+        return page_of(&state, viewer, &path, "pinned=true", rows, page.limit).await;
     }
     let filter = AccountFilter {
         only_media: params.only_media == Some(true),

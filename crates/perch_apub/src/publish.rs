@@ -26,6 +26,7 @@ use crate::activities::delete::build_delete;
 use crate::activities::flag::build_flag;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
 use crate::activities::like::{build_like, build_undo_of};
+use crate::activities::pin::build_pin;
 use crate::objects::person::{authority, person_from_row};
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +103,9 @@ pub fn order_key(event: &Outbound) -> String {
         Outbound::Flag(flag) => flag.uri.clone(),
         Outbound::UpdateActor(actor) | Outbound::DeleteActor(actor) => {
             format!("actor {}", actor.uri)
+        }
+        Outbound::Pin(pin) | Outbound::Unpin(pin) => {
+            format!("pin {} {}", pin.actor.uri, pin.status_uri)
         }
     }
 }
@@ -213,6 +217,11 @@ pub async fn enqueue(
             let body = build_update_actor(&person, ids.next_id().as_i64())?;
             let inboxes = follows::follower_inboxes(tx, actor.account_id).await?;
             store(tx, ids, actor.account_id, body, key, inboxes).await
+        }
+        Outbound::Pin(pin) | Outbound::Unpin(pin) => {
+            let body = build_pin(pin, matches!(event, Outbound::Pin(_)));
+            let inboxes = follows::follower_inboxes(tx, pin.actor.account_id).await?;
+            store(tx, ids, pin.actor.account_id, body, key, inboxes).await
         }
         Outbound::DeleteActor(actor) => {
             let inboxes = follows::known_inboxes(tx).await?;

@@ -142,6 +142,18 @@ pub struct FlagNote {
     pub content: String,
 }
 
+/// A local account pinned or unpinned one of its statuses: an `Add` to (or
+/// `Remove` from) its `featured` collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinNote {
+    /// The activity's id.
+    pub uri: String,
+    pub actor: ActorRef,
+    pub status_uri: String,
+    /// The actor's `featured` collection.
+    pub featured_url: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
     /// `follower` (local) asks to follow `target` (remote).
@@ -178,4 +190,7 @@ pub enum Outbound {
     UpdateActor(ActorRef),
     /// A local account was deleted: every server that knows of it is told.
     DeleteActor(ActorRef),
+    /// A local account pinned a status (to its followers' servers).
+    Pin(PinNote),
+    Unpin(PinNote),
 }

@@ -44,6 +44,8 @@ pub struct AccountRow {
     pub sensitized_at: Option<i64>,
     /// When the (local) account was deleted; it is then also suspended.
     pub deleted_at: Option<i64>,
+    /// A remote actor's pinned statuses (its `featured` collection).
+    pub featured_url: Option<String>,
     /// A local user's role (`users.role`); `None` for remote accounts.
     pub role: Option<String>,
 }

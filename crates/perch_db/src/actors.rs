@@ -30,6 +30,8 @@ pub struct RemoteActor {
     pub outbox_url: Option<String>,
     pub followers_url: Option<String>,
     pub following_url: Option<String>,
+    /// The actor's pinned statuses (its `featured` collection).
+    pub featured_url: Option<String>,
     pub key_id: String,
     pub public_key_pem: String,
     /// The actor takes Pleroma's `ChatMessage`.
@@ -62,9 +64,9 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
             "INSERT INTO accounts (id, username, domain, uri, url, actor_type, display_name, \
              note, locked, bot, discoverable, avatar_url, header_url, inbox_url, \
              shared_inbox_url, outbox_url, followers_url, following_url, fetched_at, \
-             created_at, updated_at, accepts_chat_messages) \
+             created_at, updated_at, accepts_chat_messages, featured_url) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $19, $19, $20) \
+                     $17, $18, $19, $19, $19, $20, $21) \
              ON CONFLICT (uri) DO UPDATE SET \
                username = excluded.username, url = excluded.url, \
                actor_type = excluded.actor_type, display_name = excluded.display_name, \
@@ -75,7 +77,8 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
                outbox_url = excluded.outbox_url, followers_url = excluded.followers_url, \
                following_url = excluded.following_url, fetched_at = excluded.fetched_at, \
                updated_at = excluded.updated_at, \
-               accepts_chat_messages = excluded.accepts_chat_messages \
+               accepts_chat_messages = excluded.accepts_chat_messages, \
+               featured_url = excluded.featured_url \
              RETURNING id",
         )
         .bind(new_id.as_i64())
@@ -98,6 +101,7 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
         .bind(&actor.following_url)
         .bind(actor.fetched_at)
         .bind(actor.accepts_chat_messages)
+        .bind(&actor.featured_url)
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query(

@@ -36,6 +36,7 @@ pub mod nodes;
 pub mod notifications;
 pub mod oauth;
 pub mod page;
+pub mod pins;
 mod pool;
 pub mod presence;
 pub mod profiles;

@@ -36,6 +36,7 @@ pub mod federation;
 pub mod follows;
 pub mod media;
 pub mod moderation;
+pub mod pins;
 pub mod reactions;
 pub mod reports;
 pub mod statuses;

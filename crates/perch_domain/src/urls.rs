@@ -36,6 +36,11 @@ impl ActorUrlLayout {
         format!("{}#main-key", self.actor_uri(username))
     }
 
+    /// The actor's pinned statuses (`featured`).
+    pub fn featured_uri(&self, username: &str) -> String {
+        featured_of(&self.actor_uri(username))
+    }
+
     /// The id of an activity we publish.
     pub fn activity_uri(&self, id: i64) -> String {
         self.at(&format!("/activities/{id}"))
@@ -90,6 +95,12 @@ impl ActorUrlLayout {
             uri: actor,
         }
     }
+}
+
+/// The `featured` collection (pinned statuses) of the local actor
+/// `actor_uri`.
+pub fn featured_of(actor_uri: &str) -> String {
+    format!("{actor_uri}/collections/featured")
 }
 
 #[cfg(test)]

@@ -332,6 +332,7 @@ pub(super) mod tests {
             silenced_at: None,
             sensitized_at: None,
             deleted_at: None,
+            featured_url: None,
             role: Some("user".to_owned()),
         }
     }

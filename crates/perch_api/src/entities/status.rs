@@ -78,6 +78,8 @@ pub struct ViewerState {
     pub reblogged: bool,
     /// The viewer muted the status's conversation.
     pub muted: bool,
+    /// The viewer (its author) pinned the status.
+    pub pinned: bool,
 }
 
 /// The rows a status is built from.
@@ -166,7 +168,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         reblogged: viewer.reblogged,
         muted: viewer.muted,
         bookmarked: false,
-        pinned: false,
+        pinned: viewer.pinned,
         filtered: Vec::new(),
     }
 }

@@ -102,6 +102,31 @@ pub async fn unmute(
     answer(&state, &me, status.id).await
 }
 
+/// `POST /api/v1/statuses/:id/pin`: shown at the top of one's profile;
+/// one's own statuses only, at most five.
+pub async fn pin(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:accounts"]).await?;
+    let status = target(&state, &id, &me).await?;
+    perch_domain::pins::pin(&state.domain, &me, &status).await?;
+    answer(&state, &me, status.id).await
+}
+
+/// `POST /api/v1/statuses/:id/unpin`.
+pub async fn unpin(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:accounts"]).await?;
+    let status = target(&state, &id, &me).await?;
+    perch_domain::pins::unpin(&state.domain, &me, &status).await?;
+    answer(&state, &me, status.id).await
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ReblogParams {
     visibility: Option<String>,

@@ -43,6 +43,8 @@ pub fn routes() -> Router<ApiState> {
             "/api/v1/statuses/{id}/unfavourite",
             post(actions::unfavourite),
         )
+        .route("/api/v1/statuses/{id}/pin", post(actions::pin))
+        .route("/api/v1/statuses/{id}/unpin", post(actions::unpin))
         .route("/api/v1/statuses/{id}/mute", post(actions::mute))
         .route("/api/v1/statuses/{id}/unmute", post(actions::unmute))
         .route("/api/v1/statuses/{id}/reblog", post(actions::reblog))

@@ -66,6 +66,16 @@ pub async fn render(
         .into_iter()
         .collect();
     let muted = perch_db::blocks::in_muted_conversations(db, viewer, &ids).await?;
+    // Only one's own statuses can be one's pins.
+    let own: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.account_id == viewer)
+        .map(|r| r.id)
+        .collect();
+    let pinned: HashSet<i64> = perch_db::pins::pinned_among(db, viewer, &own)
+        .await?
+        .into_iter()
+        .collect();
     let build = |row: &StatusRow, reblog: Option<Status>| -> Option<Status> {
         let author = authors.get(&row.account_id)?;
         Some(status_from_parts(
@@ -84,6 +94,7 @@ pub async fn render(
                     favourited: liked.contains(&row.id),
                     reblogged: reblogged.contains(&row.id),
                     muted: muted.contains(&row.id),
+                    pinned: pinned.contains(&row.id),
                 },
                 reblog,
                 media: media.get(&row.id).cloned().unwrap_or_default(),

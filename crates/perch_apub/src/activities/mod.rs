@@ -14,6 +14,7 @@ pub mod delete;
 pub mod flag;
 pub mod follow;
 pub mod like;
+pub mod pin;
 
 use serde::{Deserialize, Serialize};
 use url::Url;

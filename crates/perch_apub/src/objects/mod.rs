@@ -34,6 +34,7 @@ pub fn actor_context() -> serde_json::Value {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "toot": "http://joinmastodon.org/ns#",
             "discoverable": "toot:discoverable",
+            "featured": { "@id": "toot:featured", "@type": "@id" },
             "indexable": "toot:indexable",
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",

@@ -34,6 +34,13 @@ pub struct Person {
     pub followers: Option<Url>,
     #[serde(default)]
     pub following: Option<Url>,
+    /// The pinned statuses (Mastodon's `toot:featured` collection).
+    #[serde(
+        default,
+        deserialize_with = "lenient_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub featured: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,
     pub public_key: PublicKey,
@@ -184,6 +191,7 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) ->
         outbox: parse(&row.outbox_url),
         followers: parse(&row.followers_url),
         following: parse(&row.following_url),
+        featured: Url::parse(&perch_domain::urls::featured_of(&row.uri)).ok(),
         endpoints: Some(Endpoints {
             shared_inbox: parse(&row.shared_inbox_url),
         }),
@@ -277,6 +285,7 @@ pub fn remote_actor_from_person(
         outbox_url: same_host(&person.outbox),
         followers_url: same_host(&person.followers),
         following_url: same_host(&person.following),
+        featured_url: same_host(&person.featured),
         key_id: person.public_key.id.clone(),
         public_key_pem: person.public_key.public_key_pem.clone(),
         accepts_chat_messages: person

@@ -15,6 +15,7 @@ use super::not_found;
 use crate::ApubState;
 use crate::activities::create::build_create;
 use crate::objects::ACTIVITY_JSON;
+use crate::objects::note::build_note;
 use perch_domain::describe::load_status_note;
 
 const PAGE_SIZE: i64 = 40;
@@ -89,6 +90,37 @@ pub async fn outbox(
     }
     activity_json(body)
 }
+
+/// `/users/:username/collections/featured`: the pinned statuses that
+/// anyone may read (public and unlisted), as Notes, latest pin first.
+pub async fn featured(State(state): State<ApubState>, Path(username): Path<String>) -> Response {
+    let Some(account) = local_account(&state, &username).await else {
+        return not_found();
+    };
+    let rows = match perch_db::pins::pinned(&state.db, account.id, 0, MAX_FEATURED).await {
+        Ok(rows) => rows,
+        Err(error) => return failed(&error),
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match load_status_note(&state.db, &state.layout, &state.config.domain, row).await {
+            Ok(Some(note)) => items.push(build_note(&note)),
+            Ok(None) => {}
+            Err(error) => return failed(&error),
+        }
+    }
+    activity_json(json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": perch_domain::urls::featured_of(&account.uri),
+        "type": "OrderedCollection",
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}
+
+/// Pins listed in a `featured` collection (a local account has at most
+/// five).
+const MAX_FEATURED: i64 = 20;
 
 fn failed(error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "collection page failed");

@@ -30,6 +30,10 @@ pub fn router(state: ApubState) -> Router {
         .route("/users/{username}/followers", get(collections::followers))
         .route("/users/{username}/following", get(collections::following))
         .route("/users/{username}/outbox", get(collections::outbox))
+        .route(
+            "/users/{username}/collections/featured",
+            get(collections::featured),
+        )
         .route("/users/{username}/statuses/{id}", get(note::note))
         .route(
             "/users/{username}/statuses/{id}/activity",

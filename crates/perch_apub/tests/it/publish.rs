@@ -28,6 +28,7 @@ fn remote(username: &str) -> RemoteActor {
         outbox_url: None,
         followers_url: None,
         following_url: None,
+        featured_url: None,
         key_id: format!("{uri}#main-key"),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),

@@ -268,6 +268,7 @@ async fn queue_stats_and_retry_through_the_binary() {
         outbox_url: None,
         followers_url: None,
         following_url: None,
+        featured_url: None,
         key_id: "http://unreachable.invalid/users/x#main-key".to_owned(),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),

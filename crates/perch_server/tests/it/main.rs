@@ -16,6 +16,7 @@ mod media;
 mod metadata;
 mod moderation;
 mod oauth;
+mod pins;
 mod profile;
 mod proxies;
 mod reports;

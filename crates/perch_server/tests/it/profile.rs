@@ -448,6 +448,7 @@ fn remote_actor(username: &str, domain: &str) -> RemoteActor {
         outbox_url: None,
         followers_url: None,
         following_url: None,
+        featured_url: None,
         key_id: format!("{uri}#main-key"),
         public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".to_owned(),
         fields: Vec::new(),
