@@ -5,11 +5,12 @@
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{self, ActorKey};
+use serde::Deserialize;
 use url::Url;
 
 use crate::ApubState;
 use crate::fetch::FetchError;
-use crate::objects::person::{Person, authority, remote_actor_from_person};
+use crate::objects::person::{Person, authority, remote_actor_from_person, unreadable_field};
 use crate::objects::webfinger::actor_from_jrd;
 use crate::signer::ActorSigner;
 
@@ -71,10 +72,17 @@ pub async fn fetch_actor(
         return Err(ResolveError::Local);
     }
     let signer = instance_signer(state).await?;
-    let (person, served_from): (Person, Url) = state
+    let (document, served_from): (serde_json::Value, Url) = state
         .fetcher
         .get_document(uri, AP_ACCEPT, Some(&signer))
         .await?;
+    let person = Person::deserialize(&document).map_err(|error| {
+        // Everything this actor sends will be refused until it is readable:
+        // worth an operator's attention, with what was wrong and whose.
+        let field = unreadable_field(&document).unwrap_or("?");
+        tracing::warn!(actor = %uri, field, %error, "an actor document cannot be read");
+        ResolveError::Invalid(format!("{field}: {error}"))
+    })?;
     // The document must be the one we asked for: an actor served by its own
     // origin (after any redirect) under its own id.
     let mut requested = uri.clone();
@@ -82,8 +90,10 @@ pub async fn fetch_actor(
     if person.id != requested || authority(&served_from) != authority(&person.id) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }
-    let mut remote = remote_actor_from_person(&person, now_millis())
-        .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+    let mut remote = remote_actor_from_person(&person, now_millis()).map_err(|error| {
+        tracing::warn!(actor = %uri, %error, "an actor document is not usable");
+        ResolveError::Invalid(error.to_string())
+    })?;
     // A server whose media the instance rejects keeps no avatar or header.
     if state.federation_policy.rejects_media(&remote.domain) {
         remote.avatar_url = None;
