@@ -148,11 +148,49 @@ pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, boo
             retry_after: retry.duration(),
         });
     }
+    // A key id that is not a fragment of its owner's (GoToSocial's
+    // `…/main-key`) names a document of its own, which names the owner.
+    let key_url =
+        Url::parse(key_id).map_err(|_| ResolveError::Invalid("keyId is not a URL".to_owned()))?;
+    if key_url.fragment().is_none() {
+        owner = key_owner(state, &key_url).await?;
+    }
+    // Either way, the owner's own document must name this key.
     let (_, key) = fetch_actor(state, &owner).await?;
     if key.key_id != key_id {
         return Err(ResolveError::Mismatch(key_id.to_owned()));
     }
     Ok((key, true))
+}
+
+/// The owner a key's own document names: an actor carrying the key in
+/// its `publicKey` (the minimal one GoToSocial serves at the key's URL, or
+/// the actor itself), or a key document with its `owner`. Served from the key's origin and
+/// naming an owner there; the caller still checks that the owner's document
+/// names the key, so the key document alone proves nothing.
+async fn key_owner(state: &ApubState, key_url: &Url) -> Result<Url, ResolveError> {
+    let signer = instance_signer(state).await?;
+    let (document, served_from): (serde_json::Value, Url) = state
+        .fetcher
+        .get_document(key_url, AP_ACCEPT, Some(&signer))
+        .await?;
+    let names_key = |v: &serde_json::Value| v["id"].as_str() == Some(key_url.as_str());
+    let carries_key = crate::objects::shapes::items(&document["publicKey"])
+        .into_iter()
+        .any(names_key);
+    let owner = if carries_key {
+        document["id"].as_str()
+    } else if names_key(&document) {
+        document["owner"].as_str()
+    } else {
+        None
+    }
+    .and_then(|owner| Url::parse(owner).ok())
+    .ok_or_else(|| ResolveError::Mismatch(key_url.to_string()))?;
+    if authority(&served_from) != authority(key_url) || authority(&owner) != authority(key_url) {
+        return Err(ResolveError::Mismatch(key_url.to_string()));
+    }
+    Ok(owner)
 }
 
 /// `user@domain` through WebFinger, then the actor.
