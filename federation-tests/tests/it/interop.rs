@@ -419,3 +419,44 @@ async fn an_actor_without_an_inbox_stays_unusable() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_key_document_proves_nothing_by_itself() {
+    let b = Instance::start().await;
+    b.create_user("bob", PASSWORD).await;
+    let bob = b.url("/users/bob");
+    let peer = Peer::serve("https://gts.example", &b).await;
+    let elsewhere = Peer::serve("https://other.example", &b).await;
+
+    // The document at the key's URL names an owner on another server.
+    let dan = peer.actor("gotosocial/actor_person.json");
+    let mut stub = dan.clone();
+    stub["id"] = json!(format!("{}/users/dan", elsewhere.base));
+    peer.put_at(dan["publicKey"]["id"].as_str().expect("key id"), &stub);
+    let status = peer.send(&b, &dan, &follow(&peer, &dan, &bob)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an owner on another server"
+    );
+
+    // It names an owner here whose own document names another key.
+    let peer = Peer::serve("https://gts.example", &b).await;
+    let dan = peer.actor("gotosocial/actor_person.json");
+    peer.serve_key_document(&dan);
+    let mut owner = dan.clone();
+    owner["publicKey"]["id"] = json!(format!("{}/users/dan/other-key", peer.base));
+    peer.put(&owner);
+    let status = peer.send(&b, &dan, &follow(&peer, &dan, &bob)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the owner disowns the key"
+    );
+    assert!(
+        actors::key_by_id(&b.db, dan["publicKey"]["id"].as_str().expect("key id"))
+            .await
+            .expect("query")
+            .is_none()
+    );
+}
