@@ -269,3 +269,33 @@ async fn a_boost_of_ones_own_followers_only_post_is_a_followers_only_reblog() {
     );
     assert!(row(&b, other["id"].as_str().expect("id")).await.is_none());
 }
+
+#[tokio::test]
+async fn a_peertube_channel_announces_its_video_to_its_followers() {
+    let (b, peer, channel) =
+        peer_of("https://peertube.example", "peertube/actor_channel.json").await;
+    // The video and its author's account are on the channel's server.
+    peer.actor("peertube/actor_account.json");
+    let video = peer.fixture("peertube/video.json");
+    peer.put(&video);
+    peer.followed_by(&b, "bob", &channel).await;
+    let announce = peer.fixture("peertube/announce_video.json");
+    assert_eq!(
+        peer.send(&b, &channel, &announce).await,
+        StatusCode::ACCEPTED
+    );
+    let original = row(&b, video["id"].as_str().expect("id"))
+        .await
+        .expect("the video was fetched and stored");
+    let reblog = row(&b, announce["id"].as_str().expect("id"))
+        .await
+        .expect("the channel's announce is a reblog");
+    assert_eq!(reblog.reblog_of_id, Some(original.id));
+    let token = b.token("bob").await;
+    let (_, home) = b.get("/api/v1/timelines/home", &token).await;
+    assert_eq!(home[0]["reblog"]["id"], original.id.to_string(), "{home}");
+    assert_eq!(
+        home[0]["reblog"]["media_attachments"][0]["type"], "video",
+        "{home}"
+    );
+}

@@ -90,6 +90,7 @@ const CASES: &[&str] = &[
     "mobilizon/create_event.json",
     "peertube/actor_account.json",
     "peertube/actor_channel.json",
+    "peertube/announce_video.json",
     "peertube/create_video.json",
     "peertube/video.json",
     "pixelfed/actor_person.json",
@@ -477,6 +478,8 @@ fn activities_that_are_not_notes_are_well_formed() {
         announce["object"],
         fixture("mastodon/create_note_followers.json")["object"]["id"]
     );
+    let announce = fixture("peertube/announce_video.json");
+    assert_eq!(announce["object"], fixture("peertube/video.json")["id"]);
     let accept = fixture("lemmy/accept_follow.json");
     assert_eq!(accept["object"]["type"], "Follow");
 }
