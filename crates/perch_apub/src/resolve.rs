@@ -5,11 +5,12 @@
 use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
 use perch_db::actors::{self, ActorKey};
+use serde::Deserialize;
 use url::Url;
 
 use crate::ApubState;
 use crate::fetch::FetchError;
-use crate::objects::person::{Person, authority, remote_actor_from_person};
+use crate::objects::person::{Person, authority, remote_actor_from_person, unreadable_field};
 use crate::objects::webfinger::actor_from_jrd;
 use crate::signer::ActorSigner;
 
@@ -71,10 +72,17 @@ pub async fn fetch_actor(
         return Err(ResolveError::Local);
     }
     let signer = instance_signer(state).await?;
-    let (person, served_from): (Person, Url) = state
+    let (document, served_from): (serde_json::Value, Url) = state
         .fetcher
         .get_document(uri, AP_ACCEPT, Some(&signer))
         .await?;
+    let person = Person::deserialize(&document).map_err(|error| {
+        // Everything this actor sends will be refused until it is readable:
+        // worth an operator's attention, with what was wrong and whose.
+        let field = unreadable_field(&document).unwrap_or("?");
+        tracing::warn!(actor = %uri, field, %error, "an actor document cannot be read");
+        ResolveError::Invalid(format!("{field}: {error}"))
+    })?;
     // The document must be the one we asked for: an actor served by its own
     // origin (after any redirect) under its own id.
     let mut requested = uri.clone();
@@ -82,8 +90,10 @@ pub async fn fetch_actor(
     if person.id != requested || authority(&served_from) != authority(&person.id) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }
-    let mut remote = remote_actor_from_person(&person, now_millis())
-        .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+    let mut remote = remote_actor_from_person(&person, now_millis()).map_err(|error| {
+        tracing::warn!(actor = %uri, %error, "an actor document is not usable");
+        ResolveError::Invalid(error.to_string())
+    })?;
     // A server whose media the instance rejects keeps no avatar or header.
     if state.federation_policy.rejects_media(&remote.domain) {
         remote.avatar_url = None;
@@ -138,11 +148,49 @@ pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, boo
             retry_after: retry.duration(),
         });
     }
+    // A key id that is not a fragment of its owner's (GoToSocial's
+    // `…/main-key`) names a document of its own, which names the owner.
+    let key_url =
+        Url::parse(key_id).map_err(|_| ResolveError::Invalid("keyId is not a URL".to_owned()))?;
+    if key_url.fragment().is_none() {
+        owner = key_owner(state, &key_url).await?;
+    }
+    // Either way, the owner's own document must name this key.
     let (_, key) = fetch_actor(state, &owner).await?;
     if key.key_id != key_id {
         return Err(ResolveError::Mismatch(key_id.to_owned()));
     }
     Ok((key, true))
+}
+
+/// The owner a key's own document names: an actor carrying the key in
+/// its `publicKey` (the minimal one GoToSocial serves at the key's URL, or
+/// the actor itself), or a key document with its `owner`. Served from the key's origin and
+/// naming an owner there; the caller still checks that the owner's document
+/// names the key, so the key document alone proves nothing.
+async fn key_owner(state: &ApubState, key_url: &Url) -> Result<Url, ResolveError> {
+    let signer = instance_signer(state).await?;
+    let (document, served_from): (serde_json::Value, Url) = state
+        .fetcher
+        .get_document(key_url, AP_ACCEPT, Some(&signer))
+        .await?;
+    let names_key = |v: &serde_json::Value| v["id"].as_str() == Some(key_url.as_str());
+    let carries_key = crate::objects::shapes::items(&document["publicKey"])
+        .into_iter()
+        .any(names_key);
+    let owner = if carries_key {
+        document["id"].as_str()
+    } else if names_key(&document) {
+        document["owner"].as_str()
+    } else {
+        None
+    }
+    .and_then(|owner| Url::parse(owner).ok())
+    .ok_or_else(|| ResolveError::Mismatch(key_url.to_string()))?;
+    if authority(&served_from) != authority(key_url) || authority(&owner) != authority(key_url) {
+        return Err(ResolveError::Mismatch(key_url.to_string()));
+    }
+    Ok(owner)
 }
 
 /// `user@domain` through WebFinger, then the actor.

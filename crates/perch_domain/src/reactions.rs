@@ -15,6 +15,30 @@ use crate::describe::{actor_ref, followers_url};
 use crate::error::Result;
 use crate::{Domain, Received};
 
+/// The visibility of `booster`'s reblog of `original` when they ask for
+/// `asked`, or `None` when they may not reblog it. Only what anyone may
+/// read travels further, except one's own followers-only status, which may
+/// be reblogged to one's own followers (who could read it anyway), as
+/// Mastodon allows. A reblog is never wider than the original, and never
+/// direct. The same rule for a local account's reblog and a received
+/// Announce.
+pub fn reblog_visibility(
+    booster: &AccountRow,
+    original: &StatusRow,
+    asked: Visibility,
+) -> Option<Visibility> {
+    let original_visibility = Visibility::from_i16(original.visibility);
+    let own_private =
+        original_visibility == Visibility::Private && original.account_id == booster.id;
+    if original.reblog_of_id.is_some() || !(original_visibility.is_public() || own_private) {
+        return None;
+    }
+    Some(match asked.max(original_visibility) {
+        Visibility::Direct => Visibility::Private,
+        other => other,
+    })
+}
+
 async fn author_of(domain: &Domain, status: &StatusRow) -> Result<Option<AccountRow>> {
     Ok(accounts::find_by_id(&domain.db, Id::from_i64(status.account_id)).await?)
 }

@@ -6,6 +6,8 @@ mod domain_blocks;
 mod follows;
 mod inbox;
 mod inbox_notes;
+mod interop;
+mod interop_activities;
 mod key_fetch_limit;
 mod key_refetch;
 mod moderation;

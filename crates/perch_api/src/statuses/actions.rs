@@ -142,11 +142,7 @@ pub async fn reblog(
 ) -> Result<Json<Status>, ApiError> {
     let me = signed_in(&state, &auth, &["write:statuses"]).await?;
     let status = target(&state, &id, &me).await?;
-    let original_visibility = Visibility::from_i16(status.visibility);
-    // Only public statuses travel further; one's own private status may be
-    // reblogged to one's own followers, who could see it anyway.
-    let own_private = original_visibility == Visibility::Private && status.account_id == me.id;
-    if !original_visibility.is_public() && !own_private {
+    if reactions::reblog_visibility(&me, &status, Visibility::Public).is_none() {
         return Err(ApiError::forbidden("This action is not allowed"));
     }
     if let Some(existing) = statuses::find_reblog(&state.db, me.id, status.id).await? {
@@ -158,11 +154,8 @@ pub async fn reblog(
             .parse::<Visibility>()
             .map_err(|e| ApiError::unprocessable(format!("Validation failed: {e}")))?,
     };
-    // A reblog is never wider than the original, and never direct.
-    let visibility = match asked.max(original_visibility) {
-        Visibility::Direct => Visibility::Private,
-        other => other,
-    };
+    let visibility = reactions::reblog_visibility(&me, &status, asked)
+        .ok_or_else(|| ApiError::forbidden("This action is not allowed"))?;
     match reactions::reblog(&state.domain, &me, &status, visibility, None).await? {
         Some(reblog_id) => answer(&state, &me, reblog_id).await,
         None => Err(ApiError::unprocessable(

@@ -50,18 +50,20 @@ impl Announce {
         if !original.local && !follows::has_local_follower(&state.db, announcer).await? {
             return Ok(());
         }
-        let original_visibility = Visibility::from_i16(original.visibility);
-        // Only what anyone may read can be announced.
-        if !original_visibility.is_public() || original.reblog_of_id.is_some() {
-            return Ok(());
-        }
-        let visibility = if self.is_public() {
+        let booster = from.sender(state).await?;
+        // What anyone may read, or the announcer's own followers-only
+        // status (to their followers), as the domain's rule says.
+        let asked = if self.is_public() {
             Visibility::Public
         } else {
             Visibility::Unlisted
-        }
-        .max(original_visibility);
-        let booster = from.sender(state).await?;
+        };
+        let Some(visibility) =
+            perch_domain::reactions::reblog_visibility(&booster, &original, asked)
+        else {
+            tracing::debug!(status = %original.uri, "an Announce of a status that may not be reblogged");
+            return Ok(());
+        };
         let received = from.received();
         perch_domain::reactions::reblog(
             &state.domain,

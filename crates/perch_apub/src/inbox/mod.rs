@@ -267,12 +267,9 @@ fn check_origin(activity: &Value, id: &Url, kind: &str, actor: &Url) -> Result<(
     }
 }
 
-/// `id`, `type` and `actor`, all required.
+/// `id`, `type` and `actor`, all required, but for a `Delete`, which
+/// GoToSocial sends without an id: it is given one (see [`delete_id`]).
 fn envelope(activity: &Value) -> Result<(Url, String, Url), InboxError> {
-    let id = activity["id"]
-        .as_str()
-        .and_then(|s| Url::parse(s).ok())
-        .ok_or_else(|| InboxError::Malformed("`id` must be a URL".to_owned()))?;
     let kind = activity["type"]
         .as_str()
         .ok_or_else(|| InboxError::Malformed("`type` is required".to_owned()))?
@@ -286,7 +283,32 @@ fn envelope(activity: &Value) -> Result<(Url, String, Url), InboxError> {
         _ => None,
     }
     .ok_or_else(|| InboxError::Malformed("`actor` must be a URL".to_owned()))?;
+    let id = match activity.get("id") {
+        None | Some(Value::Null) if kind == "Delete" => delete_id(&actor, &activity["object"])?,
+        given => given
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok())
+            .ok_or_else(|| InboxError::Malformed("`id` must be a URL".to_owned()))?,
+    };
     Ok((id, kind, actor))
+}
+
+/// The id given to a `Delete` that has none: the actor's id with a
+/// fragment made of a digest of the deleted object's id. The same Delete
+/// delivered twice gets the same id, so it is deduplicated as any other,
+/// and the id is on the actor's server, as an activity's must be.
+fn delete_id(actor: &Url, object: &Value) -> Result<Url, InboxError> {
+    use std::fmt::Write as _;
+    let object = crate::objects::note::id_of(object)
+        .ok_or_else(|| InboxError::Malformed("a Delete names what it deletes".to_owned()))?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, object.as_str().as_bytes());
+    let mut fragment = String::from("delete-");
+    for byte in &digest.as_ref()[..16] {
+        let _ = write!(fragment, "{byte:02x}");
+    }
+    let mut id = actor.clone();
+    id.set_fragment(Some(&fragment));
+    Ok(id)
 }
 
 /// The key that verifies the request, or `None` for the Delete of an actor

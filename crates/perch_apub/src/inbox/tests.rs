@@ -90,3 +90,32 @@ fn a_note_is_its_authors_and_on_its_authors_server() {
         Ok(None)
     ));
 }
+
+#[test]
+fn a_delete_without_an_id_gets_a_stable_one_on_its_actors_server() {
+    let delete = |object: &str| json!({"type": "Delete", "actor": ALICE, "object": object});
+    let (id, kind, _) = envelope(&delete("https://a.example/notes/1")).expect("accepted");
+    assert_eq!(kind, "Delete");
+    assert!(same_origin(&id, &url(ALICE)), "{id}");
+    assert!(origin_of(&delete("https://a.example/notes/1")).is_ok());
+    let (again, _, _) = envelope(&delete("https://a.example/notes/1")).expect("accepted");
+    assert_eq!(id, again, "the same Delete, the same id: deduplicated");
+    let (other, _, _) = envelope(&delete("https://a.example/notes/2")).expect("accepted");
+    assert_ne!(id, other);
+    // Only a Delete, and only one that names its object.
+    assert!(matches!(
+        envelope(&json!({"type": "Delete", "actor": ALICE})),
+        Err(InboxError::Malformed(_))
+    ));
+    assert!(matches!(
+        envelope(&json!({"type": "Like", "actor": ALICE, "object": "https://a.example/notes/1"})),
+        Err(InboxError::Malformed(_))
+    ));
+    // An id that is given must still be a URL.
+    assert!(matches!(
+        envelope(
+            &json!({"id": 7, "type": "Delete", "actor": ALICE, "object": "https://a.example/n"})
+        ),
+        Err(InboxError::Malformed(_))
+    ));
+}

@@ -6,6 +6,7 @@ pub mod note;
 pub mod person;
 #[cfg(test)]
 pub(crate) mod properties;
+pub mod shapes;
 pub mod webfinger;
 
 /// Whether a URL taken from another server may be stored and shown: a web

@@ -15,6 +15,8 @@ use url::Url;
 
 use crate::activities::{AS_CONTEXT, PUBLIC};
 use crate::objects::html::sanitize;
+pub use crate::objects::shapes::id_of;
+use crate::objects::shapes::{Link, items, links, page_url};
 
 /// The JSON-LD context of objects we send: ActivityStreams, plus the terms
 /// Mastodon added that are not in it.
@@ -160,20 +162,24 @@ pub const MAX_HASHTAGS: usize = 100;
 pub const MAX_ADDRESSEES: usize = 200;
 
 /// Object types stored as statuses.
-const NOTE_TYPES: &[&str] = &["Note", "Article", "Page", "Question", "ChatMessage"];
+const NOTE_TYPES: &[&str] = &[
+    "Note",
+    "Article",
+    "Page",
+    "Question",
+    "ChatMessage",
+    "Video",
+    "Audio",
+    "Image",
+    "Event",
+];
 
-/// The id of a value that is an id or an object with one.
-pub fn id_of(value: &Value) -> Option<Url> {
-    match value {
-        Value::String(s) => Url::parse(s).ok(),
-        Value::Object(o) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Url::parse(s).ok()),
-        Value::Array(items) => items.iter().find_map(id_of),
-        _ => None,
-    }
-}
+/// Object types that are media or events rather than text (PeerTube's
+/// videos, Funkwhale's tracks, pictures, Mobilizon's events), shown as
+/// Mastodon shows them: the `name` as a title, the description, the media
+/// as attachments and a link to the original page. Their `summary` is a
+/// description, not a content warning.
+const MEDIA_TYPES: &[&str] = &["Video", "Audio", "Image", "Event"];
 
 /// Strings of a value that is one string, an array of them, or objects
 /// with ids.
@@ -197,14 +203,6 @@ fn addressees(value: &Value) -> Vec<String> {
     found
 }
 
-fn items(value: &Value) -> Vec<&Value> {
-    match value {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
 fn time(value: &Value) -> Option<UnixMillis> {
     value
         .as_str()
@@ -212,26 +210,18 @@ fn time(value: &Value) -> Option<UnixMillis> {
         .map(|t| t.timestamp_millis())
 }
 
-/// The `url` of an object: a string, a Link, or an array of either.
-fn page_url(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => o.get("href").and_then(Value::as_str).map(str::to_owned),
-        Value::Array(items) => items.iter().find_map(page_url),
-        _ => None,
-    }
-}
-
 pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
     let kind = object["type"].as_str().unwrap_or_default();
     if !NOTE_TYPES.contains(&kind) {
         return Err(NoteError::NotANote(kind.to_owned()));
     }
+    let is_media = MEDIA_TYPES.contains(&kind);
     let id = object["id"]
         .as_str()
         .and_then(|s| Url::parse(s).ok())
         .ok_or(NoteError::Missing("id"))?;
-    let attributed_to = id_of(&object["attributedTo"]).ok_or(NoteError::Missing("attributedTo"))?;
+    let attributed_to =
+        author_of(&object["attributedTo"]).ok_or(NoteError::Missing("attributedTo"))?;
     let (content_map_language, content_map_text) = match &object["contentMap"] {
         Value::Object(map) => map
             .iter()
@@ -247,10 +237,21 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         .map(str::to_owned)
         .or(content_map_text)
         .unwrap_or_default();
-    let mut content = sanitize(&raw_content);
-    // Articles and pages carry a title; show it above the text.
+    let mut content = if object["mediaType"].as_str() == Some("text/markdown") {
+        // PeerTube's descriptions: shown as the text they are.
+        media::plain_text_html(&raw_content)
+    } else {
+        sanitize(&raw_content)
+    };
+    let summary = object["summary"].as_str().filter(|s| !s.trim().is_empty());
+    if is_media && content.trim().is_empty() {
+        if let Some(description) = summary {
+            content = sanitize(&media::as_paragraph(description));
+        }
+    }
+    // Everything but a note carries a title; show it above the text.
     if kind != "Note" {
-        if let Some(name) = object["name"].as_str().filter(|n| !n.is_empty()) {
+        if let Some(name) = object["name"].as_str().filter(|n| !n.trim().is_empty()) {
             let title = sanitize(&format!(
                 "<p>{}</p>",
                 perch_core::content::escape_html(name)
@@ -258,15 +259,64 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
             content = format!("{title}{content}");
         }
     }
-    let spoiler_text = object["summary"]
-        .as_str()
-        .map(plain_text)
-        .unwrap_or_default();
+    let page = page_url(&object["url"]).filter(super::is_web_url);
+    if is_media {
+        if let Some(page) = &page {
+            content.push_str(&sanitize(&media::link_paragraph(page)));
+        }
+    }
+    let spoiler_text = if is_media {
+        String::new()
+    } else {
+        summary.map(plain_text).unwrap_or_default()
+    };
+    let (mentions, hashtags) = tags(&object["tag"]);
+    let mut attachments: Vec<ReceivedAttachment> = items(&object["attachment"])
+        .into_iter()
+        .filter_map(attachment)
+        .collect();
+    if is_media {
+        attachments.extend(media::attachments(kind, object));
+    }
+    Ok(ReceivedNote {
+        id,
+        attributed_to,
+        content,
+        sensitive: object["sensitive"].as_bool().unwrap_or(false) || !spoiler_text.is_empty(),
+        spoiler_text,
+        language: content_map_language,
+        url: page.map(String::from),
+        in_reply_to: id_of(&object["inReplyTo"]),
+        published: time(&object["published"]),
+        updated: time(&object["updated"]),
+        to: addressees(&object["to"]),
+        cc: addressees(&object["cc"]),
+        mentions,
+        hashtags,
+        attachments,
+    })
+}
+
+/// The author named by `attributedTo`: an id, an object, or an array of
+/// them, where PeerTube names the account and its channel; the first
+/// `Person` then, as Mastodon reads it, else the first id.
+fn author_of(value: &Value) -> Option<Url> {
+    let all = items(value);
+    all.iter()
+        .find(|a| a["type"] == "Person")
+        .and_then(|a| id_of(a))
+        .or_else(|| all.into_iter().find_map(id_of))
+}
+
+/// `Mention` hrefs and `Hashtag` names of a note's `tag`, within the
+/// limits. A tag that does not read (no type, no href, not an object) is
+/// skipped, and so are kinds we do not use (`Emoji`…).
+fn tags(value: &Value) -> (Vec<Url>, Vec<String>) {
     let mut mentions = Vec::new();
-    let mut hashtags = Vec::new();
+    let mut hashtags: Vec<String> = Vec::new();
     // Bounded: past the limits, further tags cost a comparison each and
     // are dropped, however many the body holds.
-    for tag in items(&object["tag"]) {
+    for tag in items(value) {
         match tag["type"].as_str() {
             Some("Mention") if mentions.len() < MAX_MENTIONS => {
                 if let Some(href) = tag["href"].as_str().and_then(|s| Url::parse(s).ok()) {
@@ -281,7 +331,7 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
                     let valid =
                         !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
                     let lower = name.to_lowercase();
-                    if valid && !hashtags.iter().any(|t: &String| t.to_lowercase() == lower) {
+                    if valid && !hashtags.iter().any(|t| t.to_lowercase() == lower) {
                         hashtags.push(name.to_owned());
                     }
                 }
@@ -289,39 +339,47 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
             _ => {}
         }
     }
-    let attachments = items(&object["attachment"])
+    (mentions, hashtags)
+}
+
+/// One element of `attachment`, or `None` when it has no web URL of a
+/// file (a page link, a malformed element).
+fn attachment(a: &Value) -> Option<ReceivedAttachment> {
+    // The file: `url` (a URL, a Link, or several), or `href` as Lemmy
+    // links it. A link to a web page is not a file.
+    if a["mediaType"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("text/html"))
+    {
+        return None;
+    }
+    let file = links(&a["url"])
         .into_iter()
-        .filter_map(|a| {
-            // Lemmy links an attachment by `href` rather than `url`.
-            let url = page_url(&a["url"]).or_else(|| a["href"].as_str().map(str::to_owned))?;
-            let url = super::web_url(&url)?;
-            Some(ReceivedAttachment {
-                url,
-                media_type: a["mediaType"].as_str().map(str::to_owned),
-                description: a["name"].as_str().map(str::to_owned),
-                blurhash: a["blurhash"].as_str().map(str::to_owned),
-                width: a["width"].as_i64().and_then(|w| i32::try_from(w).ok()),
-                height: a["height"].as_i64().and_then(|h| i32::try_from(h).ok()),
-            })
-        })
-        .collect();
-    Ok(ReceivedNote {
-        id,
-        attributed_to,
-        content,
-        sensitive: object["sensitive"].as_bool().unwrap_or(false) || !spoiler_text.is_empty(),
-        spoiler_text,
-        language: content_map_language,
-        url: page_url(&object["url"]).and_then(|u| super::web_url(&u)),
-        in_reply_to: id_of(&object["inReplyTo"]),
-        published: time(&object["published"]),
-        updated: time(&object["updated"]),
-        to: addressees(&object["to"]),
-        cc: addressees(&object["cc"]),
-        mentions,
-        hashtags,
-        attachments,
-    })
+        .chain(links(&a["href"]))
+        .find(|l| {
+            !l.media_type
+                .as_deref()
+                .is_some_and(|m| m.starts_with("text/html"))
+        })?;
+    let file = Link {
+        media_type: a["mediaType"]
+            .as_str()
+            .map(str::to_owned)
+            .or(file.media_type),
+        ..file
+    };
+    let mut received = media::received(&file)?;
+    received.description = a["name"].as_str().map(str::to_owned);
+    received.blurhash = a["blurhash"].as_str().map(str::to_owned);
+    received.width = a["width"]
+        .as_i64()
+        .and_then(|w| i32::try_from(w).ok())
+        .or(received.width);
+    received.height = a["height"]
+        .as_i64()
+        .and_then(|h| i32::try_from(h).ok())
+        .or(received.height);
+    Some(received)
 }
 
 /// Who may see a received note, from its addressing: the public collection
@@ -354,5 +412,6 @@ fn plain_text(text: &str) -> String {
         .collect()
 }
 
+mod media;
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,15 @@ use perch_db::accounts::AccountRow;
 use perch_db::actors::{ActorKey, RemoteActor};
 use perch_db::profiles::FieldRow;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use url::Url;
 
-/// An actor document.
+use super::shapes::{self, lenient, lenient_id};
+
+/// An actor document. Read leniently: beyond what an actor cannot do
+/// without (`id`, `type`, `preferredUsername`, `inbox`, `publicKey`), a
+/// property in a shape we do not expect is read as absent (see
+/// [`shapes`]), and unknown properties are ignored.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
@@ -17,38 +23,55 @@ pub struct Person {
     #[serde(rename = "type")]
     pub kind: String,
     pub preferred_username: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub summary: Option<String>,
     #[serde(default, deserialize_with = "lenient_url")]
     pub url: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_image"
+    )]
     pub icon: Option<Image>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_image"
+    )]
     pub image: Option<Image>,
     pub inbox: Url,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub outbox: Option<Url>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub followers: Option<Url>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub following: Option<Url>,
     /// The pinned statuses (Mastodon's `toot:featured` collection).
     #[serde(
         default,
-        deserialize_with = "lenient_url",
+        deserialize_with = "lenient_id",
         skip_serializing_if = "Option::is_none"
     )]
     pub featured: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_endpoints"
+    )]
     pub endpoints: Option<Endpoints>,
+    #[serde(deserialize_with = "one_public_key")]
     pub public_key: PublicKey,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub manually_approves_followers: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub discoverable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub published: Option<String>,
     #[serde(
         default,
@@ -58,7 +81,11 @@ pub struct Person {
     pub attachment: Vec<PropertyValue>,
     /// What the actor's server takes beyond ActivityPub (Pleroma's
     /// `acceptsChatMessages`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub capabilities: Option<Capabilities>,
 }
 
@@ -109,25 +136,74 @@ pub struct PropertyValue {
     pub value: String,
 }
 
-/// `url` is sometimes a Link object or a list; keep the first plain URL.
+/// `url`: a URL, a `Link`, or an array of them; the `text/html` one when
+/// it is marked (the profile page).
 fn lenient_url<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Url>, D::Error> {
-    let value = Option::<serde_json::Value>::deserialize(de)?;
-    Ok(match value {
-        Some(serde_json::Value::String(s)) => Url::parse(&s).ok(),
-        Some(serde_json::Value::Array(items)) => items.iter().find_map(|v| match v {
-            serde_json::Value::String(s) => Url::parse(s).ok(),
-            serde_json::Value::Object(o) => o
-                .get("href")
-                .and_then(|h| h.as_str())
-                .and_then(|h| Url::parse(h).ok()),
-            _ => None,
+    let value = Value::deserialize(de)?;
+    Ok(shapes::page_url(&value))
+}
+
+/// `icon` or `image`: one picture, a URL, or several (PeerTube sends each
+/// size); see [`shapes::best_image`].
+fn lenient_image<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Image>, D::Error> {
+    let value = Value::deserialize(de)?;
+    Ok(shapes::best_image(&value).map(|link| Image {
+        kind: "Image".to_owned(),
+        media_type: link.media_type,
+        url: link.href,
+    }))
+}
+
+/// `endpoints`: an embedded object (whose `sharedInbox` may itself be
+/// embedded), or a link to a document of endpoints, which names no shared
+/// inbox we would fetch it for.
+fn lenient_endpoints<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Endpoints>, D::Error> {
+    let value = Value::deserialize(de)?;
+    Ok(match &value {
+        Value::Object(fields) => Some(Endpoints {
+            shared_inbox: fields.get("sharedInbox").and_then(shapes::id_of),
         }),
-        Some(serde_json::Value::Object(o)) => o
-            .get("href")
-            .and_then(|h| h.as_str())
-            .and_then(|h| Url::parse(h).ok()),
+        Value::String(_) => Some(Endpoints { shared_inbox: None }),
         _ => None,
     })
+}
+
+/// `publicKey`: one key, or an array of keys (the first that reads).
+/// Which key signed a request is still checked against its `keyId`.
+fn one_public_key<'de, D: serde::Deserializer<'de>>(de: D) -> Result<PublicKey, D::Error> {
+    use serde::de::Error as _;
+    let value = Value::deserialize(de)?;
+    shapes::items(&value)
+        .into_iter()
+        .find_map(|key| serde_json::from_value::<PublicKey>(key.clone()).ok())
+        .ok_or_else(|| D::Error::custom("publicKey: no key with id, owner and publicKeyPem"))
+}
+
+/// The first property that keeps `document` from being read as an actor,
+/// to say why an actor is unusable.
+pub fn unreadable_field(document: &Value) -> Option<&'static str> {
+    let url = |v: &Value| v.as_str().is_some_and(|s| Url::parse(s).is_ok());
+    if !url(&document["id"]) {
+        return Some("id");
+    }
+    if !document["type"].is_string() {
+        return Some("type");
+    }
+    if !document["preferredUsername"].is_string() {
+        return Some("preferredUsername");
+    }
+    if !url(&document["inbox"]) {
+        return Some("inbox");
+    }
+    let key_reads = shapes::items(&document["publicKey"])
+        .into_iter()
+        .any(|key| serde_json::from_value::<PublicKey>(key.clone()).is_ok());
+    if !key_reads {
+        return Some("publicKey");
+    }
+    None
 }
 
 /// Attachments other than PropertyValue (links, identity proofs…) are

@@ -191,3 +191,62 @@ fn tags_and_addressees_are_bounded() {
     assert_eq!(note.to.len(), MAX_ADDRESSEES);
     assert_eq!(note.cc.len(), MAX_ADDRESSEES);
 }
+
+#[test]
+fn an_image_object_is_a_status_with_its_picture() {
+    let image = json!({
+        "id": "https://photos.example/objects/1",
+        "type": "Image",
+        "attributedTo": "https://photos.example/users/ann",
+        "name": "Harbour at dusk",
+        "summary": "Taken from the pier.",
+        "mediaType": "image/jpeg",
+        "url": "https://photos.example/files/1.jpg",
+        "to": [PUBLIC],
+    });
+    let note = parse_note(&image).expect("an Image is stored");
+    assert!(
+        note.content
+            .starts_with("<p>Harbour at dusk</p><p>Taken from the pier.</p>"),
+        "{}",
+        note.content
+    );
+    assert_eq!(note.spoiler_text, "", "a description, not a warning");
+    assert!(!note.sensitive);
+    assert_eq!(note.attachments.len(), 1);
+    assert_eq!(
+        note.attachments[0].url,
+        "https://photos.example/files/1.jpg"
+    );
+    assert_eq!(
+        note.attachments[0].media_type.as_deref(),
+        Some("image/jpeg")
+    );
+
+    // Links to the file and to its page; the page is the status's URL.
+    let mut linked = image.clone();
+    linked["url"] = json!([
+        {"type": "Link", "mediaType": "text/html", "href": "https://photos.example/p/1"},
+        {"type": "Link", "mediaType": "image/png", "href": "https://photos.example/files/1.png", "width": 800, "height": 600}
+    ]);
+    let note = parse_note(&linked).expect("parses");
+    assert_eq!(note.url.as_deref(), Some("https://photos.example/p/1"));
+    assert_eq!(
+        note.attachments[0].url,
+        "https://photos.example/files/1.png"
+    );
+    assert_eq!(note.attachments[0].width, Some(800));
+    assert!(
+        note.content.contains("href=\"https://photos.example/p/1\""),
+        "{}",
+        note.content
+    );
+
+    // A hostile link is neither a file nor a page.
+    let mut hostile = image;
+    hostile["url"] = json!("javascript:alert(1)");
+    let note = parse_note(&hostile).expect("parses");
+    assert!(note.attachments.is_empty());
+    assert_eq!(note.url, None);
+    assert!(!note.content.contains("javascript"), "{}", note.content);
+}
