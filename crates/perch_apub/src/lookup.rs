@@ -6,10 +6,8 @@
 use perch_db::accounts::AccountRow;
 use url::Url;
 
+use crate::objects::person::ACTOR_TYPES;
 use crate::{ApubState, ingest, resolve};
-
-/// Actor types, as servers send them.
-const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
 /// What a link turned out to be.
 pub enum Linked {

@@ -18,6 +18,7 @@ use super::delete::Delete;
 use super::flag::Flag;
 use super::follow::Follow;
 use super::like::Like;
+use super::pin::Pin;
 use super::undo::Undo;
 use super::update::Update;
 use crate::objects::note::id_of;
@@ -86,6 +87,10 @@ pub enum Activity {
     Announce(Announce),
     Block(Block),
     Flag(Flag),
+    /// Pinned (to the `featured` collection).
+    Add(Pin),
+    /// Unpinned.
+    Remove(Pin),
     /// A kind this server does not apply: acknowledged and dropped.
     #[serde(other)]
     Unsupported,

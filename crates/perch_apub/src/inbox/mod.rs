@@ -30,6 +30,7 @@ pub mod heard;
 pub mod intake;
 mod like;
 mod note;
+mod pin;
 pub mod queue;
 mod undo;
 mod update;

@@ -12,10 +12,8 @@ use super::{InboxError, Verified};
 use crate::ApubState;
 use crate::ingest::{mentioned, tags_of};
 use crate::objects::note::id_of;
+use crate::objects::person::ACTOR_TYPES;
 use crate::resolve;
-
-/// Actor types whose Update is a profile change.
-const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
 #[derive(Debug, Deserialize)]
 pub struct Update {

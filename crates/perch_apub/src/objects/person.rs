@@ -239,7 +239,8 @@ pub enum ActorError {
 /// Profile fields kept of a remote actor (Mastodon allows 4, others more).
 const MAX_REMOTE_FIELDS: usize = 16;
 
-const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
+/// Actor types, as servers send them.
+pub const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
 /// Our actor document for a local account, with its profile fields as
 /// `PropertyValue` attachments.
