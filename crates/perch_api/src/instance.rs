@@ -22,6 +22,22 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/instance", get(v1))
         .route("/api/v2/instance", get(v2))
         .route("/api/v1/instance/rules", get(rules))
+        .route("/api/v1/custom_emojis", get(custom_emojis))
+}
+
+/// `GET /api/v1/custom_emojis`: this server's custom emoji, for the
+/// pickers of clients (no sign-in needed, as in Mastodon).
+async fn custom_emojis(
+    State(state): State<ApiState>,
+) -> Result<Json<Vec<crate::entities::CustomEmoji>>, ApiError> {
+    Ok(Json(
+        perch_db::emojis::local(&state.db)
+            .await?
+            .iter()
+            .filter(|row| row.visible_in_picker)
+            .map(crate::statuses::view::custom_emoji)
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/instance/rules`: the rules admins set, in their order.

@@ -154,6 +154,42 @@ pub async fn store_attachment(
     Ok(format!("{}{relative}", media_url_prefix(config)))
 }
 
+/// The largest custom emoji picture, as Mastodon limits them.
+pub const MAX_EMOJI_BYTES: usize = 256 * 1024;
+
+/// Why a custom emoji's picture was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum EmojiImageError {
+    #[error("the picture is larger than {MAX_EMOJI_BYTES} bytes")]
+    TooLarge,
+    #[error("the picture is not a PNG, GIF, WebP or JPEG image that can be read")]
+    Unreadable,
+    #[error("the picture could not be stored: {0}")]
+    Io(String),
+}
+
+/// Store a custom emoji's picture, without its metadata, as
+/// `media/emoji/<shortcode>-<random>.<ext>`; its public URL.
+pub async fn store_emoji(
+    config: &ApiConfig,
+    shortcode: &str,
+    bytes: Vec<u8>,
+) -> Result<String, EmojiImageError> {
+    if bytes.len() > MAX_EMOJI_BYTES {
+        return Err(EmojiImageError::TooLarge);
+    }
+    let kind = ImageType::sniff(&bytes).ok_or(EmojiImageError::Unreadable)?;
+    let relative = format!("emoji/{shortcode}-{}.{}", random_token(), kind.extension());
+    let target = media_root(config).join(&relative);
+    tokio::task::spawn_blocking(move || {
+        let cleaned = crate::images::clean(bytes, kind).map_err(|_| EmojiImageError::Unreadable)?;
+        write_new_file(&target, &cleaned.stored).map_err(|e| EmojiImageError::Io(e.to_string()))
+    })
+    .await
+    .map_err(|e| EmojiImageError::Io(e.to_string()))??;
+    Ok(format!("{}{relative}", media_url_prefix(config)))
+}
+
 fn write_new_file(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(folder) = target.parent() {
         std::fs::create_dir_all(folder)?;

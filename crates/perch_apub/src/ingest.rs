@@ -141,6 +141,11 @@ pub async fn store_note(
         note.attachments.iter().map(attachment).collect()
     };
     let visibility = visibility_of(&note, author.followers_url.as_deref());
+    // The custom emoji its text uses, as its server names them (pictures:
+    // none from a server whose media is rejected).
+    if let (Some(host), false) = (author.domain.as_deref(), rejects_media) {
+        perch_domain::emojis::remember_remote(&state.domain, host, &note.emojis).await?;
+    }
     let posted = perch_domain::statuses::post(
         &state.domain,
         NewPost {

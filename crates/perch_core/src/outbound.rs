@@ -76,6 +76,8 @@ pub struct StatusNote {
     /// Hashtags as written (without `#`), with their page's URL.
     pub tags: Vec<(String, String)>,
     pub attachments: Vec<Attachment>,
+    /// This server's custom emoji the text uses: shortcode, picture URL.
+    pub emojis: Vec<(String, String)>,
     pub published: UnixMillis,
     pub updated: Option<UnixMillis>,
 }

@@ -24,6 +24,7 @@ pub mod blocks;
 pub mod chats;
 pub mod deliveries;
 pub mod domain_blocks;
+pub mod emojis;
 mod error;
 pub mod favourites;
 pub mod follows;

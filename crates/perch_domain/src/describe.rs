@@ -45,6 +45,8 @@ pub struct NoteParts<'a> {
     /// Tag names (lower-cased).
     pub tags: &'a [String],
     pub attachments: Vec<Attachment>,
+    /// Custom emoji of this server the text uses ([`local_emojis`]).
+    pub emojis: Vec<(String, String)>,
 }
 
 pub fn status_note(
@@ -59,6 +61,7 @@ pub fn status_note(
         mentions,
         tags,
         attachments,
+        emojis,
     } = parts;
     StatusNote {
         uri: status.uri.clone(),
@@ -87,6 +90,7 @@ pub fn status_note(
             .map(|name| (name.clone(), layout.tag_url(name)))
             .collect(),
         attachments,
+        emojis,
         published: status.created_at,
         updated: status.edited_at,
     }
@@ -105,6 +109,24 @@ pub fn attachment_of(row: &MediaRow) -> Attachment {
         width: row.width,
         height: row.height,
     }
+}
+
+/// This server's custom emoji that a local status's text uses, as
+/// (shortcode, picture URL).
+pub async fn local_emojis(
+    db: &Db,
+    spoiler_text: &str,
+    content: &str,
+) -> Result<Vec<(String, String)>, perch_db::Error> {
+    let shortcodes = perch_db::emojis::shortcodes_in(
+        &format!("{spoiler_text} {content}"),
+        crate::emojis::MAX_PER_NOTE,
+    );
+    Ok(perch_db::emojis::named(db, None, &shortcodes)
+        .await?
+        .into_iter()
+        .map(|row| (row.shortcode, row.image_url))
+        .collect())
 }
 
 /// Read a stored status's mentions, tags and authors and describe it.
@@ -147,6 +169,7 @@ pub async fn load_status_note(
                 .iter()
                 .map(attachment_of)
                 .collect(),
+            emojis: local_emojis(db, &status.spoiler_text, &status.content).await?,
         },
     )))
 }

@@ -31,6 +31,7 @@ pub mod blocks;
 pub mod chats;
 mod context;
 pub mod describe;
+pub mod emojis;
 mod error;
 pub mod federation;
 pub mod follows;

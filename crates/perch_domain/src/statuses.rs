@@ -14,7 +14,7 @@ use perch_db::live::LiveEvent;
 use perch_db::media::{self, MediaRow};
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 
-use crate::describe::{NoteParts, attachment_of, load_status_note, status_note};
+use crate::describe::{NoteParts, attachment_of, load_status_note, local_emojis, status_note};
 use crate::error::{DomainError, Result};
 use crate::{Domain, Received};
 
@@ -324,6 +324,7 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
                 mentions: new.mentions,
                 tags: new.tags,
                 attachments: Vec::new(),
+                emojis: local_emojis(&domain.db, &stored.spoiler_text, &stored.content).await?,
             },
         );
         note.attachments = note_attachments;
@@ -426,6 +427,7 @@ pub async fn edit(
                 mentions: revision.mentions,
                 tags: revision.tags,
                 attachments: attachments.iter().map(attachment_of).collect(),
+                emojis: local_emojis(&domain.db, &row.spoiler_text, &row.content).await?,
             },
         ))))
     } else {

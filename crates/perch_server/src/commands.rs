@@ -244,6 +244,71 @@ pub async fn delete_user(config: Config, username: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `perch emoji add`: store the picture and add (or replace) the emoji.
+pub async fn add_emoji(
+    config: Config,
+    shortcode: &str,
+    file: &std::path::Path,
+    category: Option<&str>,
+) -> anyhow::Result<()> {
+    if !perch_db::emojis::is_shortcode(shortcode) {
+        anyhow::bail!("--shortcode: 2 to 64 letters, digits or underscores, without colons");
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let op = Operator::open(&config).await?;
+    let api_config = crate::app::api_config(&config);
+    let outcome = async {
+        let url = perch_api::media_files::store_emoji(&api_config, shortcode, bytes)
+            .await
+            .with_context(|| format!("--file {}", file.display()))?;
+        let previous = perch_db::emojis::named(&op.db, None, &[shortcode.to_owned()]).await?;
+        let row = perch_domain::emojis::add_local(&op.domain, shortcode, &url, category).await?;
+        // A replaced picture is no longer used.
+        let files = perch_api::media_files::StoredFiles(&api_config);
+        for old in previous.iter().filter(|old| old.image_url != row.image_url) {
+            perch_domain::media::MediaFiles::remove(&files, &old.image_url).await;
+        }
+        anyhow::Ok(row)
+    }
+    .await;
+    op.close().await;
+    let row = outcome?;
+    println!(":{}: {}", row.shortcode, row.image_url);
+    Ok(())
+}
+
+/// `perch emoji list`.
+pub async fn list_emojis(config: Config) -> anyhow::Result<()> {
+    let op = Operator::open(&config).await?;
+    let rows = perch_db::emojis::local(&op.db).await;
+    op.close().await;
+    for row in rows? {
+        match &row.category {
+            Some(category) => println!(":{}: {} ({category})", row.shortcode, row.image_url),
+            None => println!(":{}: {}", row.shortcode, row.image_url),
+        }
+    }
+    Ok(())
+}
+
+/// `perch emoji remove`.
+pub async fn remove_emoji(config: Config, shortcode: &str) -> anyhow::Result<()> {
+    let op = Operator::open(&config).await?;
+    let api_config = crate::app::api_config(&config);
+    let outcome = async {
+        let row = perch_domain::emojis::remove_local(&op.domain, shortcode)
+            .await?
+            .with_context(|| format!("no custom emoji :{shortcode}:"))?;
+        let files = perch_api::media_files::StoredFiles(&api_config);
+        perch_domain::media::MediaFiles::remove(&files, &row.image_url).await;
+        anyhow::Ok(row)
+    }
+    .await;
+    op.close().await;
+    println!("removed :{}:", outcome?.shortcode);
+    Ok(())
+}
+
 /// What `perch rule` was asked to do.
 pub enum RuleAction {
     Add { text: String, hint: String },

@@ -48,6 +48,30 @@ enum Command {
     /// Moderation from the command line, with the owner's standing
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The server's custom emoji (`:shortcode:` in statuses)
+    #[command(subcommand)]
+    Emoji(EmojiCommand),
+}
+
+#[derive(Subcommand)]
+enum EmojiCommand {
+    /// Add a custom emoji, or replace its picture (PNG, GIF, WebP or JPEG,
+    /// 256 KiB at most)
+    Add {
+        #[arg(long)]
+        shortcode: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// List the custom emoji
+    List,
+    /// Remove a custom emoji
+    Remove {
+        #[arg(long)]
+        shortcode: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -291,6 +315,15 @@ fn main() -> ExitCode {
                     DomainAllowArgs::List => DomainAllowCommand::List,
                 };
                 commands::admin_domain_allow(config, command).await
+            }
+            Command::Emoji(EmojiCommand::Add {
+                shortcode,
+                file,
+                category,
+            }) => commands::add_emoji(config, &shortcode, &file, category.as_deref()).await,
+            Command::Emoji(EmojiCommand::List) => commands::list_emojis(config).await,
+            Command::Emoji(EmojiCommand::Remove { shortcode }) => {
+                commands::remove_emoji(config, &shortcode).await
             }
             Command::Rule(rule) => {
                 let action = match rule {

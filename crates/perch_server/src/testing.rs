@@ -170,6 +170,11 @@ impl TestServer {
         ));
     }
 
+    /// The data directory (media), for running the `perch` binary with it.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -450,3 +450,40 @@ async fn attachments_travel_as_documents_and_are_referenced_by_url() {
     );
     assert_eq!(feed[0]["media_attachments"], json!([]), "{feed}");
 }
+
+/// A post using a custom emoji of its server shows it on the other side:
+/// the `Emoji` tag's picture is remembered under the shortcode and that
+/// server, and the status lists it in `emojis`.
+#[tokio::test]
+async fn custom_emoji_travel_with_the_posts_that_use_them() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    let picture = a.url("/media/emoji/blobcat-x.png");
+    perch_domain::emojis::add_local(&a.apub.domain, "blobcat", &picture, None)
+        .await
+        .expect("added");
+    let bob = b.token("bob").await;
+    let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
+    let (status, _) = b
+        .post(&format!("/api/v1/accounts/{alice_on_b}/follow"), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&a, &b]).await;
+
+    let alice = a.token("alice").await;
+    a.post_status(
+        &alice,
+        json!({"status": "purring :blobcat:", "visibility": "public"}),
+    )
+    .await;
+    drain(&[&a, &b]).await;
+    let (_, home) = b.get("/api/v1/timelines/home", &bob).await;
+    let seen = &home[0];
+    assert_eq!(seen["emojis"].as_array().map(Vec::len), Some(1), "{seen}");
+    assert_eq!(seen["emojis"][0]["shortcode"], "blobcat");
+    assert_eq!(seen["emojis"][0]["url"], picture.as_str());
+    // Not one of B's own.
+    let (_, own) = b.get("/api/v1/custom_emojis", &bob).await;
+    assert_eq!(own, json!([]));
+}

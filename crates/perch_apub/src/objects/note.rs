@@ -16,7 +16,7 @@ use url::Url;
 use crate::activities::{AS_CONTEXT, PUBLIC};
 use crate::objects::html::sanitize;
 pub use crate::objects::shapes::id_of;
-use crate::objects::shapes::{Link, items, links, page_url};
+use crate::objects::shapes::{Link, best_image, items, links, page_url};
 
 /// The JSON-LD context of objects we send: ActivityStreams, plus the terms
 /// Mastodon added that are not in it.
@@ -26,6 +26,8 @@ pub fn note_context() -> Value {
         {
             "sensitive": "as:sensitive",
             "Hashtag": "as:Hashtag",
+            "toot": "http://joinmastodon.org/ns#",
+            "Emoji": "toot:Emoji",
             "blurhash": "http://joinmastodon.org/ns#blurhash",
         }
     ])
@@ -68,6 +70,14 @@ pub fn build_note(note: &StatusNote) -> Value {
     tags.extend(note.tags.iter().map(
         |(name, href)| json!({ "type": "Hashtag", "href": href, "name": format!("#{name}") }),
     ));
+    tags.extend(note.emojis.iter().map(|(shortcode, url)| {
+        json!({
+            "id": url,
+            "type": "Emoji",
+            "name": format!(":{shortcode}:"),
+            "icon": { "type": "Image", "url": url },
+        })
+    }));
     let attachments: Vec<Value> = note
         .attachments
         .iter()
@@ -129,6 +139,8 @@ pub struct ReceivedNote {
     /// `Hashtag` names, without `#`.
     pub hashtags: Vec<String>,
     pub attachments: Vec<ReceivedAttachment>,
+    /// `Emoji` tags: custom emoji of the note's server its text uses.
+    pub emojis: Vec<perch_domain::emojis::RemoteEmoji>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -294,7 +306,40 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         mentions,
         hashtags,
         attachments,
+        emojis: emojis(&object["tag"]),
     })
+}
+
+/// The `Emoji` tags of a `tag` list (or of an actor's): `name` is the
+/// `:shortcode:`, `icon` the picture (a web URL). At most
+/// [`perch_domain::emojis::MAX_PER_NOTE`]; a tag that does not read is
+/// skipped.
+pub fn emojis(value: &Value) -> Vec<perch_domain::emojis::RemoteEmoji> {
+    let mut found: Vec<perch_domain::emojis::RemoteEmoji> = Vec::new();
+    for tag in items(value) {
+        if found.len() >= perch_domain::emojis::MAX_PER_NOTE {
+            break;
+        }
+        if tag["type"] != "Emoji" {
+            continue;
+        }
+        let Some(shortcode) = tag["name"].as_str().map(|n| n.trim_matches(':')) else {
+            continue;
+        };
+        let Some(image) = best_image(&tag["icon"]).filter(|l| super::is_web_url(&l.href)) else {
+            continue;
+        };
+        if perch_db::emojis::is_shortcode(shortcode)
+            && !found.iter().any(|e| e.shortcode == shortcode)
+        {
+            found.push(perch_domain::emojis::RemoteEmoji {
+                shortcode: shortcode.to_owned(),
+                image_url: image.href.to_string(),
+                uri: id_of(tag).map(|u| u.to_string()),
+            });
+        }
+    }
+    found
 }
 
 /// The author named by `attributedTo`: an id, an object, or an array of

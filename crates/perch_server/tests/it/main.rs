@@ -8,6 +8,7 @@ mod chat;
 mod client_libraries;
 mod crash;
 mod discovery;
+mod emojis;
 mod http;
 mod inbound_crash;
 mod instance;

@@ -33,6 +33,7 @@ fn status(visibility: Visibility) -> StatusNote {
             name: "@ben@b.example".to_owned(),
         }],
         tags: vec![("Rust".to_owned(), "https://a.example/tags/rust".to_owned())],
+        emojis: Vec::new(),
         attachments: vec![Attachment {
             url: "https://a.example/media/x.png".to_owned(),
             media_type: "image/png".to_owned(),
