@@ -278,3 +278,75 @@ async fn tags_mentions_and_addressees_past_the_limits_are_dropped() {
         "{notifications}"
     );
 }
+
+#[tokio::test]
+async fn a_quote_post_links_what_it_quotes_in_each_way_servers_name_it() {
+    let setup = setup().await;
+    bob_follows_alice(&setup).await;
+    let quoted = "https://elsewhere.example/notes/42";
+    let shapes = [
+        ("q1", json!({"quoteUri": quoted})),
+        ("q2", json!({"_misskey_quote": quoted})),
+        (
+            "q3",
+            json!({"tag": [{
+                "type": "Link",
+                "mediaType": "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+                "href": quoted,
+            }]}),
+        ),
+        // Already linked in its text: not linked twice.
+        (
+            "q4",
+            json!({"quoteUrl": quoted, "content": format!("<p>see <a href=\"{quoted}\">this</a></p>")}),
+        ),
+        // Not a web URL: no link.
+        ("q5", json!({"quoteUri": "javascript:alert(1)"})),
+    ];
+    for (n, extra) in shapes {
+        let quote = note(&setup, n, &setup.alice_uri, json!([PUBLIC]), extra);
+        let status = send(&setup, &activity(&setup, "Create", n, quote.clone())).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{n}");
+        drain(&[&setup.a, &setup.b]).await;
+        let row = stored(&setup.b, quote["id"].as_str().unwrap())
+            .await
+            .unwrap_or_else(|| panic!("{n} stored"));
+        let links = row.content.matches(quoted).count();
+        match n {
+            "q5" => {
+                assert!(!row.content.contains("javascript"), "{n}: {}", row.content);
+                assert!(!row.content.contains("RE:"), "{n}: {}", row.content);
+            }
+            _ => assert_eq!(links, if n == "q4" { 1 } else { 2 }, "{n}: {}", row.content),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_emoji_reaction_counts_as_a_favourite_until_it_is_undone() {
+    let setup = setup().await;
+    let bob = setup.b.token("bob").await;
+    let posted = setup
+        .b
+        .post_status(
+            &bob,
+            json!({"status": "react to me", "visibility": "public"}),
+        )
+        .await;
+    let uri = posted["uri"].as_str().unwrap().to_owned();
+    let id = posted["id"].as_str().unwrap().to_owned();
+    let mut react = activity(&setup, "EmojiReact", "r1", json!(uri));
+    react["content"] = json!("🐦");
+    let status = send(&setup, &react).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drain(&[&setup.a, &setup.b]).await;
+    let (_, seen) = setup.b.get(&format!("/api/v1/statuses/{id}"), &bob).await;
+    assert_eq!(seen["favourites_count"], 1, "{seen}");
+
+    let undo = activity(&setup, "Undo", "r1", react.clone());
+    let status = send(&setup, &undo).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drain(&[&setup.a, &setup.b]).await;
+    let (_, seen) = setup.b.get(&format!("/api/v1/statuses/{id}"), &bob).await;
+    assert_eq!(seen["favourites_count"], 0, "{seen}");
+}

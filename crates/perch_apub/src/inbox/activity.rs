@@ -84,6 +84,9 @@ pub enum Activity {
     Update(Update),
     Delete(Delete),
     Like(Like),
+    /// Pleroma's and Akkoma's emoji reaction: counted as a favourite, as
+    /// Misskey's reactions (Likes with a `_misskey_reaction`) are.
+    EmojiReact(Like),
     Announce(Announce),
     Block(Block),
     Flag(Flag),

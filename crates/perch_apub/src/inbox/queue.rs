@@ -98,7 +98,7 @@ async fn dispatch(state: &ApubState, from: Verified) -> Result<(), InboxError> {
         Activity::Create(create) => create.receive(state, &from).await,
         Activity::Update(update) => update.receive(state, &from).await,
         Activity::Delete(delete) => delete.receive(state, &from).await,
-        Activity::Like(like) => like.receive(state, &from).await,
+        Activity::Like(like) | Activity::EmojiReact(like) => like.receive(state, &from).await,
         Activity::Announce(announce) => announce.receive(state, &from).await,
         Activity::Block(block) => block.receive(state, &from).await,
         Activity::Flag(flag) => flag.receive(state, &from).await,

@@ -41,7 +41,7 @@ impl Undo {
             (None, None) => return Err(InboxError::Malformed("Undo of nothing".to_owned())),
         };
         match kind.as_str() {
-            "Like" => like::undo(state, from, &self.object).await,
+            "Like" | "EmojiReact" => like::undo(state, from, &self.object).await,
             "Announce" => announce::undo(state, from, &self.object).await,
             "Follow" => follow::undo(state, from, &self.object).await,
             "Block" => block::undo(state, from, &self.object).await,

@@ -277,6 +277,15 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
             content.push_str(&sanitize(&media::link_paragraph(page)));
         }
     }
+    // A quote post: a link to what it quotes, unless its text has one.
+    if let Some(quoted) = quoted(object) {
+        let escaped = perch_core::content::escape_html(quoted.as_str());
+        if !content.contains(quoted.as_str()) && !content.contains(&escaped) {
+            content.push_str(&sanitize(&format!(
+                "<p class=\"quote-inline\">RE: <a href=\"{escaped}\">{escaped}</a></p>"
+            )));
+        }
+    }
     let spoiler_text = if is_media {
         String::new()
     } else {
@@ -308,6 +317,28 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         attachments,
         emojis: emojis(&object["tag"]),
     })
+}
+
+/// What a quote post quotes, by the names servers give it: FEP-e232's
+/// `Link` tag to an ActivityStreams object, `quote` (FEP-044f),
+/// `quoteUri` / `quoteUrl` (Fedibird, Akkoma) and Misskey's
+/// `_misskey_quote`. A web URL only.
+fn quoted(object: &Value) -> Option<Url> {
+    let named = ["quote", "quoteUri", "quoteUrl", "_misskey_quote"]
+        .iter()
+        .find_map(|key| id_of(&object[*key]));
+    let tagged = || {
+        items(&object["tag"]).into_iter().find_map(|tag| {
+            let media_type = tag["mediaType"].as_str().unwrap_or_default();
+            let activity_json = media_type.starts_with("application/activity+json")
+                || (media_type.starts_with("application/ld+json")
+                    && media_type.contains("https://www.w3.org/ns/activitystreams"));
+            (tag["type"] == "Link" && activity_json)
+                .then(|| tag["href"].as_str().and_then(|h| Url::parse(h).ok()))
+                .flatten()
+        })
+    };
+    named.or_else(tagged).filter(super::is_web_url)
 }
 
 /// The `Emoji` tags of a `tag` list (or of an actor's): `name` is the
