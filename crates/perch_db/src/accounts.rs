@@ -46,6 +46,10 @@ pub struct AccountRow {
     pub deleted_at: Option<i64>,
     /// A remote actor's pinned statuses (its `featured` collection).
     pub featured_url: Option<String>,
+    /// A remote actor's other ids (`alsoKnownAs`), as a JSON array.
+    pub also_known_as: Option<String>,
+    /// The account this one moved to.
+    pub moved_to_account_id: Option<i64>,
     /// A local user's role (`users.role`); `None` for remote accounts.
     pub role: Option<String>,
 }
@@ -457,3 +461,15 @@ const LOCAL_CONTENT: &[&str] = &[
        last_status_at = NULL, locked = FALSE, discoverable = FALSE \
      WHERE id = $1",
 ];
+
+/// Record that `account_id` moved to `target_id`.
+pub async fn set_moved(tx: &mut Tx, account_id: i64, target_id: i64) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE accounts SET moved_to_account_id = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(target_id)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}

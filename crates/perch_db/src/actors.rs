@@ -32,6 +32,8 @@ pub struct RemoteActor {
     pub following_url: Option<String>,
     /// The actor's pinned statuses (its `featured` collection).
     pub featured_url: Option<String>,
+    /// Its other ids (`alsoKnownAs`).
+    pub also_known_as: Vec<String>,
     pub key_id: String,
     pub public_key_pem: String,
     /// The actor takes Pleroma's `ChatMessage`.
@@ -64,9 +66,9 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
             "INSERT INTO accounts (id, username, domain, uri, url, actor_type, display_name, \
              note, locked, bot, discoverable, avatar_url, header_url, inbox_url, \
              shared_inbox_url, outbox_url, followers_url, following_url, fetched_at, \
-             created_at, updated_at, accepts_chat_messages, featured_url) \
+             created_at, updated_at, accepts_chat_messages, featured_url, also_known_as) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $19, $19, $20, $21) \
+                     $17, $18, $19, $19, $19, $20, $21, $22) \
              ON CONFLICT (uri) DO UPDATE SET \
                username = excluded.username, url = excluded.url, \
                actor_type = excluded.actor_type, display_name = excluded.display_name, \
@@ -78,7 +80,7 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
                following_url = excluded.following_url, fetched_at = excluded.fetched_at, \
                updated_at = excluded.updated_at, \
                accepts_chat_messages = excluded.accepts_chat_messages, \
-               featured_url = excluded.featured_url \
+               featured_url = excluded.featured_url, also_known_as = excluded.also_known_as \
              RETURNING id",
         )
         .bind(new_id.as_i64())
@@ -102,6 +104,11 @@ pub async fn upsert_remote(db: &Db, new_id: Id, actor: &RemoteActor) -> Result<i
         .bind(actor.fetched_at)
         .bind(actor.accepts_chat_messages)
         .bind(&actor.featured_url)
+        .bind(
+            (!actor.also_known_as.is_empty())
+                .then(|| serde_json::to_string(&actor.also_known_as).ok())
+                .flatten(),
+        )
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query(

@@ -296,6 +296,23 @@ pub async fn known_inboxes(tx: &mut Tx) -> Result<Vec<String>> {
     }))
 }
 
+/// The local accounts that follow `account_id`, at most `limit`, oldest
+/// follow first.
+pub async fn local_followers(db: &Db, account_id: i64, limit: i64) -> Result<Vec<AccountRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT ", prefixed_account_columns!(), " FROM follows f \
+             JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND a.domain IS NULL AND a.suspended_at IS NULL \
+             ORDER BY f.id LIMIT $2"
+        ))
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// Whether any local account follows `account_id`.
 pub async fn has_local_follower(db: &Db, account_id: i64) -> Result<bool> {
     Ok(on_db!(db, pool => {

@@ -33,7 +33,8 @@ macro_rules! account_columns {
          discoverable, avatar_url, header_url, inbox_url, shared_inbox_url, outbox_url, \
          followers_url, following_url, followers_count, following_count, statuses_count, \
          last_status_at, created_at, updated_at, accepts_chat_messages, suspended_at, \
-         silenced_at, sensitized_at, deleted_at, featured_url, \
+         silenced_at, sensitized_at, deleted_at, featured_url, also_known_as, \
+         moved_to_account_id, \
          (SELECT ru.role FROM users ru WHERE ru.account_id = accounts.id) AS role"
     };
 }
@@ -47,6 +48,7 @@ macro_rules! prefixed_account_columns {
          a.followers_count, a.following_count, a.statuses_count, a.last_status_at, \
          a.created_at, a.updated_at, a.accepts_chat_messages, a.suspended_at, \
          a.silenced_at, a.sensitized_at, a.deleted_at, a.featured_url, \
+         a.also_known_as, a.moved_to_account_id, \
          (SELECT ru.role FROM users ru WHERE ru.account_id = a.id) AS role"
     };
 }

@@ -161,6 +161,49 @@ pub async fn delete_local(
     Ok(())
 }
 
+/// Local followers moved with one `Move`; the rest stay (a larger
+/// following moves in later passes of the same activity's retries, which
+/// find the moved ones done).
+pub const MAX_MOVED_FOLLOWERS: i64 = 10_000;
+
+/// Remote account `old` moved to `new` (its `Move`, whose target names
+/// `old` among its `alsoKnownAs`, checked by the caller): `old` is marked
+/// as moved, and each local follower of `old` follows `new` instead (a
+/// Follow to `new`'s server, an Undo to `old`'s), as Mastodon moves
+/// followers. Returns how many followers moved.
+pub async fn moved(
+    domain: &Domain,
+    old: &AccountRow,
+    new: &AccountRow,
+    received: &Received,
+) -> Result<usize, DomainError> {
+    if old.domain.is_none() || old.id == new.id {
+        return Err(DomainError::forbidden(
+            "only a remote account moves this way",
+        ));
+    }
+    let mut change = domain.begin().await?;
+    if !change.first_time(Some(received)).await? {
+        return Ok(0);
+    }
+    accounts::set_moved(&mut change.tx, old.id, new.id).await?;
+    change.commit().await?;
+    let followers =
+        perch_db::follows::local_followers(&domain.db, old.id, MAX_MOVED_FOLLOWERS).await?;
+    let mut moved = 0;
+    for follower in &followers {
+        // One who blocks the new account, or is blocked by it, stays.
+        match crate::follows::follow(domain, follower, new, None).await {
+            Ok(()) => {}
+            Err(DomainError::Forbidden(_)) => continue,
+            Err(error) => return Err(error),
+        }
+        crate::follows::unfollow(domain, follower, old, None).await?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
 /// A remote account deleted itself: it goes, with everything of its own
 /// (statuses, likes, reblogs, follows, keys), and the counters of what
 /// remains forget it.

@@ -11,6 +11,7 @@ mod interop_activities;
 mod key_fetch_limit;
 mod key_refetch;
 mod moderation;
+mod moves;
 mod pins;
 mod profiles;
 mod queue;

@@ -117,6 +117,7 @@ async fn remote_follower(a: &Instance, followed: i64, base: &str, name: &str) {
         followers_url: None,
         following_url: None,
         featured_url: None,
+        also_known_as: Vec::new(),
         key_id: format!("{base}/users/{name}#main-key"),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),

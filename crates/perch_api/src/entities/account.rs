@@ -333,6 +333,8 @@ pub(super) mod tests {
             sensitized_at: None,
             deleted_at: None,
             featured_url: None,
+            also_known_as: None,
+            moved_to_account_id: None,
             role: Some("user".to_owned()),
         }
     }

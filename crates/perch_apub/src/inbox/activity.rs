@@ -18,6 +18,7 @@ use super::delete::Delete;
 use super::flag::Flag;
 use super::follow::Follow;
 use super::like::Like;
+use super::move_account::Move;
 use super::pin::Pin;
 use super::undo::Undo;
 use super::update::Update;
@@ -90,6 +91,8 @@ pub enum Activity {
     Announce(Announce),
     Block(Block),
     Flag(Flag),
+    /// An account moved to another.
+    Move(Move),
     /// Pinned (to the `featured` collection).
     Add(Pin),
     /// Unpinned.
@@ -146,7 +149,7 @@ mod tests {
     #[test]
     fn unknown_kinds_are_unsupported_and_broken_ones_refused() {
         assert!(matches!(
-            parse(json!({"type": "Move", "object": "x"})),
+            parse(json!({"type": "Arrive", "object": "x"})),
             Ok(Activity::Unsupported)
         ));
         assert!(parse(json!({"type": "Like", "object": 42})).is_err());

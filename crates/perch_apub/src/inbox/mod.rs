@@ -29,6 +29,7 @@ mod follow;
 pub mod heard;
 pub mod intake;
 mod like;
+mod move_account;
 mod note;
 mod pin;
 pub mod queue;

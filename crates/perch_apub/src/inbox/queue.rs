@@ -102,6 +102,7 @@ async fn dispatch(state: &ApubState, from: Verified) -> Result<(), InboxError> {
         Activity::Announce(announce) => announce.receive(state, &from).await,
         Activity::Block(block) => block.receive(state, &from).await,
         Activity::Flag(flag) => flag.receive(state, &from).await,
+        Activity::Move(moved) => moved.receive(state, &from).await,
         Activity::Add(pin) => pin.receive(state, &from, true).await,
         Activity::Remove(pin) => pin.receive(state, &from, false).await,
         Activity::Unsupported => {

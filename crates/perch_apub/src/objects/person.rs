@@ -55,6 +55,22 @@ pub struct Person {
         skip_serializing_if = "Option::is_none"
     )]
     pub featured: Option<Url>,
+    /// The actor's other ids (account migration).
+    #[serde(
+        default,
+        rename = "alsoKnownAs",
+        deserialize_with = "lenient_ids",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub also_known_as: Vec<Url>,
+    /// Where the account moved.
+    #[serde(
+        default,
+        rename = "movedTo",
+        deserialize_with = "lenient_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub moved_to: Option<Url>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -239,6 +255,19 @@ pub enum ActorError {
 /// Profile fields kept of a remote actor (Mastodon allows 4, others more).
 const MAX_REMOTE_FIELDS: usize = 16;
 
+/// Other ids of an actor (`alsoKnownAs`) kept; the rest are dropped.
+const MAX_ALIASES: usize = 16;
+
+/// A list of ids, or one: each an id or an object with one; those that do
+/// not read are skipped.
+fn lenient_ids<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<Url>, D::Error> {
+    let value = serde_json::Value::deserialize(de)?;
+    Ok(super::shapes::items(&value)
+        .into_iter()
+        .filter_map(super::shapes::id_of)
+        .collect())
+}
+
 /// Actor types, as servers send them.
 pub const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
@@ -269,6 +298,8 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) ->
         followers: parse(&row.followers_url),
         following: parse(&row.following_url),
         featured: Url::parse(&perch_domain::urls::featured_of(&row.uri)).ok(),
+        also_known_as: Vec::new(),
+        moved_to: None,
         endpoints: Some(Endpoints {
             shared_inbox: parse(&row.shared_inbox_url),
         }),
@@ -363,6 +394,12 @@ pub fn remote_actor_from_person(
         followers_url: same_host(&person.followers),
         following_url: same_host(&person.following),
         featured_url: same_host(&person.featured),
+        also_known_as: person
+            .also_known_as
+            .iter()
+            .take(MAX_ALIASES)
+            .map(Url::to_string)
+            .collect(),
         key_id: person.public_key.id.clone(),
         public_key_pem: person.public_key.public_key_pem.clone(),
         accepts_chat_messages: person

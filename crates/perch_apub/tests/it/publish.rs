@@ -29,6 +29,7 @@ fn remote(username: &str) -> RemoteActor {
         followers_url: None,
         following_url: None,
         featured_url: None,
+        also_known_as: Vec::new(),
         key_id: format!("{uri}#main-key"),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),

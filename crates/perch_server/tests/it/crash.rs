@@ -269,6 +269,7 @@ async fn queue_stats_and_retry_through_the_binary() {
         followers_url: None,
         following_url: None,
         featured_url: None,
+        also_known_as: Vec::new(),
         key_id: "http://unreachable.invalid/users/x#main-key".to_owned(),
         public_key_pem: "unused".to_owned(),
         fields: Vec::new(),

@@ -449,6 +449,7 @@ fn remote_actor(username: &str, domain: &str) -> RemoteActor {
         followers_url: None,
         following_url: None,
         featured_url: None,
+        also_known_as: Vec::new(),
         key_id: format!("{uri}#main-key"),
         public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".to_owned(),
         fields: Vec::new(),
