@@ -17,7 +17,7 @@ use perch_db::follows;
 use perch_domain::urls::ActorUrlLayout;
 use url::Url;
 
-use crate::activities::actor::{build_delete_actor, build_update_actor};
+use crate::activities::actor::{build_delete_actor, build_move, build_update_actor};
 use crate::activities::announce::build_announce;
 use crate::activities::block::build_block;
 use crate::activities::chat::build_chat_create;
@@ -101,9 +101,9 @@ pub fn order_key(event: &Outbound) -> String {
             format!("block {} {}", block.actor.uri, block.target.uri)
         }
         Outbound::Flag(flag) => flag.uri.clone(),
-        Outbound::UpdateActor(actor) | Outbound::DeleteActor(actor) => {
-            format!("actor {}", actor.uri)
-        }
+        Outbound::UpdateActor(actor)
+        | Outbound::DeleteActor(actor)
+        | Outbound::MoveActor { actor, .. } => format!("actor {}", actor.uri),
         Outbound::Pin(pin) | Outbound::Unpin(pin) => {
             format!("pin {} {}", pin.actor.uri, pin.status_uri)
         }
@@ -222,6 +222,11 @@ pub async fn enqueue(
             let body = build_pin(pin, matches!(event, Outbound::Pin(_)));
             let inboxes = follows::follower_inboxes(tx, pin.actor.account_id).await?;
             store(tx, ids, pin.actor.account_id, body, key, inboxes).await
+        }
+        Outbound::MoveActor { actor, target } => {
+            let body = build_move(&actor.uri, target, ids.next_id().as_i64());
+            let inboxes = follows::follower_inboxes(tx, actor.account_id).await?;
+            store(tx, ids, actor.account_id, body, key, inboxes).await
         }
         Outbound::DeleteActor(actor) => {
             let inboxes = follows::known_inboxes(tx).await?;

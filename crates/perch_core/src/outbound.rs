@@ -192,6 +192,12 @@ pub enum Outbound {
     UpdateActor(ActorRef),
     /// A local account was deleted: every server that knows of it is told.
     DeleteActor(ActorRef),
+    /// A local account moved to `target` (an actor id): a `Move` to its
+    /// followers' servers.
+    MoveActor {
+        actor: ActorRef,
+        target: String,
+    },
     /// A local account pinned a status (to its followers' servers).
     Pin(PinNote),
     Unpin(PinNote),

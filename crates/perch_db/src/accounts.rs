@@ -473,3 +473,22 @@ pub async fn set_moved(tx: &mut Tx, account_id: i64, target_id: i64) -> Result<(
     });
     Ok(())
 }
+
+/// Set a local account's other ids (`alsoKnownAs`, a JSON array; `None`:
+/// none), in `tx`.
+pub async fn set_aliases(
+    tx: &mut Tx,
+    account_id: i64,
+    aliases: Option<&str>,
+    now: UnixMillis,
+) -> Result<()> {
+    on_tx!(tx, conn => {
+        sqlx::query("UPDATE accounts SET also_known_as = $2, updated_at = $3 WHERE id = $1")
+            .bind(account_id)
+            .bind(aliases)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}

@@ -188,6 +188,77 @@ pub async fn moved(
     }
     accounts::set_moved(&mut change.tx, old.id, new.id).await?;
     change.commit().await?;
+    move_local_followers(domain, old, new).await
+}
+
+/// Other ids a local account may name (`alsoKnownAs`).
+pub const MAX_ALIASES: usize = 16;
+
+/// Local account `account` names `aliases` (actor ids of its other
+/// accounts) as its own, so that they may move to it; its followers'
+/// servers get the new actor document.
+pub async fn set_aliases(
+    domain: &Domain,
+    account: &AccountRow,
+    aliases: &[String],
+) -> Result<(), DomainError> {
+    if account.domain.is_some() {
+        return Err(DomainError::forbidden(
+            "only a local account names its aliases",
+        ));
+    }
+    if aliases.len() > MAX_ALIASES {
+        return Err(DomainError::invalid(format!(
+            "Validation failed: at most {MAX_ALIASES} aliases"
+        )));
+    }
+    let json = (!aliases.is_empty())
+        .then(|| serde_json::to_string(aliases).ok())
+        .flatten();
+    let mut change = domain.begin().await?;
+    accounts::set_aliases(&mut change.tx, account.id, json.as_deref(), now_millis()).await?;
+    change
+        .publish(Outbound::UpdateActor(actor_ref(account)))
+        .await?;
+    change.commit().await
+}
+
+/// Local account `old` moves to `new`, whose own document (read fresh by
+/// the caller) names `old` among `new_aliases` (its `alsoKnownAs`): `old`
+/// is marked as moved, its followers' servers get a `Move`, and its local
+/// followers follow `new`.
+pub async fn move_local(
+    domain: &Domain,
+    old: &AccountRow,
+    new: &AccountRow,
+    new_aliases: &[String],
+) -> Result<usize, DomainError> {
+    if old.domain.is_some() || old.id == new.id {
+        return Err(DomainError::forbidden("This action is not allowed"));
+    }
+    if !new_aliases.iter().any(|alias| alias == &old.uri) {
+        return Err(DomainError::invalid(
+            "Validation failed: the new account must name this one among its aliases (alsoKnownAs)",
+        ));
+    }
+    let mut change = domain.begin().await?;
+    accounts::set_moved(&mut change.tx, old.id, new.id).await?;
+    change
+        .publish(Outbound::MoveActor {
+            actor: actor_ref(old),
+            target: new.uri.clone(),
+        })
+        .await?;
+    change.commit().await?;
+    move_local_followers(domain, old, new).await
+}
+
+/// Each local follower of `old` follows `new` instead.
+async fn move_local_followers(
+    domain: &Domain,
+    old: &AccountRow,
+    new: &AccountRow,
+) -> Result<usize, DomainError> {
     let followers =
         perch_db::follows::local_followers(&domain.db, old.id, MAX_MOVED_FOLLOWERS).await?;
     let mut moved = 0;

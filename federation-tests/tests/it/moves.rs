@@ -3,7 +3,7 @@
 //! document names the old one in `alsoKnownAs`.
 
 use perch_db::actors;
-use perch_federation_tests::{Instance, PASSWORD, relationship};
+use perch_federation_tests::{Instance, PASSWORD, drain, relationship};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -89,4 +89,98 @@ async fn followers_move_to_the_new_account_only_when_it_names_the_old_one() {
         .expect("query")
         .expect("stored");
     assert_eq!(new_row.moved_to_account_id, None);
+}
+
+/// A local account moves to one on another server that names it: its
+/// followers' servers get the Move and their followers follow the new
+/// account; the old actor names where it went.
+#[tokio::test]
+async fn a_local_account_moves_to_another_server_with_its_followers() {
+    let (a, b, c) = (
+        Instance::start().await,
+        Instance::start().await,
+        Instance::start().await,
+    );
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    c.create_user("alice2", PASSWORD).await;
+    let bob = b.token("bob").await;
+    let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
+    let (status, _) = b
+        .post(&format!("/api/v1/accounts/{alice_on_b}/follow"), &bob)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&a, &b, &c]).await;
+
+    let alice = a.token("alice").await;
+    let target = format!("alice2@{}", c.domain);
+    let attempt = |instance: &Instance, token: &str, body: Value| {
+        let request = instance
+            .client
+            .post(instance.url("/api/v1/perch/move"))
+            .bearer_auth(token)
+            .json(&body);
+        async move { request.send().await.expect("sent").status() }
+    };
+    // Not before the new account names the old one.
+    assert_eq!(
+        attempt(&a, &alice, json!({"acct": target, "password": PASSWORD})).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let alice2 = c.token("alice2").await;
+    let (status, aliases) = c
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/perch/aliases",
+            &alice2,
+            Some(json!({"acct": format!("alice@{}", a.domain)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{aliases}");
+    assert_eq!(aliases[0], format!("{}/users/alice", a.base_url));
+    // A wrong password changes nothing.
+    assert_eq!(
+        attempt(&a, &alice, json!({"acct": target, "password": "not it"})).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        attempt(&a, &alice, json!({"acct": target, "password": PASSWORD})).await,
+        StatusCode::ACCEPTED
+    );
+    drain(&[&a, &b, &c]).await;
+
+    // B: Bob follows the new account, no longer the old.
+    assert_eq!(
+        relationship(&b, &bob, &alice_on_b).await["following"],
+        false
+    );
+    let alice2_on_b = b.resolve(&bob, &target).await;
+    assert_eq!(
+        relationship(&b, &bob, &alice2_on_b).await["following"],
+        true
+    );
+    // C: the new account has Bob as a follower.
+    let (_, me) = c.get("/api/v1/accounts/verify_credentials", &alice2).await;
+    assert_eq!(me["followers_count"], 1, "{me}");
+    // A: the old actor names where it went.
+    let actor: Value = a
+        .client
+        .get(a.url("/users/alice"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        actor["movedTo"],
+        format!("{}/users/alice2", c.base_url),
+        "{actor}"
+    );
+    assert_eq!(
+        attempt(&a, &alice, json!({"acct": target, "password": PASSWORD})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "moved already"
+    );
 }

@@ -2,6 +2,7 @@
 
 mod credentials;
 mod lookup;
+mod migration;
 mod profile;
 pub mod relationships;
 mod security;
@@ -20,6 +21,13 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/accounts/{id}", get(show::show))
         .route("/api/v1/accounts/delete", post(security::delete_account))
         .route("/api/v1/perch/password", post(security::change_password))
+        .route(
+            "/api/v1/perch/aliases",
+            get(migration::list_aliases)
+                .post(migration::add_alias)
+                .delete(migration::remove_alias),
+        )
+        .route("/api/v1/perch/move", post(migration::move_account))
         .route("/api/v1/perch/two_factor/setup", post(security::setup))
         .route("/api/v1/perch/two_factor/confirm", post(security::confirm))
         .route("/api/v1/perch/two_factor/disable", post(security::disable))

@@ -70,7 +70,7 @@ fn attempt(state: &ApiState, auth: &Auth, client: IpAddr) -> Result<i64, ApiErro
 }
 
 /// The signed-in user, after checking `password` against theirs.
-async fn reauthenticate(
+pub(super) async fn reauthenticate(
     state: &ApiState,
     auth: &Auth,
     client: IpAddr,

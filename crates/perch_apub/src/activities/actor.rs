@@ -40,6 +40,19 @@ pub fn build_delete_actor(actor_uri: &str) -> Value {
     })
 }
 
+/// `Move` of the actor `actor_uri` to `target` (its new account, which
+/// names it in `alsoKnownAs`).
+pub fn build_move(actor_uri: &str, target: &str, n: i64) -> Value {
+    json!({
+        "@context": AS_CONTEXT,
+        "id": format!("{actor_uri}#moves/{n}"),
+        "type": "Move",
+        "actor": actor_uri,
+        "object": actor_uri,
+        "target": target,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

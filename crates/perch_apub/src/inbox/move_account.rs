@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use super::activity::Id;
 use super::{InboxError, Verified};
-use crate::{ApubState, resolve};
+use crate::ApubState;
+use crate::objects::person::aliases_of;
+use crate::resolve::{self, ResolveError};
 
 #[derive(Debug, Deserialize)]
 pub struct Move {
@@ -27,16 +29,22 @@ impl Move {
         if self.target.0.as_str() == old.uri {
             return Ok(());
         }
-        // Read fresh: the alias must be there now, on the new server.
-        let (new, _) = resolve::fetch_actor(state, &self.target.0)
-            .await
-            .map_err(|e| InboxError::fetch("cannot fetch the account moved to", e))?;
-        let aliases: Vec<String> = new
-            .also_known_as
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default();
-        if !aliases.iter().any(|alias| alias == &old.uri) {
+        // Read fresh: the alias must be there now, on the new server (or
+        // here, when the new account is local).
+        let new = match resolve::fetch_actor(state, &self.target.0).await {
+            Ok((new, _)) => new,
+            Err(ResolveError::Local) => {
+                perch_db::actors::find_by_uri(&state.db, self.target.0.as_str())
+                    .await?
+                    .filter(|row| row.domain.is_none())
+                    .ok_or_else(|| InboxError::Forbidden("no such local account".to_owned()))?
+            }
+            Err(e) => return Err(InboxError::fetch("cannot fetch the account moved to", e)),
+        };
+        if !aliases_of(&new)
+            .iter()
+            .any(|alias| alias.as_str() == old.uri)
+        {
             return Err(InboxError::Forbidden(
                 "the account moved to does not name the old one in alsoKnownAs".to_owned(),
             ));

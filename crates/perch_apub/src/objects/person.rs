@@ -268,6 +268,16 @@ fn lenient_ids<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<Url>, D::E
         .collect())
 }
 
+/// An account's other ids, as stored (a JSON array).
+pub fn aliases_of(row: &AccountRow) -> Vec<Url> {
+    let stored: Vec<String> = row
+        .also_known_as
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    stored.iter().filter_map(|s| Url::parse(s).ok()).collect()
+}
+
 /// Actor types, as servers send them.
 pub const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
@@ -298,7 +308,7 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) ->
         followers: parse(&row.followers_url),
         following: parse(&row.following_url),
         featured: Url::parse(&perch_domain::urls::featured_of(&row.uri)).ok(),
-        also_known_as: Vec::new(),
+        also_known_as: aliases_of(row),
         moved_to: None,
         endpoints: Some(Endpoints {
             shared_inbox: parse(&row.shared_inbox_url),

@@ -90,9 +90,16 @@ async fn document(state: &ApubState, row: &AccountRow) -> Response {
         Ok(fields) => fields,
         Err(error) => return internal(&error),
     };
-    let Some(person) = person_from_row(row, &key, &fields) else {
+    let Some(mut person) = person_from_row(row, &key, &fields) else {
         return internal(&"stored actor has invalid URLs");
     };
+    // A moved account names where it went.
+    if let Some(target) = row.moved_to_account_id {
+        match accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(target)).await {
+            Ok(target) => person.moved_to = target.and_then(|t| url::Url::parse(&t.uri).ok()),
+            Err(error) => return internal(&error),
+        }
+    }
     let mut response = Json(person).into_response();
     let headers = response.headers_mut();
     headers.insert(
