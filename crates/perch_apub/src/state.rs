@@ -60,6 +60,8 @@ pub struct ApubState {
     pub key_fetches: Arc<perch_core::rate_limit::RateLimiter>,
     /// Senders whose standing with the delivery queue was just checked.
     pub recently_heard: Arc<RecentlyHeard>,
+    /// The signature scheme each server accepted last.
+    pub signature_schemes: Arc<crate::knock::Schemes>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
     /// Wakes the inbound queue's worker when activities were queued.

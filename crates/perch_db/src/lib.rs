@@ -43,6 +43,7 @@ pub mod profiles;
 pub mod reports;
 pub mod retention;
 pub mod search;
+pub mod signature_schemes;
 pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -362,6 +362,7 @@ async fn apub_state(
             Duration::from_secs(60),
         )),
         recently_heard: Arc::default(),
+        signature_schemes: Arc::default(),
         intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,
         inbound_wake: Arc::new(tokio::sync::Notify::new()),
