@@ -3,8 +3,10 @@
 //! A server not heard from yet is sent an RFC 9421 signature first; if it
 //! refuses that (401, or 400 or 403, which some servers answer to a
 //! signature they cannot read), the same request goes again once, signed
-//! with draft-cavage. The scheme a server accepted (answered 2xx to) is
-//! remembered per host, in the database ([`perch_db::signature_schemes`])
+//! with draft-cavage. The scheme a server accepted is remembered per host
+//! (a delivery answered 2xx, or a fetch answered after the other scheme
+//! was refused: most servers answer fetches whatever signs them, so the
+//! first answer to a fetch proves nothing), in the database ([`perch_db::signature_schemes`])
 //! and in memory, so that later requests use it at once and a known
 //! server costs one request, as before. A known server that answers 401 to
 //! its remembered scheme is tried once with the other, which is then
@@ -162,10 +164,10 @@ pub async fn get_document<T: DeserializeOwned>(
         scheme: first,
     };
     match state.fetcher.get_document(url, accept, Some(&signer)).await {
-        Ok(found) => {
-            state.signature_schemes.accepted(state, &host, first).await;
-            Ok(found)
-        }
+        // Most servers serve public documents whatever signs the request:
+        // an answer to the first knock says nothing of the scheme, and
+        // only deliveries (always verified) and refusals teach one.
+        Ok(found) => Ok(found),
         Err(FetchError::Status(status)) if refused(status, known.is_some()) => {
             let second = first.other();
             tracing::debug!(%host, status, scheme = second.as_str(), "signature refused; knocking again");

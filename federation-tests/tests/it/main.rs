@@ -16,5 +16,6 @@ mod profiles;
 mod queue;
 mod reports;
 mod search;
+mod signatures;
 mod slow_peers;
 mod statuses;
