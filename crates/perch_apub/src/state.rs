@@ -35,6 +35,9 @@ pub struct ApubConfig {
     /// another may take it (a crashed process's work is taken up after
     /// this).
     pub delivery_lease_millis: i64,
+    /// Actors, objects and collections are served only to signed requests
+    /// ([`crate::routes::authorized`]).
+    pub secure_mode: bool,
 }
 
 /// Shared state of the federation routes. Cheap to clone.

@@ -351,6 +351,7 @@ async fn apub_state(
             },
             delivery_lease_millis: i64::try_from(config.delivery_lease.as_millis())
                 .unwrap_or(i64::MAX),
+            secure_mode: config.secure_mode,
         }),
         layout,
         fetcher,
