@@ -11,9 +11,9 @@
 //! a query, `@query`), and `content-digest` when there is a body, whose
 //! SHA-256 or SHA-512 digests must all match it; it carries `created` (or
 //! covers `date`) inside the [`DateWindow`], and is not past `expires`.
-//! Algorithms: `rsa-v1_5-sha256` (also when `alg` is absent, since every
-//! key we can resolve is RSA) and `rsa-pss-sha512`; `ed25519` and the
-//! others are refused by name. Components with parameters (`;sf`, `;key`,
+//! Algorithms: `rsa-v1_5-sha256` and `rsa-pss-sha512` (both tried, in that
+//! order, when `alg` is absent, since every key we can resolve is RSA);
+//! `ed25519` and the others are refused by name. Components with parameters (`;sf`, `;key`,
 //! `;req`…) and `@query-param` are refused: no fediverse server signs them.
 //!
 //! Of several signatures in one request, the first that names a key and
@@ -53,7 +53,9 @@ pub enum MessageAlgorithm {
 #[derive(Debug, Clone)]
 pub struct MessageSignature {
     pub key_id: String,
-    pub algorithm: MessageAlgorithm,
+    /// `None` when the signature does not say (`alg` is optional): every
+    /// key we resolve is RSA, so both RSA algorithms are tried.
+    pub algorithm: Option<MessageAlgorithm>,
     /// Component identifiers, in signing order.
     pub components: Vec<String>,
     /// The `@signature-params` line's value.
@@ -245,8 +247,9 @@ fn one_signature(input: &Member, signature: &Member) -> Result<MessageSignature,
         .filter(|id| !id.is_empty())
         .ok_or(malformed("keyid is missing"))?;
     let algorithm = match alg.as_deref() {
-        None | Some("rsa-v1_5-sha256") => MessageAlgorithm::RsaV15Sha256,
-        Some("rsa-pss-sha512") => MessageAlgorithm::RsaPssSha512,
+        None => None,
+        Some("rsa-v1_5-sha256") => Some(MessageAlgorithm::RsaV15Sha256),
+        Some("rsa-pss-sha512") => Some(MessageAlgorithm::RsaPssSha512),
         Some(other) => return Err(VerifyError::UnsupportedAlgorithm(other.to_owned())),
     };
     let sig = MessageSignature {
@@ -371,8 +374,11 @@ pub fn verify_message(
     }
     push_params(&mut base, &sig.params);
     let verified = match sig.algorithm {
-        MessageAlgorithm::RsaV15Sha256 => key.verifies(&base, &sig.signature),
-        MessageAlgorithm::RsaPssSha512 => key.verifies_pss_sha512(&base, &sig.signature),
+        Some(MessageAlgorithm::RsaV15Sha256) => key.verifies(&base, &sig.signature),
+        Some(MessageAlgorithm::RsaPssSha512) => key.verifies_pss_sha512(&base, &sig.signature),
+        None => {
+            key.verifies(&base, &sig.signature) || key.verifies_pss_sha512(&base, &sig.signature)
+        }
     };
     if verified {
         Ok(())

@@ -111,7 +111,7 @@ fn a_signed_post_verifies_and_names_its_key() {
     );
     let sig = parse_message_signature(&headers).expect("parses");
     assert_eq!(sig.key_id, KEY_ID);
-    assert_eq!(sig.algorithm, MessageAlgorithm::RsaV15Sha256);
+    assert_eq!(sig.algorithm, Some(MessageAlgorithm::RsaV15Sha256));
 }
 
 #[test]
@@ -267,7 +267,7 @@ fn rsa_pss_sha512_verifies() {
     let pss = hand_signed(&headers, &params, &base, true);
     assert_eq!(
         parse_message_signature(&pss).expect("parses").algorithm,
-        MessageAlgorithm::RsaPssSha512
+        Some(MessageAlgorithm::RsaPssSha512)
     );
     assert_eq!(
         verify(&pss, &Method::GET, "/notes/1", None, at(NOW)),
@@ -459,5 +459,57 @@ fn either_scheme_is_recognised() {
     assert_eq!(
         verify_inbound(&sig, &KEYS.1, &request, at(NOW), &DateWindow::default()),
         Ok(())
+    );
+}
+
+/// RFC 9421's own example B.2.3 (full coverage, `rsa-pss-sha512` without
+/// `alg`, key `test-key-rsa-pss` of B.1.2): an independent
+/// implementation's signature base and signature.
+#[test]
+fn verifies_the_full_coverage_example_of_rfc_9421() {
+    const REQUEST: &str = include_str!("../../fixtures/signatures/rfc9421_b23_full_coverage.http");
+    const KEY: &str = include_str!("../../fixtures/signatures/rfc9421_test_key_rsa_pss.spki.pem");
+    const BODY: &[u8] = br#"{"hello": "world"}"#;
+    let mut lines = REQUEST.lines();
+    let target = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .expect("request line");
+    let mut headers = HeaderMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(": ").expect("header line");
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).expect("name"),
+            HeaderValue::from_str(value).expect("value"),
+        );
+    }
+    let key = VerifyingKey::from_pem(KEY).expect("the RFC's key parses");
+    let sig = parse_message_signature(&headers).expect("parses");
+    assert_eq!(sig.key_id, "test-key-rsa-pss");
+    assert_eq!(sig.algorithm, None);
+    let request = RequestParts {
+        method: &Method::POST,
+        scheme: "https",
+        path_and_query: target,
+        headers: &headers,
+        body: Some(BODY),
+    };
+    let window = DateWindow::default();
+    assert_eq!(
+        verify_message(&sig, &key, &request, at(1_618_884_473), &window),
+        Ok(())
+    );
+    let other = RequestParts {
+        path_and_query: "/foo?param=Value&Pet=cat",
+        ..request
+    };
+    assert_eq!(
+        verify_message(&sig, &key, &other, at(1_618_884_473), &window),
+        Err(VerifyError::BadSignature)
+    );
+    assert_eq!(
+        verify_message(&sig, &KEYS.1, &request, at(1_618_884_473), &window),
+        Err(VerifyError::BadSignature),
+        "another key"
     );
 }
