@@ -133,6 +133,7 @@ pub async fn post(
     }
     let second = first.other();
     tracing::debug!(%host, status, scheme = second.as_str(), "signature refused; knocking again");
+    metrics::counter!("perch_signature_second_knocks", "kind" => "delivery").increment(1);
     let signer = ActorSigner {
         key,
         scheme: second,
@@ -171,6 +172,7 @@ pub async fn get_document<T: DeserializeOwned>(
         Err(FetchError::Status(status)) if refused(status, known.is_some()) => {
             let second = first.other();
             tracing::debug!(%host, status, scheme = second.as_str(), "signature refused; knocking again");
+            metrics::counter!("perch_signature_second_knocks", "kind" => "fetch").increment(1);
             let signer = ActorSigner {
                 key,
                 scheme: second,

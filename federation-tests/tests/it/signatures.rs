@@ -57,11 +57,11 @@ async fn bind() -> (tokio::net::TcpListener, String) {
 }
 
 /// Serves `actor`'s document (to anyone, as a server without authorized
-/// fetch does) and, when given, its inbox.
-fn serve(listener: tokio::net::TcpListener, actor: &FakeActor, inbox: Option<axum::Router>) {
+/// fetch does).
+fn serve(listener: tokio::net::TcpListener, actor: &FakeActor) {
     let document = actor.document.clone();
     let path = Url::parse(&actor.id).expect("url").path().to_owned();
-    let mut app = axum::Router::new().route(
+    let app = axum::Router::new().route(
         &path,
         axum::routing::get(move || async move {
             (
@@ -71,9 +71,6 @@ fn serve(listener: tokio::net::TcpListener, actor: &FakeActor, inbox: Option<axu
                 .into_response()
         }),
     );
-    if let Some(inbox) = inbox {
-        app = app.merge(inbox);
-    }
     tokio::spawn(async move { axum::serve(listener, app).await });
 }
 
@@ -121,15 +118,76 @@ async fn perch_instances_deliver_to_each_other_with_rfc_9421() {
 
 /// The fake inbox: what it saw (the scheme of each delivery and its
 /// answer), and whether it accepts RFC 9421 for now.
+/// With `verifies_fetches`, the actor document is served only to
+/// draft-cavage signatures too (authorized fetch), and its fetches are
+/// seen as well.
 #[derive(Clone, Default)]
 struct FakeInbox {
     seen: Arc<Mutex<Vec<(&'static str, u16)>>>,
     accepts_9421: Arc<AtomicBool>,
+    verifies_fetches: Arc<AtomicBool>,
+    fetches: Arc<Mutex<Vec<(&'static str, u16)>>>,
+    document: Arc<std::sync::OnceLock<String>>,
 }
 
 impl FakeInbox {
     fn seen(&self) -> Vec<(&'static str, u16)> {
         self.seen.lock().expect("lock").clone()
+    }
+
+    fn fetches(&self) -> Vec<(&'static str, u16)> {
+        self.fetches.lock().expect("lock").clone()
+    }
+}
+
+/// Carol's actor document, for anyone or (with `verifies_fetches`) for
+/// draft-cavage signatures only.
+async fn fake_actor_document(
+    State(inbox): State<FakeInbox>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    let document = inbox.document.get().cloned().unwrap_or_default();
+    let served = (
+        [(header::CONTENT_TYPE, "application/activity+json")],
+        document,
+    );
+    if !inbox.verifies_fetches.load(Ordering::SeqCst) {
+        return served.into_response();
+    }
+    let (scheme, status) = match signatures::parse_inbound(&headers) {
+        Ok(sig) if sig.scheme() == signatures::Scheme::Cavage => {
+            let key = signer_key(sig.key_id()).await;
+            let request = signatures::RequestParts {
+                method: &Method::GET,
+                scheme: "http",
+                path_and_query: "/users/carol",
+                headers: &headers,
+                body: None,
+            };
+            let verified = signatures::verify_inbound(
+                &sig,
+                &key,
+                &request,
+                SystemTime::now(),
+                &DateWindow::default(),
+            );
+            match verified {
+                Ok(()) => ("cavage", StatusCode::OK),
+                Err(_) => ("cavage", StatusCode::UNAUTHORIZED),
+            }
+        }
+        Ok(_) => ("rfc9421", StatusCode::UNAUTHORIZED),
+        Err(_) => ("unsigned", StatusCode::UNAUTHORIZED),
+    };
+    inbox
+        .fetches
+        .lock()
+        .expect("lock")
+        .push((scheme, status.as_u16()));
+    if status == StatusCode::OK {
+        served.into_response()
+    } else {
+        status.into_response()
     }
 }
 
@@ -203,10 +261,12 @@ async fn signer_key(key_id: &str) -> VerifyingKey {
 async fn followed_by_carol(a: &Instance, inbox: &FakeInbox) -> String {
     let (listener, base) = bind().await;
     let carol = fake_actor(&base, "carol");
+    let _ = inbox.document.set(carol.document.clone());
     let router = axum::Router::new()
+        .route("/users/carol", axum::routing::get(fake_actor_document))
         .route("/users/carol/inbox", axum::routing::post(fake_inbox))
         .with_state(inbox.clone());
-    serve(listener, &carol, Some(router));
+    tokio::spawn(async move { axum::serve(listener, router).await });
     let follow = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{base}/follows/1"),
@@ -279,6 +339,22 @@ async fn a_server_refusing_its_remembered_scheme_gets_the_other() {
     assert_eq!(remembered(&a, &fake_host).await.as_deref(), Some("cavage"));
 }
 
+#[tokio::test]
+async fn a_fetch_refused_with_rfc_9421_is_signed_again_with_cavage() {
+    let a = Instance::start().await;
+    a.create_user("alice", PASSWORD).await;
+    let inbox = FakeInbox::default();
+    inbox.verifies_fetches.store(true, Ordering::SeqCst);
+    // Carol's Follow makes Alice's server fetch her key: refused with
+    // RFC 9421, served with draft-cavage, which is remembered.
+    let fake_host = followed_by_carol(&a, &inbox).await;
+    assert_eq!(inbox.fetches(), vec![("rfc9421", 401), ("cavage", 200)]);
+    assert_eq!(remembered(&a, &fake_host).await.as_deref(), Some("cavage"));
+    // So the Accept goes with draft-cavage at once.
+    drain(&[&a]).await;
+    assert_eq!(inbox.seen(), vec![("cavage", 202)]);
+}
+
 /// Sends `body` to `send_to`, signed with RFC 9421 by `key` at `at` for
 /// `signed_for` (whose digest covers `signed_body`), with `host` as the
 /// `Host` header. Returns the answer's status and error message.
@@ -330,10 +406,10 @@ async fn rfc_9421_deliveries_failing_a_check_are_refused() {
     let bob = b.token("bob").await;
     let (listener, base) = bind().await;
     let mallory = fake_actor(&base, "mallory");
-    serve(listener, &mallory, None);
+    serve(listener, &mallory);
     let (other_listener, other_base) = bind().await;
     let eve = fake_actor(&other_base, "eve");
-    serve(other_listener, &eve, None);
+    serve(other_listener, &eve);
 
     let inbox = Url::parse(&b.url("/users/bob/inbox")).expect("url");
     let follow = |n: u32| {
