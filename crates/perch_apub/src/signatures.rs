@@ -1,5 +1,9 @@
 //! HTTP Signatures (draft-cavage-http-signatures-12) as the fediverse uses
 //! them: signing our deliveries and fetches, verifying inbound requests.
+//! RFC 9421 HTTP Message Signatures are in [`message`] (over the RFC 8941
+//! parser in `structured`); [`parse_inbound`], [`verify_inbound`] and
+//! [`sign_with`] take either scheme, and [`crate::knock`] chooses which a
+//! server is sent.
 //!
 //! What we send is what Mastodon sends: `algorithm="rsa-sha256"`, a `Date`
 //! header rather than `(created)`, `headers="(request-target) host date
@@ -57,7 +61,7 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 mod key;
-mod message;
+pub mod message;
 mod params;
 mod structured;
 
