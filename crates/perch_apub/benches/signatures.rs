@@ -1,7 +1,9 @@
 //! HTTP signatures with an RSA-2048 key: verifying an inbound POST as the
 //! inbox does once it holds the sender's parsed key (`parse_signature`, then
 //! `verify_request`: coverage, date window, `Digest` over the body, signing
-//! string, RSA), and signing an outbound POST (`sign_request`). Baselines,
+//! string, RSA; and the same for RFC 9421 with `parse_message_signature`
+//! and `verify_message`), and signing an outbound POST (`sign_request`,
+//! `sign_message`). Baselines,
 //! in the same run: AWS-LC's bare RSASSA-PKCS1-v1_5 SHA-256 verify and sign
 //! with the same key over the same signing string, so the ratios are the
 //! cost of the header handling around the RSA operation.
@@ -25,7 +27,8 @@ use criterion::{BatchSize, Criterion, Throughput};
 use http::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, DATE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use perch_apub::signatures::{
-    DateWindow, SigningKey, VerifyingKey, parse_signature, sign_request, verify_request,
+    DateWindow, RequestParts, SigningKey, VerifyingKey, parse_message_signature, parse_signature,
+    sign_message, sign_request, verify_message, verify_request,
 };
 use ratios::Ratio;
 
@@ -126,8 +129,35 @@ fn bench(c: &mut Criterion) {
         .verify_sig(&signing_string, &signature)
         .expect("the rebuilt signing string is what was signed");
 
+    let mut message_signed = template.clone();
+    sign_message(
+        &keys.signing,
+        &Method::POST,
+        &inbox,
+        &mut message_signed,
+        Some(&body),
+        now,
+    )
+    .expect("the request signs");
+    message_signed.insert(HOST, HeaderValue::from_static("perch.example"));
+
     let mut group = c.benchmark_group("signature_verify");
     group.throughput(Throughput::Elements(1));
+    group.bench_function("verify_message", |b| {
+        b.iter(|| {
+            let sig =
+                parse_message_signature(black_box(&message_signed)).expect("the signature parses");
+            let request = RequestParts {
+                method: &Method::POST,
+                scheme: "https",
+                path_and_query: black_box("/inbox"),
+                headers: &message_signed,
+                body: Some(black_box(&body)),
+            };
+            verify_message(&sig, &keys.verifying, &request, now, &window)
+                .expect("the signature verifies")
+        })
+    });
     group.bench_function("verify_request", |b| {
         b.iter(|| {
             let sig = parse_signature(black_box(&signed)).expect("the signature parses");
@@ -178,6 +208,23 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.bench_function("sign_message", |b| {
+        b.iter_batched_ref(
+            || template.clone(),
+            |headers| {
+                sign_message(
+                    &keys.signing,
+                    &Method::POST,
+                    &inbox,
+                    headers,
+                    Some(black_box(&body)),
+                    now,
+                )
+                .expect("the request signs")
+            },
+            BatchSize::SmallInput,
+        )
+    });
     let rng = SystemRandom::new();
     let mut out = vec![0; keys.pair.public_modulus_len()];
     group.bench_function("rsa2048_sign", |b| {
@@ -205,6 +252,11 @@ fn main() {
                 baseline: "signature_verify/rsa2048_verify",
             },
             Ratio {
+                label: "verify an inbound RFC 9421 POST / bare RSA verify",
+                subject: "signature_verify/verify_message",
+                baseline: "signature_verify/rsa2048_verify",
+            },
+            Ratio {
                 label: "parse the Signature header / bare verify",
                 subject: "signature_verify/parse_signature",
                 baseline: "signature_verify/rsa2048_verify",
@@ -217,6 +269,11 @@ fn main() {
             Ratio {
                 label: "sign an outbound POST / bare RSA sign",
                 subject: "signature_sign/sign_request",
+                baseline: "signature_sign/rsa2048_sign",
+            },
+            Ratio {
+                label: "sign an outbound RFC 9421 POST / bare RSA sign",
+                subject: "signature_sign/sign_message",
                 baseline: "signature_sign/rsa2048_sign",
             },
         ],

@@ -1,6 +1,8 @@
 //! The delivery worker: claims due jobs from the persistent queue, signs
 //! each request with its author's key at send time, posts it, and records
-//! the outcome.
+//! the outcome. Each request is signed in the scheme its server accepts
+//! ([`crate::knock`]: RFC 9421 first for a server not known yet, then
+//! draft-cavage).
 //!
 //! Outcomes: 2xx delivered; 404 and 410 given up at once, and the inbox is
 //! recorded as gone (later jobs for it fail at once, recorded, until its
@@ -32,7 +34,6 @@ use url::Url;
 
 use crate::ApubState;
 use crate::fetch::FetchError;
-use crate::signer::ActorSigner;
 
 /// Jobs claimed at once.
 const BATCH: i64 = 64;
@@ -92,17 +93,7 @@ async fn deliver(state: &ApubState, job: &Job) -> Outcome {
         Ok(key) => key,
         Err(error) => return Outcome::GiveUp(None, error.to_string()),
     };
-    let signer = ActorSigner { key };
-    let result = state
-        .fetcher
-        .post(
-            &inbox,
-            "application/activity+json",
-            job.body.clone().into_bytes(),
-            Some(&signer),
-        )
-        .await;
-    classify(result)
+    classify(crate::knock::post(state, &inbox, job.body.as_bytes(), key).await)
 }
 
 /// Requests in flight to one server at a time.

@@ -27,6 +27,7 @@ pub mod fetch;
 pub mod inbox;
 pub mod ingest;
 pub mod instance_actor;
+pub mod knock;
 pub mod lookup;
 pub mod objects;
 pub mod policy;

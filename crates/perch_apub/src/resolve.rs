@@ -12,7 +12,6 @@ use crate::ApubState;
 use crate::fetch::FetchError;
 use crate::objects::person::{Person, authority, remote_actor_from_person, unreadable_field};
 use crate::objects::webfinger::actor_from_jrd;
-use crate::signer::ActorSigner;
 
 /// How long a fetched actor is trusted before it is fetched again.
 pub const ACTOR_TTL_MILLIS: i64 = 24 * 3600 * 1000;
@@ -49,8 +48,10 @@ pub enum ResolveError {
 /// at once is asked to retry (429), as it does after any refusal.
 pub const UNKNOWN_KEY_FETCHES_PER_MINUTE: u32 = 120;
 
-/// The instance actor's signer, for fetches.
-async fn instance_signer(state: &ApubState) -> Result<ActorSigner, ResolveError> {
+/// The instance actor's key, which signs fetches.
+async fn instance_key(
+    state: &ApubState,
+) -> Result<std::sync::Arc<crate::signatures::SigningKey>, ResolveError> {
     let actor = actors::find_by_uri(&state.db, &state.layout.instance_actor_uri())
         .await?
         .ok_or_else(|| ResolveError::Sign("no instance actor".to_owned()))?;
@@ -59,7 +60,7 @@ async fn instance_signer(state: &ApubState) -> Result<ActorSigner, ResolveError>
         .for_account(&state.db, actor.id)
         .await
         .map_err(|e| ResolveError::Sign(e.to_string()))?;
-    Ok(ActorSigner { key })
+    Ok(key)
 }
 
 /// Fetch the actor at `uri` and store it (signed GET with the instance
@@ -71,11 +72,9 @@ pub async fn fetch_actor(
     if authority(uri).as_deref() == Some(state.config.domain.as_str()) {
         return Err(ResolveError::Local);
     }
-    let signer = instance_signer(state).await?;
-    let (document, served_from): (serde_json::Value, Url) = state
-        .fetcher
-        .get_document(uri, AP_ACCEPT, Some(&signer))
-        .await?;
+    let key = instance_key(state).await?;
+    let (document, served_from): (serde_json::Value, Url) =
+        crate::knock::get_document(state, uri, AP_ACCEPT, key).await?;
     let person = Person::deserialize(&document).map_err(|error| {
         // Everything this actor sends will be refused until it is readable:
         // worth an operator's attention, with what was wrong and whose.
@@ -169,11 +168,9 @@ pub async fn key_by_id(state: &ApubState, key_id: &str) -> Result<(ActorKey, boo
 /// naming an owner there; the caller still checks that the owner's document
 /// names the key, so the key document alone proves nothing.
 async fn key_owner(state: &ApubState, key_url: &Url) -> Result<Url, ResolveError> {
-    let signer = instance_signer(state).await?;
-    let (document, served_from): (serde_json::Value, Url) = state
-        .fetcher
-        .get_document(key_url, AP_ACCEPT, Some(&signer))
-        .await?;
+    let key = instance_key(state).await?;
+    let (document, served_from): (serde_json::Value, Url) =
+        crate::knock::get_document(state, key_url, AP_ACCEPT, key).await?;
     let names_key = |v: &serde_json::Value| v["id"].as_str() == Some(key_url.as_str());
     let carries_key = crate::objects::shapes::items(&document["publicKey"])
         .into_iter()
@@ -234,11 +231,9 @@ pub async fn fetch_object(state: &ApubState, uri: &Url) -> Result<serde_json::Va
     if authority(uri).as_deref() == Some(state.config.domain.as_str()) {
         return Err(ResolveError::Local);
     }
-    let signer = instance_signer(state).await?;
-    let (object, served_from): (serde_json::Value, Url) = state
-        .fetcher
-        .get_document(uri, AP_ACCEPT, Some(&signer))
-        .await?;
+    let key = instance_key(state).await?;
+    let (object, served_from): (serde_json::Value, Url) =
+        crate::knock::get_document(state, uri, AP_ACCEPT, key).await?;
     if object["id"].as_str() != Some(uri.as_str()) || authority(&served_from) != authority(uri) {
         return Err(ResolveError::Mismatch(uri.to_string()));
     }

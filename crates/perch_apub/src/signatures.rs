@@ -1,5 +1,9 @@
 //! HTTP Signatures (draft-cavage-http-signatures-12) as the fediverse uses
 //! them: signing our deliveries and fetches, verifying inbound requests.
+//! RFC 9421 HTTP Message Signatures are in [`message`] (over the RFC 8941
+//! parser in `structured`); [`parse_inbound`], [`verify_inbound`] and
+//! [`sign_with`] take either scheme, and [`crate::knock`] chooses which a
+//! server is sent.
 //!
 //! What we send is what Mastodon sends: `algorithm="rsa-sha256"`, a `Date`
 //! header rather than `(created)`, `headers="(request-target) host date
@@ -57,10 +61,127 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
 );
 
 mod key;
+pub mod message;
 mod params;
+mod structured;
 
 pub use key::{KeyError, SigningKey, VerifyingKey};
+pub use message::{
+    CONTENT_DIGEST, MessageAlgorithm, MessageSignature, RequestParts, SIGNATURE_INPUT,
+    parse_message_signature, sign_message, verify_message,
+};
 use params::Params;
+
+// ---------------------------------------------------------------------------
+// Either scheme
+
+/// The two ways of signing an HTTP request that the fediverse uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// draft-cavage-http-signatures-12, as Mastodon has long sent it.
+    Cavage,
+    /// RFC 9421 HTTP Message Signatures.
+    Rfc9421,
+}
+
+impl Scheme {
+    /// The name stored for a server that accepts this scheme.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cavage => "cavage",
+            Self::Rfc9421 => "rfc9421",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "cavage" => Some(Self::Cavage),
+            "rfc9421" => Some(Self::Rfc9421),
+            _ => None,
+        }
+    }
+
+    /// The scheme tried when this one was refused.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Cavage => Self::Rfc9421,
+            Self::Rfc9421 => Self::Cavage,
+        }
+    }
+}
+
+/// Signs an outbound request with the given scheme.
+pub fn sign_with(
+    scheme: Scheme,
+    key: &SigningKey,
+    method: &Method,
+    url: &url::Url,
+    headers: &mut HeaderMap,
+    body: Option<&[u8]>,
+    now: SystemTime,
+) -> Result<(), SignError> {
+    match scheme {
+        Scheme::Cavage => sign_request(key, method, url, headers, body, now),
+        Scheme::Rfc9421 => sign_message(key, method, url, headers, body, now),
+    }
+}
+
+/// The signature of an inbound request, in whichever scheme it came.
+#[derive(Debug, Clone)]
+pub enum InboundSignature {
+    Cavage(SignatureHeader),
+    Rfc9421(MessageSignature),
+}
+
+impl InboundSignature {
+    pub fn key_id(&self) -> &str {
+        match self {
+            Self::Cavage(sig) => &sig.key_id,
+            Self::Rfc9421(sig) => &sig.key_id,
+        }
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Self::Cavage(_) => Scheme::Cavage,
+            Self::Rfc9421(_) => Scheme::Rfc9421,
+        }
+    }
+}
+
+/// Parses an inbound request's signature: RFC 9421 when the request has a
+/// `Signature-Input` header (its `Signature` header is then a dictionary),
+/// draft-cavage otherwise.
+pub fn parse_inbound(headers: &HeaderMap) -> Result<InboundSignature, VerifyError> {
+    if headers.contains_key(SIGNATURE_INPUT) {
+        parse_message_signature(headers).map(InboundSignature::Rfc9421)
+    } else {
+        parse_signature(headers).map(InboundSignature::Cavage)
+    }
+}
+
+/// Verifies an inbound request against its signature, in either scheme.
+pub fn verify_inbound(
+    sig: &InboundSignature,
+    key: &VerifyingKey,
+    request: &RequestParts<'_>,
+    now: SystemTime,
+    window: &DateWindow,
+) -> Result<(), VerifyError> {
+    match sig {
+        InboundSignature::Cavage(sig) => verify_request(
+            sig,
+            key,
+            request.method,
+            request.path_and_query,
+            request.headers,
+            request.body,
+            now,
+            window,
+        ),
+        InboundSignature::Rfc9421(sig) => verify_message(sig, key, request, now, window),
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Signing
@@ -249,8 +370,13 @@ pub enum VerifyError {
     MissingSignature,
     #[error("malformed Signature header: {0}")]
     MalformedSignature(&'static str),
-    #[error("unsupported signature algorithm {0:?} (only rsa-sha256 and hs2019 are accepted)")]
+    #[error(
+        "unsupported signature algorithm {0:?} (accepted: rsa-sha256 and hs2019 for draft-cavage \
+         signatures, rsa-v1_5-sha256 and rsa-pss-sha512 for RFC 9421 ones)"
+    )]
     UnsupportedAlgorithm(String),
+    #[error("unsupported covered component `{0}`")]
+    UnsupportedComponent(String),
     #[error("the signature must cover `{0}`")]
     UnsignedHeader(&'static str),
     #[error("signed header `{0}` is missing from the request")]
@@ -259,7 +385,9 @@ pub enum VerifyError {
     MalformedHeader(&'static str),
     #[error("the Digest header offers no SHA-256 digest")]
     UnsupportedDigest,
-    #[error("the Digest header does not match the body")]
+    #[error("the Content-Digest header offers no SHA-256 or SHA-512 digest")]
+    UnsupportedContentDigest,
+    #[error("the digest does not match the body")]
     DigestMismatch,
     #[error("signature date outside the accepted window: {0}")]
     DateOutOfWindow(WindowViolation),
@@ -612,6 +740,8 @@ fn parse_timestamp(raw: Cow<'_, str>, error: &'static str) -> Result<Timestamp, 
     })
 }
 
+#[cfg(test)]
+mod message_properties;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

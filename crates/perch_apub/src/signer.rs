@@ -7,11 +7,12 @@ use std::time::SystemTime;
 use perch_db::{Db, actors};
 
 use crate::fetch::RequestSigner;
-use crate::signatures::{SigningKey, sign_request};
+use crate::signatures::{Scheme, SigningKey, sign_with};
 
-/// Signs with one actor's key.
+/// Signs with one actor's key, in one scheme.
 pub struct ActorSigner {
     pub key: Arc<SigningKey>,
+    pub scheme: Scheme,
 }
 
 impl RequestSigner for ActorSigner {
@@ -22,8 +23,16 @@ impl RequestSigner for ActorSigner {
         headers: &mut http::HeaderMap,
         body: Option<&[u8]>,
     ) -> Result<(), String> {
-        sign_request(&self.key, method, url, headers, body, SystemTime::now())
-            .map_err(|e| e.to_string())
+        sign_with(
+            self.scheme,
+            &self.key,
+            method,
+            url,
+            headers,
+            body,
+            SystemTime::now(),
+        )
+        .map_err(|e| e.to_string())
     }
 }
 

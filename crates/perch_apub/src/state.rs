@@ -35,6 +35,9 @@ pub struct ApubConfig {
     /// another may take it (a crashed process's work is taken up after
     /// this).
     pub delivery_lease_millis: i64,
+    /// Actors, objects and collections are served only to signed requests
+    /// ([`crate::routes::authorized`]).
+    pub secure_mode: bool,
 }
 
 /// Shared state of the federation routes. Cheap to clone.
@@ -60,6 +63,8 @@ pub struct ApubState {
     pub key_fetches: Arc<perch_core::rate_limit::RateLimiter>,
     /// Senders whose standing with the delivery queue was just checked.
     pub recently_heard: Arc<RecentlyHeard>,
+    /// The signature scheme each server accepted last.
+    pub signature_schemes: Arc<crate::knock::Schemes>,
     /// Wakes the delivery worker when jobs were enqueued.
     pub delivery_wake: Arc<Notify>,
     /// Wakes the inbound queue's worker when activities were queued.

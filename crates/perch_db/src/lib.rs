@@ -44,6 +44,7 @@ pub mod profiles;
 pub mod reports;
 pub mod retention;
 pub mod search;
+pub mod signature_schemes;
 pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -351,6 +351,7 @@ async fn apub_state(
             },
             delivery_lease_millis: i64::try_from(config.delivery_lease.as_millis())
                 .unwrap_or(i64::MAX),
+            secure_mode: config.secure_mode,
         }),
         layout,
         fetcher,
@@ -362,6 +363,7 @@ async fn apub_state(
             Duration::from_secs(60),
         )),
         recently_heard: Arc::default(),
+        signature_schemes: Arc::default(),
         intake: perch_apub::inbox::intake::Intake::start(db.clone()),
         delivery_wake,
         inbound_wake: Arc::new(tokio::sync::Notify::new()),

@@ -46,6 +46,7 @@ const KEYS: &[&str] = &[
     "signature_max_future",
     "delivery_worker",
     "inbox_worker",
+    "secure_mode",
     "max_status_characters",
     "delivery_lease",
     "retain_activity_ids_days",
@@ -108,6 +109,9 @@ pub struct Config {
     /// Run the inbound queue's worker in this process (tests turn it off
     /// and drain the queue themselves).
     pub inbox_worker: bool,
+    /// Secure mode (authorized fetch): actors, objects and collections are
+    /// served only to requests signed by a key of a server not blocked.
+    pub secure_mode: bool,
     /// Longest status, in characters as Mastodon counts them.
     pub max_status_characters: u32,
     /// How long a claimed delivery job or inbound activity is a worker's
@@ -259,6 +263,8 @@ struct RawConfig {
     delivery_worker: Option<bool>,
     #[serde(default, deserialize_with = "lenient_bool")]
     inbox_worker: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    secure_mode: Option<bool>,
     max_status_characters: Option<u32>,
     delivery_lease: Option<u64>,
     retain_activity_ids_days: Option<u32>,
@@ -402,6 +408,7 @@ impl RawConfig {
             signature_max_future: Duration::from_secs(self.signature_max_future.unwrap_or(3600)),
             delivery_worker: self.delivery_worker.unwrap_or(true),
             inbox_worker: self.inbox_worker.unwrap_or(true),
+            secure_mode: self.secure_mode.unwrap_or(false),
             max_status_characters: match self.max_status_characters {
                 None => perch_core::status::DEFAULT_MAX_CHARACTERS as u32,
                 Some(n) if (1..=100_000).contains(&n) => n,
@@ -527,12 +534,21 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.database_url, "sqlite://./data/perch.db");
         assert!(!config.allow_private_addresses);
+        assert!(!config.secure_mode, "secure mode is off by default");
         assert_eq!(config.log, "info");
         assert_eq!(config.registrations, RegistrationMode::Approval);
         assert_eq!(
             config.access_token_ttl,
             Duration::from_secs(DEFAULT_ACCESS_TOKEN_TTL_SECS)
         );
+    }
+
+    #[test]
+    fn secure_mode_is_a_setting() {
+        let config = load_in_jail(&[("PERCH_SECURE_MODE", "true")]).expect("valid");
+        assert!(config.secure_mode);
+        let config = load_in_jail(&[("PERCH_SECURE_MODE", "false")]).expect("valid");
+        assert!(!config.secure_mode);
     }
 
     #[test]

@@ -17,5 +17,7 @@ mod profiles;
 mod queue;
 mod reports;
 mod search;
+mod secure_mode;
+mod signatures;
 mod slow_peers;
 mod statuses;

@@ -52,7 +52,7 @@ use url::Url;
 use crate::ApubState;
 use crate::objects::person::{authority, same_origin};
 use crate::resolve::{self, ResolveError};
-use crate::signatures::{self, SignatureHeader};
+use crate::signatures::{self, InboundSignature, RequestParts};
 
 /// Largest activity accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -163,26 +163,24 @@ async fn receive(
         tracing::debug!(%actor, "dropped an activity of a suspended actor");
         return Ok(());
     }
-    let signature = signatures::parse_signature(headers)
-        .map_err(|e| InboxError::Unauthorized(e.to_string()))?;
-    // The signature covers `Host`: a request signed for another server
-    // (a delivery replayed here while its date is fresh) is refused.
+    let signature =
+        signatures::parse_inbound(headers).map_err(|e| InboxError::Unauthorized(e.to_string()))?;
+    // The signature covers `Host` (or the target URI, built from it): a
+    // request signed for another server (a delivery replayed here while
+    // its date is fresh) is refused.
     if !is_our_host(headers, &state.config.public_url) {
         return Err(InboxError::Unauthorized(
             "the request was signed for another host".to_owned(),
         ));
     }
-    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
-    let key = verified_key(
-        state,
-        &signature,
+    let request = RequestParts {
         method,
-        path_and_query,
+        scheme: state.config.public_url.scheme(),
+        path_and_query: uri.path_and_query().map_or("/", |p| p.as_str()),
         headers,
-        body,
-        &activity,
-    )
-    .await?;
+        body: Some(body),
+    };
+    let key = verified_key(state, &signature, &request, kind == "Delete").await?;
     let Some(key) = key else {
         // A Delete of an actor whose key is gone: nothing of theirs to check
         // against, and nothing left to fetch. Acknowledge without acting.
@@ -214,7 +212,7 @@ async fn receive(
 
 /// Whether the request's `Host` names this server (its public URL's host,
 /// with or without the scheme's default port).
-fn is_our_host(headers: &HeaderMap, public_url: &Url) -> bool {
+pub(crate) fn is_our_host(headers: &HeaderMap, public_url: &Url) -> bool {
     let Some(host) = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -313,40 +311,28 @@ fn delete_id(actor: &Url, object: &Value) -> Result<Url, InboxError> {
     Ok(id)
 }
 
-/// The key that verifies the request, or `None` for the Delete of an actor
-/// that no longer exists.
-async fn verified_key(
+/// The key that verifies the request (a delivery, or a signed fetch), or
+/// `None` for the Delete of an actor that no longer exists
+/// (`gone_key_is_fine`).
+pub(crate) async fn verified_key(
     state: &ApubState,
-    signature: &SignatureHeader,
-    method: &Method,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    activity: &Value,
+    signature: &InboundSignature,
+    request: &RequestParts<'_>,
+    gone_key_is_fine: bool,
 ) -> Result<Option<ActorKey>, InboxError> {
     let window = state.config.signature_window;
+    let key_id = signature.key_id();
     let verify = |key: &ActorKey| -> Result<(), InboxError> {
         let parsed = state
             .verifying_keys
             .get(&key.key_id, &key.public_key_pem)
             .map_err(|e| InboxError::Unauthorized(format!("unusable key: {e}")))?;
-        signatures::verify_request(
-            signature,
-            &parsed,
-            method,
-            path_and_query,
-            headers,
-            Some(body),
-            SystemTime::now(),
-            &window,
-        )
-        .map_err(|e| InboxError::Unauthorized(e.to_string()))
+        signatures::verify_inbound(signature, &parsed, request, SystemTime::now(), &window)
+            .map_err(|e| InboxError::Unauthorized(e.to_string()))
     };
-    let (key, fresh) = match resolve::key_by_id(state, &signature.key_id).await {
+    let (key, fresh) = match resolve::key_by_id(state, key_id).await {
         Ok(found) => found,
-        Err(ResolveError::Fetch(crate::fetch::FetchError::Gone))
-            if activity["type"] == "Delete" =>
-        {
+        Err(ResolveError::Fetch(crate::fetch::FetchError::Gone)) if gone_key_is_fine => {
             return Ok(None);
         }
         Err(ResolveError::Db(e)) => return Err(e.into()),
@@ -367,11 +353,7 @@ async fn verified_key(
         // A cached key that fails may have been rotated: fetch it once more,
         // unless it was refetched a moment ago.
         Err(error) if !fresh && key.domain.is_some() => {
-            if state
-                .key_refetches
-                .check(&signature.key_id, Instant::now())
-                .is_err()
-            {
+            if state.key_refetches.check(key_id, Instant::now()).is_err() {
                 return Err(error);
             }
             let owner = Url::parse(&key.owner_uri)
@@ -379,7 +361,7 @@ async fn verified_key(
             let (_, refreshed) = resolve::fetch_actor(state, &owner)
                 .await
                 .map_err(|e| InboxError::Unauthorized(format!("cannot refresh the key: {e}")))?;
-            if refreshed.key_id != signature.key_id {
+            if refreshed.key_id != key_id {
                 return Err(InboxError::Unauthorized(
                     "the key is no longer the actor's".to_owned(),
                 ));

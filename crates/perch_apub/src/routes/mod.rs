@@ -1,7 +1,9 @@
 //! HTTP routes of the federation side: discovery (WebFinger, host-meta,
-//! NodeInfo) and actor documents.
+//! NodeInfo), actor documents, objects and collections (signed requests
+//! only, in secure mode: [`authorized`]) and the inboxes.
 
 mod actor;
+pub mod authorized;
 mod collections;
 mod nodeinfo;
 mod note;
@@ -10,23 +12,21 @@ mod webfinger;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
 use crate::ApubState;
 use crate::inbox::{self, MAX_BODY_BYTES};
 
 pub fn router(state: ApubState) -> Router {
-    Router::new()
-        .route("/.well-known/webfinger", get(webfinger::webfinger))
-        .route("/.well-known/host-meta", get(webfinger::host_meta))
-        .route(
-            "/.well-known/host-meta.json",
-            get(webfinger::host_meta_json),
-        )
-        .route("/.well-known/nodeinfo", get(nodeinfo::discovery))
-        .route("/nodeinfo/2.0", get(nodeinfo::schema_2_0))
-        .route("/nodeinfo/2.1", get(nodeinfo::schema_2_1))
+    // What secure mode keeps for signed requests.
+    let actors = Router::new()
         .route("/users/{username}", get(actor::actor))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            authorized::require_signature_unless_browser,
+        ));
+    let documents = Router::new()
         .route("/users/{username}/followers", get(collections::followers))
         .route("/users/{username}/following", get(collections::following))
         .route("/users/{username}/outbox", get(collections::outbox))
@@ -39,6 +39,22 @@ pub fn router(state: ApubState) -> Router {
             "/users/{username}/statuses/{id}/activity",
             get(note::create),
         )
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            authorized::require_signature,
+        ));
+    Router::new()
+        .merge(actors)
+        .merge(documents)
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(webfinger::host_meta))
+        .route(
+            "/.well-known/host-meta.json",
+            get(webfinger::host_meta_json),
+        )
+        .route("/.well-known/nodeinfo", get(nodeinfo::discovery))
+        .route("/nodeinfo/2.0", get(nodeinfo::schema_2_0))
+        .route("/nodeinfo/2.1", get(nodeinfo::schema_2_1))
         .route("/{handle}", get(profile_page::profile))
         .route("/actor", get(actor::instance_actor))
         .route(

@@ -81,6 +81,9 @@ impl fmt::Debug for SigningKey {
 #[derive(Clone)]
 pub struct VerifyingKey {
     key: ParsedPublicKey,
+    /// PKCS#1 DER, for the rare RSA-PSS signature (RFC 9421's
+    /// `rsa-pss-sha512`), which is parsed for its algorithm when needed.
+    pkcs1: std::sync::Arc<[u8]>,
     bits: u32,
 }
 
@@ -105,7 +108,11 @@ impl VerifyingKey {
         check_bits(bits)?;
         let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public.as_ref())
             .map_err(|_| KeyError::Rejected)?;
-        Ok(Self { key, bits })
+        Ok(Self {
+            key,
+            pkcs1: public.as_ref().into(),
+            bits,
+        })
     }
 
     /// The modulus size in bits.
@@ -115,6 +122,15 @@ impl VerifyingKey {
 
     pub(super) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key.verify_sig(message, signature).is_ok()
+    }
+
+    pub(super) fn verifies_pss_sha512(&self, message: &[u8], signature: &[u8]) -> bool {
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA512,
+            &*self.pkcs1,
+        )
+        .verify(message, signature)
+        .is_ok()
     }
 }
 

@@ -10,4 +10,5 @@ mod migrations;
 mod nodes;
 mod retention;
 mod schema;
+mod signature_schemes;
 mod user_events;
