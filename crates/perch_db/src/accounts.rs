@@ -320,31 +320,8 @@ pub async fn find_many(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
 /// their part out of the counters of what remains.
 pub async fn purge_remote(tx: &mut Tx, account_id: i64) -> Result<()> {
     on_tx!(tx, conn => {
-        let statements = [
-            "UPDATE statuses SET favourites_count = favourites_count - 1 \
-             WHERE id IN (SELECT status_id FROM favourites WHERE account_id = $1) \
-             AND favourites_count > 0",
-            "UPDATE statuses SET reblogs_count = reblogs_count - 1 \
-             WHERE id IN (SELECT reblog_of_id FROM statuses \
-                          WHERE account_id = $1 AND reblog_of_id IS NOT NULL) \
-             AND reblogs_count > 0",
-            "UPDATE statuses SET replies_count = CASE \
-               WHEN replies_count > (SELECT COUNT(*) FROM statuses r \
-                                     WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
-               THEN replies_count - (SELECT COUNT(*) FROM statuses r \
-                                     WHERE r.account_id = $1 AND r.in_reply_to_id = statuses.id) \
-               ELSE 0 END \
-             WHERE account_id <> $1 AND id IN (SELECT in_reply_to_id FROM statuses \
-                                               WHERE account_id = $1 AND in_reply_to_id IS NOT NULL)",
-            "UPDATE accounts SET followers_count = followers_count - 1 \
-             WHERE id IN (SELECT target_account_id FROM follows WHERE account_id = $1) \
-             AND followers_count > 0",
-            "UPDATE accounts SET following_count = following_count - 1 \
-             WHERE id IN (SELECT account_id FROM follows WHERE target_account_id = $1) \
-             AND following_count > 0",
-            "DELETE FROM accounts WHERE id = $1 AND domain IS NOT NULL",
-        ];
-        for statement in statements {
+        let delete = "DELETE FROM accounts WHERE id = $1 AND domain IS NOT NULL";
+        for statement in COUNTERS_WITHOUT.iter().chain([&delete]) {
             sqlx::query(statement).bind(account_id).execute(&mut *conn).await?;
         }
     });
