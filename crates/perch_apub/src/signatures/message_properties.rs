@@ -4,24 +4,13 @@
 //! serialised as RFC 8941 has them parse back to themselves; and what we
 //! sign verifies, and stops verifying when the body or the target changes.
 
-use std::sync::LazyLock;
-
-use aws_lc_rs::signature::KeyPair as _;
 use proptest::prelude::*;
 
 use super::structured::{Bare, Member, Parameters, parse_dictionary, serialize_inner_list};
 use super::*;
 use crate::objects::properties::config;
 
-const TEST_KEY: &str = include_str!("../../fixtures/signatures/perch_test_key.pkcs8.pem");
-const KEY_ID: &str = "https://perch.example/users/alice#main-key";
-
-static KEYS: LazyLock<(SigningKey, VerifyingKey)> = LazyLock::new(|| {
-    let signing = SigningKey::from_pem(KEY_ID, TEST_KEY).expect("the test key parses");
-    let verifying =
-        VerifyingKey::from_der(signing.pair.public_key().as_ref()).expect("its public key parses");
-    (signing, verifying)
-});
+use super::properties::KEYS;
 
 /// Pieces structured fields are made of, so that generated text often gets
 /// past the first character.

@@ -15,7 +15,8 @@ use crate::objects::properties::config;
 const TEST_KEY: &str = include_str!("../../fixtures/signatures/perch_test_key.pkcs8.pem");
 const KEY_ID: &str = "https://perch.example/users/alice#main-key";
 
-static KEYS: LazyLock<(SigningKey, VerifyingKey)> = LazyLock::new(|| {
+/// The test key pair, shared with the RFC 9421 properties.
+pub(super) static KEYS: LazyLock<(SigningKey, VerifyingKey)> = LazyLock::new(|| {
     let signing = SigningKey::from_pem(KEY_ID, TEST_KEY).expect("the test key parses");
     let verifying =
         VerifyingKey::from_der(signing.pair.public_key().as_ref()).expect("its public key parses");
