@@ -20,6 +20,30 @@ pub async fn relationship(instance: &Instance, token: &str, id: &str) -> serde_j
     body[0].clone()
 }
 
+/// `follower` (holding `token` on `on`) follows `acct` of another
+/// instance, the queues are drained, and the follow stands: the followed
+/// account's id on `on`. `instances` are every instance the Follow and
+/// its Accept cross.
+pub async fn follow_across(
+    on: &Instance,
+    token: &str,
+    acct: &str,
+    instances: &[&Instance],
+) -> String {
+    let id = on.resolve(token, acct).await;
+    let (status, body) = on
+        .post(&format!("/api/v1/accounts/{id}/follow"), token)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "follow {acct}: {body}");
+    drain(instances).await;
+    assert_eq!(
+        relationship(on, token, &id).await["following"],
+        true,
+        "{acct} is followed"
+    );
+    id
+}
+
 /// The `content` of each status of a timeline (or any list of statuses)
 /// at `path`, as the holder of `token` reads it.
 pub async fn texts(instance: &Instance, token: &str, path: &str) -> Vec<String> {

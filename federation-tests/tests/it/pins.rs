@@ -2,7 +2,7 @@
 //! actor's `featured` collection when the follow is accepted, then keeps
 //! them with each `Add` and `Remove`.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, follow_across};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -51,12 +51,7 @@ async fn pins_reach_the_servers_of_the_followers() {
 
     // Bob follows: B reads Alice's featured collection.
     let bob = b.token("bob").await;
-    let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
-    let (status, body) = b
-        .post(&format!("/api/v1/accounts/{alice_on_b}/follow"), &bob)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    drain(&[&a, &b]).await;
+    let alice_on_b = follow_across(&b, &bob, &format!("alice@{}", a.domain), &[&a, &b]).await;
     assert_eq!(
         pinned_on(&b, &bob, &alice_on_b).await,
         [first["uri"].as_str().expect("uri")]

@@ -3,7 +3,7 @@
 //! a deletion reaches every server that knows the account as a `Delete`
 //! of the actor, after which nothing of it is left here or there.
 
-use perch_federation_tests::{Instance, PASSWORD, drain};
+use perch_federation_tests::{Instance, PASSWORD, drain, follow_across};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -16,13 +16,7 @@ async fn account(instance: &Instance, token: &str, id: &str) -> Value {
 /// Bob (on B) follows Alice (on A); the id of Alice on B.
 async fn bob_follows_alice(a: &Instance, b: &Instance) -> String {
     let bob = b.token("bob").await;
-    let alice_on_b = b.resolve(&bob, &format!("alice@{}", a.domain)).await;
-    let (status, body) = b
-        .post(&format!("/api/v1/accounts/{alice_on_b}/follow"), &bob)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    drain(&[a, b]).await;
-    alice_on_b
+    follow_across(b, &bob, &format!("alice@{}", a.domain), &[a, b]).await
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use perch_apub::signatures::{Scheme, SigningKey, sign_with};
-use perch_federation_tests::{Instance, PASSWORD, drain, relationship, texts};
+use perch_federation_tests::{Instance, PASSWORD, drain, follow_across, texts};
 use perch_server::testing::Role;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -197,13 +197,7 @@ async fn two_instances_in_secure_mode_follow_and_deliver_to_each_other() {
     b.create_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     let bob = b.token("bob").await;
-    let bob_on_a = a.resolve(&alice, &format!("@bob@{}", b.domain)).await;
-    let (status, _) = a
-        .post(&format!("/api/v1/accounts/{bob_on_a}/follow"), &alice)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    drain(&[&a, &b]).await;
-    assert_eq!(relationship(&a, &alice, &bob_on_a).await["following"], true);
+    follow_across(&a, &alice, &format!("@bob@{}", b.domain), &[&a, &b]).await;
 
     b.post_status(&bob, json!({"status": "secure to secure"}))
         .await;

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::response::IntoResponse;
 use perch_apub::signatures::{self, DateWindow, SigningKey, VerifyingKey, sign_message};
 use perch_db::signature_schemes;
-use perch_federation_tests::{Instance, PASSWORD, deliver, drain, relationship};
+use perch_federation_tests::{Instance, PASSWORD, deliver, drain, follow_across};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
@@ -81,13 +81,7 @@ async fn perch_instances_deliver_to_each_other_with_rfc_9421() {
     b.create_user("bob", PASSWORD).await;
     let alice = a.token("alice").await;
     let bob = b.token("bob").await;
-    let bob_on_a = a.resolve(&alice, &format!("@bob@{}", b.domain)).await;
-    let (status, _) = a
-        .post(&format!("/api/v1/accounts/{bob_on_a}/follow"), &alice)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    drain(&[&a, &b]).await;
-    assert_eq!(relationship(&a, &alice, &bob_on_a).await["following"], true);
+    follow_across(&a, &alice, &format!("@bob@{}", b.domain), &[&a, &b]).await;
 
     b.post_status(&bob, json!({"status": "signed with RFC 9421"}))
         .await;
