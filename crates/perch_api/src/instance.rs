@@ -35,7 +35,7 @@ async fn custom_emojis(
             .await?
             .iter()
             .filter(|row| row.visible_in_picker)
-            .map(crate::statuses::view::custom_emoji)
+            .map(crate::emojis::custom_emoji)
             .collect(),
     ))
 }

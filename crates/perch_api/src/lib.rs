@@ -20,6 +20,7 @@ pub mod auth;
 pub mod blocks;
 pub mod chats;
 pub mod client_ip;
+pub mod emojis;
 pub mod entities;
 pub mod error;
 pub mod follows;

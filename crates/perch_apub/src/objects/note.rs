@@ -59,6 +59,16 @@ pub fn addressing(note: &StatusNote) -> (Vec<String>, Vec<String>) {
     }
 }
 
+/// The `Emoji` tag of one of this server's custom emoji.
+pub fn emoji_tag(shortcode: &str, url: &str) -> Value {
+    json!({
+        "id": url,
+        "type": "Emoji",
+        "name": format!(":{shortcode}:"),
+        "icon": { "type": "Image", "url": url },
+    })
+}
+
 /// The Note of a local status.
 pub fn build_note(note: &StatusNote) -> Value {
     let (to, cc) = addressing(note);
@@ -70,14 +80,11 @@ pub fn build_note(note: &StatusNote) -> Value {
     tags.extend(note.tags.iter().map(
         |(name, href)| json!({ "type": "Hashtag", "href": href, "name": format!("#{name}") }),
     ));
-    tags.extend(note.emojis.iter().map(|(shortcode, url)| {
-        json!({
-            "id": url,
-            "type": "Emoji",
-            "name": format!(":{shortcode}:"),
-            "icon": { "type": "Image", "url": url },
-        })
-    }));
+    tags.extend(
+        note.emojis
+            .iter()
+            .map(|(shortcode, url)| emoji_tag(shortcode, url)),
+    );
     let attachments: Vec<Value> = note
         .attachments
         .iter()
