@@ -49,6 +49,7 @@ pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timelines;
+pub mod transfer;
 pub mod user_events;
 pub mod users;
 
