@@ -92,5 +92,6 @@ async fn info(state: &ApiState) -> Result<InstanceInfo, ApiError> {
         media: MediaLimits::default(),
         polls: PollLimits::default(),
         rules: current_rules(state).await?,
+        vapid_public_key: state.vapid.public_key.clone(),
     })
 }

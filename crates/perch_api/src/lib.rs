@@ -32,6 +32,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod pagination;
 pub mod params;
+pub mod push;
 pub mod rate_limit;
 pub mod reports;
 pub mod search;
@@ -59,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(statuses::routes())
         .merge(timelines::routes())
         .merge(notifications::routes())
+        .merge(push::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

@@ -53,6 +53,8 @@ pub struct ApiState {
     pub ids: Arc<IdGenerator>,
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenKeys>,
+    /// The key that signs Web Push requests (VAPID).
+    pub vapid: Arc<crate::push::crypto::VapidKey>,
     pub sign_in_limits: Arc<SignInLimits>,
     /// Re-authentication of a signed-in user (password change, two-factor
     /// set-up, confirmation and disabling), per client address and account.

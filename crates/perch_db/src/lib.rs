@@ -41,6 +41,7 @@ pub mod pins;
 mod pool;
 pub mod presence;
 pub mod profiles;
+pub mod push;
 pub mod reports;
 pub mod retention;
 pub mod search;

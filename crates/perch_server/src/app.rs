@@ -70,6 +70,8 @@ pub enum StartupError {
     InstanceActor(#[from] perch_apub::instance_actor::InstanceActorError),
     #[error("cannot build the HTTP client")]
     HttpClient(#[source] perch_apub::fetch::FetchError),
+    #[error("cannot load the Web Push (VAPID) key: {0}")]
+    PushKey(String),
 }
 
 /// A built server: storage is connected and migrated, the port is bound, and
@@ -186,6 +188,9 @@ impl Application {
                 .clone()
                 .keep_fresh(self.db.clone(), stop.clone()),
         );
+        if self.config.delivery_worker {
+            workers.spawn(perch_api::push::worker(self.api.clone(), stop.clone()));
+        }
         workers.spawn(crate::maintenance::end_mutes(
             self.api.domain.clone(),
             stop.clone(),
@@ -260,6 +265,11 @@ async fn api_state(
         ids,
         config: Arc::new(api_config(config)),
         tokens: Arc::new(tokens),
+        vapid: Arc::new(
+            perch_api::push::vapid_key(db)
+                .await
+                .map_err(|e| StartupError::PushKey(e.message().to_owned()))?,
+        ),
         domain: federation.domain.clone(),
         sign_in_limits: Arc::new(SignInLimits::new(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),

@@ -481,8 +481,9 @@ pub fn visibility_of(note: &ReceivedNote, followers_url: Option<&str>) -> Visibi
     }
 }
 
-/// Text of a summary that some servers send as HTML.
-fn plain_text(text: &str) -> String {
+/// Text of HTML (a summary that some servers send as HTML, a status for a
+/// push notification), at most 1,000 characters.
+pub fn plain_text(text: &str) -> String {
     let cleaned = ammonia::Builder::empty().clean(text).to_string();
     cleaned
         .replace("&amp;", "&")

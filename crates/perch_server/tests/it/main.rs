@@ -20,6 +20,7 @@ mod oauth;
 mod pins;
 mod profile;
 mod proxies;
+mod push;
 mod reports;
 mod roles;
 mod search;
