@@ -263,7 +263,7 @@ pub async fn retry(db: &Db, job: &PushJob, at: UnixMillis) -> Result<()> {
     Ok(())
 }
 
-/// Pushes waiting (for tests and `perch queue stats`).
+/// Pushes waiting (`perch queue stats`).
 pub async fn pending(db: &Db) -> Result<i64> {
     Ok(on_db!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM push_deliveries")
