@@ -20,6 +20,7 @@ pub mod auth;
 pub mod blocks;
 pub mod chats;
 pub mod client_ip;
+pub mod discovery;
 pub mod emojis;
 pub mod entities;
 pub mod error;
@@ -46,7 +47,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use state::{ApiConfig, ApiState, RegistrationMode};
+pub use state::{ApiConfig, ApiState, DomainBlocksShown, RegistrationMode};
 
 /// Every route of the client API, OAuth included.
 pub fn router(state: ApiState) -> Router {
@@ -61,6 +62,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(timelines::routes())
         .merge(notifications::routes())
         .merge(push::routes())
+        .merge(discovery::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

@@ -23,6 +23,7 @@ pub mod actors;
 pub mod blocks;
 pub mod chats;
 pub mod deliveries;
+pub mod discovery;
 pub mod domain_blocks;
 pub mod emojis;
 mod error;

@@ -293,6 +293,7 @@ pub(crate) fn api_config(config: &Config) -> ApiConfig {
         public_url: config.public_url.clone(),
         domain: config.domain(),
         registrations: config.registrations,
+        public_domain_blocks: config.public_domain_blocks,
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         contact_email: config.contact_email.clone(),

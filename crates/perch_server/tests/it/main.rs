@@ -30,3 +30,4 @@ mod socket_access;
 mod statuses;
 mod streaming;
 mod support;
+mod trends;
