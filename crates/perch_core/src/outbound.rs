@@ -92,8 +92,8 @@ pub struct PollNote {
     /// Several options may be chosen (`anyOf`), or one (`oneOf`).
     pub multiple: bool,
     pub expires_at: Option<UnixMillis>,
-    /// Its end was handled: no more votes count.
-    pub closed: bool,
+    /// When it ended (its end, or when it was closed): no more votes count.
+    pub closed_at: Option<UnixMillis>,
     pub voters_count: i64,
 }
 

@@ -56,7 +56,7 @@ pub enum PollError {
 }
 
 /// Check a local poll against the limits; it ends `expires_in_seconds`
-/// after `now`.
+/// after `now` (in whole seconds).
 pub fn check(request: &PollRequest, now: UnixMillis) -> Result<CheckedPoll, PollError> {
     let options: Vec<String> = request
         .options
@@ -89,9 +89,11 @@ pub fn check(request: &PollRequest, now: UnixMillis) -> Result<CheckedPoll, Poll
     if request.expires_in_seconds > MAX_EXPIRATION_SECONDS {
         return Err(PollError::TooLate);
     }
+    // In whole seconds, as a Question's `endTime` gives it.
+    let expires_at = (now + request.expires_in_seconds * 1000).div_euclid(1000) * 1000;
     Ok(CheckedPoll {
         options,
-        expires_at: now + request.expires_in_seconds * 1000,
+        expires_at,
         multiple: request.multiple,
         hide_totals: request.hide_totals,
     })
@@ -112,9 +114,9 @@ mod tests {
 
     #[test]
     fn a_poll_within_the_limits_ends_when_asked() {
-        let checked = check(&request(&[" tea ", "coffee"], 3600), 1_000).expect("valid");
+        let checked = check(&request(&[" tea ", "coffee"], 3600), 1_250).expect("valid");
         assert_eq!(checked.options, ["tea", "coffee"]);
-        assert_eq!(checked.expires_at, 1_000 + 3_600_000);
+        assert_eq!(checked.expires_at, 1_000 + 3_600_000, "in whole seconds");
     }
 
     #[test]

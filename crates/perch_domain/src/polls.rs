@@ -49,7 +49,7 @@ impl PostPoll {
             options: self.options.clone(),
             multiple: self.multiple,
             expires_at: self.expires_at,
-            closed: self.expires_at.is_some_and(|at| at <= now),
+            closed_at: self.expires_at.filter(|at| *at <= now),
             voters_count: self.voters_count,
         }
     }
@@ -64,7 +64,7 @@ pub fn poll_note(poll: &PollRow, options: &[OptionRow], now: UnixMillis) -> Poll
             .collect(),
         multiple: poll.multiple,
         expires_at: poll.expires_at,
-        closed: poll.expired(now),
+        closed_at: poll.closed_at.or(poll.expires_at.filter(|at| *at <= now)),
         voters_count: poll.voters_count,
     }
 }
@@ -278,17 +278,17 @@ const CLOSE_BATCH: i64 = 100;
 /// Batches one pass runs at most; the rest waits for the next pass.
 const MAX_CLOSE_BATCHES: usize = 50;
 
-/// End the polls whose time is up at `now` (housekeeping): each is marked
-/// closed, its local author and local voters are notified (`poll`), and a
-/// local poll's final totals go out as an Update of its Question. Returns
-/// how many ended.
-pub async fn close_expired(domain: &Domain, now: UnixMillis) -> Result<u64> {
+/// End the polls whose time is up at `due` (housekeeping passes the
+/// present): each is marked closed as of now, its local author and local
+/// voters are notified (`poll`), and a local poll's final totals go out as
+/// an Update of its Question. Returns how many ended.
+pub async fn close_expired(domain: &Domain, due: UnixMillis) -> Result<u64> {
     let mut closed = 0;
     for _ in 0..MAX_CLOSE_BATCHES {
-        let due = polls::due_to_close(&domain.db, now, CLOSE_BATCH).await?;
-        let last_batch = (due.len() as i64) < CLOSE_BATCH;
-        for poll in due {
-            if close(domain, &poll, now).await? {
+        let batch = polls::due_to_close(&domain.db, due, CLOSE_BATCH).await?;
+        let last_batch = (batch.len() as i64) < CLOSE_BATCH;
+        for poll in batch {
+            if close(domain, &poll).await? {
                 closed += 1;
             }
         }
@@ -299,7 +299,8 @@ pub async fn close_expired(domain: &Domain, now: UnixMillis) -> Result<u64> {
     Ok(closed)
 }
 
-async fn close(domain: &Domain, poll: &PollRow, now: UnixMillis) -> Result<bool> {
+async fn close(domain: &Domain, poll: &PollRow) -> Result<bool> {
+    let now = now_millis();
     let Some(status) = statuses::find_by_id(&domain.db, poll.status_id).await? else {
         return Ok(false);
     };

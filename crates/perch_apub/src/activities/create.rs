@@ -77,3 +77,37 @@ pub fn build_vote(vote: &VoteNote) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activities::test_actor;
+
+    #[test]
+    fn a_vote_is_a_named_note_to_the_poll_author_only() {
+        let vote = VoteNote {
+            uri: "https://perch.example/users/ann#votes/9".to_owned(),
+            voter: test_actor("https://perch.example/users/ann", None),
+            poll_uri: "https://remote.example/users/ben/statuses/1".to_owned(),
+            poll_author: test_actor("https://remote.example/users/ben", Some("remote.example")),
+            choice: "Robin".to_owned(),
+            published: 0,
+        };
+        let create = build_vote(&vote);
+        assert_eq!(create["type"], "Create");
+        assert_eq!(
+            create["id"],
+            "https://perch.example/users/ann#votes/9/activity"
+        );
+        assert_eq!(create["to"], json!(["https://remote.example/users/ben"]));
+        let note = &create["object"];
+        assert_eq!(note["type"], "Note");
+        assert_eq!(note["name"], "Robin");
+        assert_eq!(
+            note["inReplyTo"],
+            "https://remote.example/users/ben/statuses/1"
+        );
+        assert_eq!(note["to"], create["to"]);
+        assert!(note.get("cc").is_none() && note.get("content").is_none());
+    }
+}

@@ -105,9 +105,9 @@ pub(super) fn add_question(object: &mut Value, poll: &PollNote) {
     object[if poll.multiple { "anyOf" } else { "oneOf" }] = json!(options);
     if let Some(end) = poll.expires_at {
         object["endTime"] = json!(timestamp(end));
-        if poll.closed {
-            object["closed"] = json!(timestamp(end));
-        }
+    }
+    if let Some(closed) = poll.closed_at {
+        object["closed"] = json!(timestamp(closed));
     }
     object["votersCount"] = json!(poll.voters_count);
 }
@@ -175,7 +175,7 @@ mod tests {
                 options: vec![("tea".to_owned(), 2), ("coffee".to_owned(), 1)],
                 multiple: false,
                 expires_at: Some(0),
-                closed: true,
+                closed_at: Some(0),
                 voters_count: 3,
             },
         );
