@@ -159,7 +159,9 @@ pub async fn store_note(
         voters_count: poll.voters_count.unwrap_or_else(|| {
             // Without votersCount (a single-choice poll of an older
             // server), each vote is a voter.
-            poll.options.iter().map(|(_, n)| n).sum()
+            poll.options
+                .iter()
+                .fold(0i64, |sum, (_, n)| sum.saturating_add(*n))
         }),
     });
     let posted = perch_domain::statuses::post(

@@ -16,6 +16,9 @@ pub const MAX_EXPIRATION_SECONDS: i64 = 2_629_746;
 pub const MAX_REMOTE_OPTIONS: usize = 20;
 /// Characters kept of a received option's title.
 pub const MAX_REMOTE_OPTION_CHARACTERS: usize = 500;
+/// A received total (of an option's votes, of a poll's voters) is read as
+/// at most this, so that sums of them stay far from overflowing.
+pub const MAX_REMOTE_VOTES: i64 = 1_000_000_000;
 
 /// A poll as a local author asks for it, checked by [`check`].
 #[derive(Clone, Debug, PartialEq, Eq)]

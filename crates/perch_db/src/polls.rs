@@ -66,7 +66,10 @@ macro_rules! poll_columns {
 
 /// Store a poll and its options.
 pub async fn insert(tx: &mut Tx, poll: &NewPoll) -> Result<()> {
-    let votes: i64 = poll.options.iter().map(|(_, n)| (*n).max(0)).sum();
+    let votes = poll
+        .options
+        .iter()
+        .fold(0i64, |sum, (_, n)| sum.saturating_add((*n).max(0)));
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO polls (id, status_id, multiple, hide_totals, expires_at, closed_at, \
@@ -262,7 +265,10 @@ pub async fn set_remote_totals(
     totals: &RemoteTotals,
     now: UnixMillis,
 ) -> Result<()> {
-    let votes: i64 = totals.options.iter().map(|n| (*n).max(0)).sum();
+    let votes = totals
+        .options
+        .iter()
+        .fold(0i64, |sum, n| sum.saturating_add((*n).max(0)));
     on_tx!(tx, conn => {
         for (position, count) in totals.options.iter().enumerate() {
             sqlx::query(

@@ -261,11 +261,15 @@ pub async fn update_remote_totals(
         return Err(DomainError::NotFound);
     }
     let now = now_millis();
+    // Only the options stored count, in their places.
+    let stored = polls::options_of(&domain.db, &[poll.id]).await?.len();
+    let mut totals = totals.clone();
+    totals.options.truncate(stored);
     let mut change = domain.begin().await?;
     if !change.first_time(received).await? {
         return Ok(());
     }
-    polls::set_remote_totals(&mut change.tx, poll.id, totals, now).await?;
+    polls::set_remote_totals(&mut change.tx, poll.id, &totals, now).await?;
     change.live([LiveEvent::StatusUpdated {
         id: status.id,
         author: status.account_id,

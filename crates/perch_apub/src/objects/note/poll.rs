@@ -5,7 +5,7 @@
 //! are `Note`s named after the chosen option, answering the `Question`.
 
 use perch_core::outbound::PollNote;
-use perch_core::poll::{MAX_REMOTE_OPTION_CHARACTERS, MAX_REMOTE_OPTIONS};
+use perch_core::poll::{MAX_REMOTE_OPTION_CHARACTERS, MAX_REMOTE_OPTIONS, MAX_REMOTE_VOTES};
 use perch_core::time::UnixMillis;
 use serde_json::{Value, json};
 use url::Url;
@@ -14,7 +14,8 @@ use super::{ReceivedNote, time, timestamp};
 use crate::objects::shapes::items;
 
 /// A received `Question`'s poll, read leniently: options without a name
-/// are skipped, missing totals are zero.
+/// are skipped, missing totals are zero, totals are within
+/// [`MAX_REMOTE_VOTES`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivedPoll {
     /// Titles (cut to [`MAX_REMOTE_OPTION_CHARACTERS`]) and their votes,
@@ -63,7 +64,10 @@ pub(super) fn question(object: &Value) -> Option<ReceivedPoll> {
             if name.is_empty() {
                 return None;
             }
-            let votes = option["replies"]["totalItems"].as_i64().unwrap_or(0).max(0);
+            let votes = option["replies"]["totalItems"]
+                .as_i64()
+                .unwrap_or(0)
+                .clamp(0, MAX_REMOTE_VOTES);
             Some((
                 name.chars().take(MAX_REMOTE_OPTION_CHARACTERS).collect(),
                 votes,
@@ -85,7 +89,9 @@ pub(super) fn question(object: &Value) -> Option<ReceivedPoll> {
         end_time: time(&object["endTime"]),
         closed,
         closed_at,
-        voters_count: object["votersCount"].as_i64().map(|n| n.max(0)),
+        voters_count: object["votersCount"]
+            .as_i64()
+            .map(|n| n.clamp(0, MAX_REMOTE_VOTES)),
     })
 }
 
@@ -151,7 +157,10 @@ mod tests {
     #[test]
     fn any_of_is_several_choices_and_closed_ends_it() {
         let poll = question(&json!({
-            "anyOf": [{"name": "a", "replies": {"totalItems": -4}}, {"name": "b"}],
+            "anyOf": [
+                {"name": "a", "replies": {"totalItems": -4}},
+                {"name": "b", "replies": {"totalItems": i64::MAX}},
+            ],
             "endTime": "2026-12-08T10:00:00Z",
             "closed": "2026-12-08T09:00:00Z",
             "votersCount": 7,
@@ -159,6 +168,7 @@ mod tests {
         .expect("a poll");
         assert!(poll.multiple && poll.closed);
         assert_eq!(poll.options[0].1, 0, "negative totals are none");
+        assert_eq!(poll.options[1].1, MAX_REMOTE_VOTES);
         assert_eq!(poll.voters_count, Some(7));
         assert_eq!(poll.expires_at(i64::MAX), poll.closed_at);
         let closed = question(&json!({"oneOf": [{"name": "a"}], "closed": true})).expect("poll");
