@@ -111,7 +111,7 @@ pub async fn store_note(
     if let Some(existing) = statuses::find_by_uri(&state.db, note.id.as_str()).await? {
         return Ok(Some(existing.id));
     }
-    if crate::objects::note::vote_of(&note).is_some() {
+    if note.is_answer || crate::objects::note::vote_of(&note).is_some() {
         // A vote in a poll (fetched or read from an outbox) is no status.
         return Ok(None);
     }

@@ -34,6 +34,10 @@ impl Create {
         if let Some((choice, question)) = vote_of(&note) {
             return vote::receive_vote(state, &note, choice, question, from).await;
         }
+        if note.is_answer {
+            tracing::debug!(answer = %note.id, "an Answer that is no vote; dropped");
+            return Ok(());
+        }
         let author = from.sender(state).await?;
         let received = from.received();
         if is_chat_message {

@@ -147,8 +147,11 @@ pub struct ReceivedNote {
     pub emojis: Vec<perch_domain::emojis::RemoteEmoji>,
     /// A `Question`'s options and totals.
     pub poll: Option<ReceivedPoll>,
-    /// A `Note`'s `name`, which only a vote in a poll carries.
+    /// A `Note`'s (or `Answer`'s) `name`, which only a vote in a poll
+    /// carries.
     pub name: Option<String>,
+    /// Pleroma's and Akkoma's `Answer`: a vote, never a status.
+    pub is_answer: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -188,6 +191,7 @@ const NOTE_TYPES: &[&str] = &[
     "Page",
     "Question",
     "ChatMessage",
+    "Answer",
     "Video",
     "Audio",
     "Image",
@@ -273,7 +277,7 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
     // question's text is its question, which some servers repeat as its
     // `name`.
     let titled = match kind {
-        "Note" => false,
+        "Note" | "Answer" => false,
         "Question" => content.trim().is_empty(),
         _ => true,
     };
@@ -334,9 +338,10 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         poll: (kind == "Question")
             .then(|| poll::question(object))
             .flatten(),
-        name: (kind == "Note")
+        name: matches!(kind, "Note" | "Answer")
             .then(|| object["name"].as_str().map(str::to_owned))
             .flatten(),
+        is_answer: kind == "Answer",
     })
 }
 

@@ -118,8 +118,9 @@ pub(super) fn add_question(object: &mut Value, poll: &PollNote) {
     object["votersCount"] = json!(poll.voters_count);
 }
 
-/// A vote: a `Note` with a `name` (the chosen option), answering a
-/// `Question`, without text. Its option's title and the Question's id.
+/// A vote: a `Note` (or, from Pleroma and Akkoma, an `Answer`) with a
+/// `name` (the chosen option), answering a `Question`, without text. Its
+/// option's title and the Question's id.
 pub fn vote_of(note: &ReceivedNote) -> Option<(&str, &Url)> {
     let name = note.name.as_deref()?.trim();
     if name.is_empty() || !note.content.trim().is_empty() {
