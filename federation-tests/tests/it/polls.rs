@@ -149,6 +149,25 @@ async fn a_poll_travels_and_its_votes_and_its_end_come_back() {
     assert_eq!(poll["voted"], true);
     assert_eq!(poll["own_votes"], json!([1]));
 
+    // An edit of its text is an edit on B too, and the totals stay.
+    let (status, edited) = a
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/statuses/{}", posted["id"].as_str().expect("id")),
+            &alice,
+            Some(json!({"status": "Tea or coffee, then?"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    drain(&[&a, &b]).await;
+    let (_, status_on_b) = b.get(&format!("/api/v1/statuses/{on_b}"), &bob).await;
+    assert_eq!(status_on_b["content"], "<p>Tea or coffee, then?</p>");
+    assert_eq!(votes(&status_on_b["poll"]), [1, 1], "{status_on_b}");
+    let (_, history) = b
+        .get(&format!("/api/v1/statuses/{on_b}/history"), &bob)
+        .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+
     // The end: A closes it, notifies alice and dave, and tells B, which
     // closes it too and notifies bob.
     assert_eq!(end_polls(&a).await, 1);

@@ -443,3 +443,49 @@ async fn the_end_of_a_poll_notifies_its_author_and_voters_once() {
     assert_eq!(ended["expired"], true);
     assert_eq!(ended["votes_count"], 2);
 }
+
+#[tokio::test]
+async fn an_edit_keeps_the_poll_and_its_votes() {
+    let app = spawn_app().await;
+    let alice = user(&app, "alice").await;
+    let bob = user(&app, "bob").await;
+    let posted = tea_or_coffee(&app, &alice, json!({})).await;
+    let id = poll_id(&posted);
+    assert_eq!(vote(&app, &bob, &id, json!([0])).await.0, StatusCode::OK);
+    let path = format!("/api/v1/statuses/{}", posted["id"].as_str().expect("id"));
+    // Clients send the poll again with the edit.
+    let (status, edited, _) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&alice.token),
+        Some(json!({"status": "Tea or coffee, really?",
+                    "poll": {"options": ["tea", "coffee"], "expires_in": 3600}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["content"], "<p>Tea or coffee, really?</p>");
+    assert_eq!(edited["poll"]["id"], json!(id));
+    assert_eq!(edited["poll"]["options"][0]["votes_count"], 1);
+
+    // A poll is not added by an edit.
+    let plain = post_status(&app, &alice.token, json!({"status": "No question"})).await;
+    let (status, body, _) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/statuses/{}", plain["id"].as_str().expect("id")),
+        Some(&alice.token),
+        Some(json!({"status": "Now a question?",
+                    "poll": {"options": ["yes", "no"], "expires_in": 3600}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, unchanged) = get(
+        &app,
+        &format!("/api/v1/statuses/{}", plain["id"].as_str().expect("id")),
+        Some(&alice.token),
+    )
+    .await;
+    assert_eq!(unchanged["content"], "<p>No question</p>");
+    assert_eq!(unchanged["poll"], Value::Null);
+}
