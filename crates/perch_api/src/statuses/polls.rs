@@ -25,6 +25,8 @@ use crate::{ApiError, ApiState};
 #[serde(untagged)]
 pub enum Number {
     Int(i64),
+    /// A whole number written with a fraction (`3600.0`).
+    Float(f64),
     Text(String),
 }
 
@@ -32,6 +34,8 @@ impl Number {
     fn value(&self) -> Option<i64> {
         match self {
             Number::Int(n) => Some(*n),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(*f as i64),
+            Number::Float(_) => None,
             Number::Text(text) => text.trim().parse().ok(),
         }
     }

@@ -221,6 +221,10 @@ async fn a_poll_outside_the_limits_is_refused_and_nothing_is_stored() {
             json!({"options": ["a", "b"]}),
             "Validation failed: Poll expires at can't be blank",
         ),
+        (
+            json!({"options": ["a", "b"], "expires_in": 600.5}),
+            "Validation failed: Poll expires in is not a number",
+        ),
     ];
     for (poll, error) in cases {
         let (status, body, _) = call(
@@ -393,7 +397,12 @@ async fn hidden_totals_show_once_the_poll_ends() {
     let app = spawn_app().await;
     let alice = user(&app, "alice").await;
     let bob = user(&app, "bob").await;
-    let posted = tea_or_coffee(&app, &alice, json!({"hide_totals": true})).await;
+    let posted = tea_or_coffee(
+        &app,
+        &alice,
+        json!({"hide_totals": true, "expires_in": 3600.0}),
+    )
+    .await;
     let id = poll_id(&posted);
     let (_, voted) = vote(&app, &bob, &id, json!([0])).await;
     assert_eq!(voted["options"][0]["votes_count"], Value::Null, "{voted}");
