@@ -1,8 +1,8 @@
 //! Polls through the client API, on one instance: posting a status with a
 //! poll (JSON and form bodies) within the advertised limits, the Poll
 //! entity on statuses and at /api/v1/polls/:id, votes and their errors,
-//! who may see and vote, hidden totals, and the end of a poll, which
-//! notifies its author and voters once.
+//! who may see and vote, hidden totals, edits, and the end of a poll,
+//! which notifies its author and voters once (and reaches their streams).
 
 use perch_core::time::now_millis;
 use reqwest::{Method, StatusCode};
@@ -497,4 +497,45 @@ async fn an_edit_keeps_the_poll_and_its_votes() {
     .await;
     assert_eq!(unchanged["content"], "<p>No question</p>");
     assert_eq!(unchanged["poll"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_end_of_a_poll_reaches_a_voters_stream() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app().await;
+    let alice = user(&app, "alice").await;
+    let bob = user(&app, "bob").await;
+    let posted = tea_or_coffee(&app, &alice, json!({})).await;
+    assert_eq!(
+        vote(&app, &bob, &poll_id(&posted), json!([1])).await.0,
+        StatusCode::OK
+    );
+    let mut ws = crate::streaming::connect(
+        &app.base_url,
+        &format!("stream=user&access_token={}", bob.token),
+    )
+    .await;
+    assert_eq!(end_polls(&app).await, 1);
+    let deadline = std::time::Duration::from_secs(20);
+    let notification = loop {
+        let message = tokio::time::timeout(deadline, ws.next())
+            .await
+            .expect("a frame within the deadline")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+        if frame["event"] == "notification" {
+            assert_eq!(frame["stream"], json!(["user"]), "{frame}");
+            break serde_json::from_str::<Value>(frame["payload"].as_str().expect("payload"))
+                .expect("JSON payload");
+        }
+    };
+    assert_eq!(notification["type"], "poll");
+    assert_eq!(notification["status"]["id"], posted["id"]);
+    assert_eq!(notification["status"]["poll"]["expired"], true);
 }
