@@ -178,17 +178,27 @@ pub struct NewVote {
     pub uri: Option<String>,
 }
 
+/// What [`vote`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vote {
+    Counted,
+    /// The account chose one of these options already.
+    ChosenBefore,
+    /// The poll was closed meanwhile.
+    Closed,
+}
+
 /// Record `account_id`'s `votes` in a poll and count them: each option's
 /// total, the poll's votes, and its voters when these are the account's
-/// first. False, with nothing written, when the account chose one of these
-/// options already (the caller rolls back).
+/// first. Anything but [`Vote::Counted`] leaves part of the votes written:
+/// the caller rolls back.
 pub async fn vote(
     tx: &mut Tx,
     poll_id: i64,
     account_id: i64,
     votes: &[NewVote],
     now: UnixMillis,
-) -> Result<bool> {
+) -> Result<Vote> {
     let voted_before: bool = on_tx!(tx, conn => {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM poll_votes WHERE poll_id = $1 AND account_id = $2)",
@@ -215,7 +225,7 @@ pub async fn vote(
             .rows_affected()
         });
         if inserted == 0 {
-            return Ok(false);
+            return Ok(Vote::ChosenBefore);
         }
         on_tx!(tx, conn => {
             sqlx::query(
@@ -229,19 +239,25 @@ pub async fn vote(
         });
     }
     let count = i64::try_from(votes.len()).unwrap_or(i64::MAX);
-    on_tx!(tx, conn => {
+    let updated = on_tx!(tx, conn => {
         sqlx::query(
             "UPDATE polls SET votes_count = votes_count + $1, \
-             voters_count = voters_count + $2, updated_at = $3 WHERE id = $4",
+             voters_count = voters_count + $2, updated_at = $3 \
+             WHERE id = $4 AND closed_at IS NULL",
         )
         .bind(count)
         .bind(i64::from(!voted_before))
         .bind(now)
         .bind(poll_id)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected()
     });
-    Ok(true)
+    Ok(if updated == 1 {
+        Vote::Counted
+    } else {
+        Vote::Closed
+    })
 }
 
 /// A remote poll's totals as its server last said them.

@@ -87,6 +87,7 @@ pub struct RemoteVote<'a> {
 }
 
 const ALREADY_VOTED: &str = "Validation failed: You have already voted on this poll";
+const ENDED: &str = "Validation failed: The poll has already ended";
 
 /// `voter` chooses the options `choices` (indexes) of `status`'s `poll`.
 /// Refused as Mastodon refuses it: a poll the voter may not see (or whose
@@ -117,9 +118,7 @@ pub async fn vote(
         ));
     }
     if poll.expired(now) {
-        return Err(DomainError::invalid(
-            "Validation failed: The poll has already ended",
-        ));
+        return Err(DomainError::invalid(ENDED));
     }
     let options = polls::options_of(&domain.db, &[poll.id]).await?;
     let mut chosen: Vec<i32> = Vec::with_capacity(choices.len());
@@ -190,12 +189,18 @@ pub async fn vote(
     if !change.first_time(remote.map(|r| r.received)).await? {
         return Ok(false);
     }
-    if !polls::vote(&mut change.tx, poll.id, voter.id, &votes, now).await? {
+    let refusal = match polls::vote(&mut change.tx, poll.id, voter.id, &votes, now).await? {
+        polls::Vote::Counted => None,
         // The same vote, concurrently.
+        polls::Vote::ChosenBefore => Some(ALREADY_VOTED),
+        // Ended meanwhile.
+        polls::Vote::Closed => Some(ENDED),
+    };
+    if let Some(refusal) = refusal {
         drop(change);
         return match remote {
             Some(_) => Ok(false),
-            None => Err(DomainError::invalid(ALREADY_VOTED)),
+            None => Err(DomainError::invalid(refusal)),
         };
     }
     if let Some((mut note, voters)) = update {

@@ -2,7 +2,7 @@
 //! choice writing nothing, a remote poll's totals replaced, and a poll
 //! closed once however many passes see it due.
 
-use perch_db::polls::{self, NewPoll, NewVote, RemoteTotals};
+use perch_db::polls::{self, NewPoll, NewVote, RemoteTotals, Vote};
 use perch_db::statuses::{self, NewStatus};
 use perch_db::testing::TestDatabase;
 use perch_db::{Db, Tx};
@@ -59,15 +59,15 @@ fn choice(id: i64, choice: i32) -> NewVote {
     }
 }
 
-async fn vote(db: &Db, account_id: i64, votes: &[NewVote]) -> bool {
+async fn vote(db: &Db, account_id: i64, votes: &[NewVote]) -> Vote {
     let mut tx: Tx = db.begin().await.expect("tx");
-    let counted = polls::vote(&mut tx, 7, account_id, votes, 2000)
+    let outcome = polls::vote(&mut tx, 7, account_id, votes, 2000)
         .await
         .expect("vote");
-    if counted {
+    if outcome == Vote::Counted {
         tx.commit().await.expect("commit");
     }
-    counted
+    outcome
 }
 
 async fn totals(db: &Db) -> (Vec<i64>, i64, i64) {
@@ -89,12 +89,15 @@ async fn votes_count_once_per_choice_and_voter() {
     let cat = create(&db, "cat", "cat@example.com").await;
     status_with_poll(&db, ann.id, true).await;
 
-    assert!(vote(&db, ben.id, &[choice(1, 0), choice(2, 1)]).await);
+    assert_eq!(
+        vote(&db, ben.id, &[choice(1, 0), choice(2, 1)]).await,
+        Vote::Counted
+    );
     assert_eq!(totals(&db).await, (vec![1, 1], 2, 1));
     // A choice made already: nothing of the call is written.
-    assert!(!vote(&db, ben.id, &[choice(3, 1)]).await);
+    assert_eq!(vote(&db, ben.id, &[choice(3, 1)]).await, Vote::ChosenBefore);
     assert_eq!(totals(&db).await, (vec![1, 1], 2, 1));
-    assert!(vote(&db, cat.id, &[choice(4, 1)]).await);
+    assert_eq!(vote(&db, cat.id, &[choice(4, 1)]).await, Vote::Counted);
     assert_eq!(totals(&db).await, (vec![1, 2], 3, 2));
     let chosen = polls::choices_among(&db, ben.id, &[7])
         .await
