@@ -9,6 +9,7 @@ use perch_core::outbound::Attachment;
 use perch_db::accounts::AccountRow;
 use perch_db::{actors, statuses};
 use perch_domain::Received;
+use perch_domain::polls::PostPoll;
 use perch_domain::statuses::{NewPost, Origin, Posted};
 use url::Url;
 
@@ -110,6 +111,10 @@ pub async fn store_note(
     if let Some(existing) = statuses::find_by_uri(&state.db, note.id.as_str()).await? {
         return Ok(Some(existing.id));
     }
+    if note.is_answer || crate::objects::note::vote_of(&note).is_some() {
+        // A vote in a poll (fetched or read from an outbox) is no status.
+        return Ok(None);
+    }
     let parent = match &note.in_reply_to {
         Some(uri) => match statuses::find_by_uri(&state.db, uri.as_str()).await? {
             Some(row) => Some(row),
@@ -146,6 +151,19 @@ pub async fn store_note(
     if let (Some(host), false) = (author.domain.as_deref(), rejects_media) {
         perch_domain::emojis::remember_remote(&state.domain, host, &note.emojis).await?;
     }
+    let poll = note.poll.as_ref().map(|poll| PostPoll {
+        options: poll.options.clone(),
+        multiple: poll.multiple,
+        hide_totals: false,
+        expires_at: poll.expires_at(perch_core::time::now_millis()),
+        voters_count: poll.voters_count.unwrap_or_else(|| {
+            // Without votersCount (a single-choice poll of an older
+            // server), each vote is a voter.
+            poll.options
+                .iter()
+                .fold(0i64, |sum, (_, n)| sum.saturating_add(*n))
+        }),
+    });
     let posted = perch_domain::statuses::post(
         &state.domain,
         NewPost {
@@ -158,6 +176,7 @@ pub async fn store_note(
             parent: parent.as_ref(),
             mentions: &mentions,
             tags: &tags,
+            poll,
             origin: Origin::Remote {
                 uri: note.id.to_string(),
                 url: note.url,

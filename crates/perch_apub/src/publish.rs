@@ -21,7 +21,7 @@ use crate::activities::actor::{build_delete_actor, build_move, build_update_acto
 use crate::activities::announce::build_announce;
 use crate::activities::block::build_block;
 use crate::activities::chat::build_chat_create;
-use crate::activities::create::{build_create, build_update};
+use crate::activities::create::{build_create, build_poll_update, build_update, build_vote};
 use crate::activities::delete::build_delete;
 use crate::activities::flag::build_flag;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
@@ -89,7 +89,9 @@ pub fn order_key(event: &Outbound) -> String {
         }
         Outbound::CreateStatus(note)
         | Outbound::UpdateStatus(note)
+        | Outbound::UpdatePoll { note, .. }
         | Outbound::DeleteStatus(note) => note.uri.clone(),
+        Outbound::Vote(vote) => vote.uri.clone(),
         Outbound::Like(like) | Outbound::UndoLike(like) => {
             format!("like {} {}", like.actor.uri, like.status_uri)
         }
@@ -142,6 +144,24 @@ pub async fn enqueue(
                 ids,
                 note.author.account_id,
                 build_update(note),
+                key,
+                inboxes,
+            )
+            .await
+        }
+        Outbound::UpdatePoll { note, voters } => {
+            let mut inboxes = status_inboxes(tx, note).await?;
+            inboxes.extend(voters.iter().filter_map(preferred_inbox));
+            let body = build_poll_update(note, ids.next_id().as_i64());
+            store(tx, ids, note.author.account_id, body, key, inboxes).await
+        }
+        Outbound::Vote(vote) => {
+            let inboxes = preferred_inbox(&vote.poll_author).into_iter().collect();
+            store(
+                tx,
+                ids,
+                vote.voter.account_id,
+                build_vote(vote),
                 key,
                 inboxes,
             )

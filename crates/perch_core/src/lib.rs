@@ -17,6 +17,7 @@ pub mod id;
 pub mod keys;
 pub mod outbound;
 pub mod password;
+pub mod poll;
 pub mod rate_limit;
 pub mod role;
 pub mod status;

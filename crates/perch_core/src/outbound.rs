@@ -80,6 +80,36 @@ pub struct StatusNote {
     pub emojis: Vec<(String, String)>,
     pub published: UnixMillis,
     pub updated: Option<UnixMillis>,
+    /// The poll it carries: then it is a `Question`.
+    pub poll: Option<PollNote>,
+}
+
+/// A local status's poll, with its totals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollNote {
+    /// Titles and their votes, in order.
+    pub options: Vec<(String, i64)>,
+    /// Several options may be chosen (`anyOf`), or one (`oneOf`).
+    pub multiple: bool,
+    pub expires_at: Option<UnixMillis>,
+    /// When it ended (its end, or when it was closed): no more votes count.
+    pub closed_at: Option<UnixMillis>,
+    pub voters_count: i64,
+}
+
+/// A local account's vote for one option of a remote poll: a `Note` named
+/// after the option, answering the poll, to its author only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoteNote {
+    /// The vote Note's id.
+    pub uri: String,
+    pub voter: ActorRef,
+    /// The Question's id.
+    pub poll_uri: String,
+    pub poll_author: ActorRef,
+    /// The chosen option's title.
+    pub choice: String,
+    pub published: UnixMillis,
 }
 
 /// A like or a reblog of a status, by a local account.
@@ -174,6 +204,14 @@ pub enum Outbound {
     UpdateStatus(Box<StatusNote>),
     /// A local status was deleted.
     DeleteStatus(Box<StatusNote>),
+    /// A local poll's totals changed (a vote, its end): an Update of its
+    /// Question to its status's audience and to its remote voters.
+    UpdatePoll {
+        note: Box<StatusNote>,
+        voters: Vec<ActorRef>,
+    },
+    /// A local account voted in a remote poll (one per chosen option).
+    Vote(Box<VoteNote>),
     /// A local account liked a status.
     Like(Reaction),
     UndoLike(Reaction),

@@ -39,6 +39,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod page;
 pub mod pins;
+pub mod polls;
 mod pool;
 pub mod presence;
 pub mod profiles;

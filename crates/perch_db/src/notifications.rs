@@ -1,5 +1,5 @@
 //! Notifications (follow, follow_request, mention, favourite, reblog,
-//! update, and the staff's admin.report and admin.sign_up) and read markers.
+//! update, poll, and the staff's admin.report and admin.sign_up) and read markers.
 //!
 //! One event notifies once: a repeated like or follow finds the unique index
 //! `notifications_once` and changes nothing.
@@ -37,14 +37,15 @@ pub struct NotificationRow {
 }
 
 /// Store a notification unless it exists, or it would notify an account of
-/// its own action, or the notified account is not local, or the one who
+/// its own action (the end of one's own poll is the exception: its author
+/// hears of it, as in Mastodon), or the notified account is not local, or the one who
 /// caused it is kept from it (a block either way, a mute that hides
 /// notifications, a block of its server: `kept_from!`), or it is
 /// suspended, or silenced and not followed by the notified account, or it
 /// is about a status in a conversation the notified account muted. When stored, the
 /// live event to publish once the transaction commits.
 pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<LiveEvent>> {
-    if new.account_id == new.from_account_id {
+    if new.account_id == new.from_account_id && new.kind != "poll" {
         return Ok(None);
     }
     let inserted = on_tx!(tx, conn => {

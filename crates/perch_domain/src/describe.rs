@@ -2,7 +2,7 @@
 //! [`ActorRef`]s, local statuses as [`StatusNote`]s (the pure mapper, and the
 //! loader that reads the rows it needs), attachments as [`Attachment`]s.
 
-use perch_core::outbound::{ActorRef, Attachment, Mention, StatusNote};
+use perch_core::outbound::{ActorRef, Attachment, Mention, PollNote, StatusNote};
 use perch_core::status::Visibility;
 use perch_db::Db;
 use perch_db::accounts::{self, AccountRow};
@@ -47,6 +47,8 @@ pub struct NoteParts<'a> {
     pub attachments: Vec<Attachment>,
     /// Custom emoji of this server the text uses ([`local_emojis`]).
     pub emojis: Vec<(String, String)>,
+    /// Its poll, with the totals to publish.
+    pub poll: Option<PollNote>,
 }
 
 pub fn status_note(
@@ -62,6 +64,7 @@ pub fn status_note(
         tags,
         attachments,
         emojis,
+        poll,
     } = parts;
     StatusNote {
         uri: status.uri.clone(),
@@ -93,6 +96,7 @@ pub fn status_note(
         emojis,
         published: status.created_at,
         updated: status.edited_at,
+        poll,
     }
 }
 
@@ -129,7 +133,7 @@ pub async fn local_emojis(
         .collect())
 }
 
-/// Read a stored status's mentions, tags and authors and describe it.
+/// Read a stored status's mentions, tags, authors and poll and describe it.
 pub async fn load_status_note(
     db: &Db,
     layout: &ActorUrlLayout,
@@ -170,6 +174,7 @@ pub async fn load_status_note(
                 .map(attachment_of)
                 .collect(),
             emojis: local_emojis(db, &status.spoiler_text, &status.content).await?,
+            poll: crate::polls::load_poll_note(db, status.id).await?,
         },
     )))
 }

@@ -6,7 +6,8 @@
 //! [`reactions`] (favourite, reblog and their undoing), [`follows`]
 //! (follow, unfollow, answers to requests, removal of followers),
 //! [`chats`] (send, acknowledge, delete), [`blocks`] (blocks, mutes,
-//! domain blocks by users), [`accounts`] (creation, purge of a
+//! domain blocks by users), [`polls`] (votes, remote totals, the end of
+//! polls), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
 //! function owns its transaction, takes who acts and, for a remote activity,
 //! the [`Received`] id that makes a redelivery a no-op, and applies its
@@ -39,6 +40,7 @@ pub mod imports;
 pub mod media;
 pub mod moderation;
 pub mod pins;
+pub mod polls;
 pub mod reactions;
 pub mod reports;
 pub mod statuses;

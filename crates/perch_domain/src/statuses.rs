@@ -16,6 +16,7 @@ use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 
 use crate::describe::{NoteParts, attachment_of, load_status_note, local_emojis, status_note};
 use crate::error::{DomainError, Result};
+use crate::polls::PostPoll;
 use crate::{Domain, Received};
 
 /// Attachments kept of a remote status (referenced by URL, not copied).
@@ -62,6 +63,8 @@ pub struct NewPost<'a> {
     pub mentions: &'a [AccountRow],
     /// Lower-cased tag names.
     pub tags: &'a [String],
+    /// The poll it carries.
+    pub poll: Option<PostPoll>,
     pub origin: Origin<'a>,
 }
 
@@ -166,6 +169,13 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
         return Err(DomainError::Internal(
             "a status's origin must match its author's".to_owned(),
         ));
+    }
+    if let (Some(_), Origin::Local { media_ids, .. }) = (&new.poll, &new.origin) {
+        if !media_ids.is_empty() {
+            return Err(DomainError::invalid(
+                "Validation failed: A status cannot have both media attachments and a poll",
+            ));
+        }
     }
     let (uri, url, source_text, in_reply_to_uri, created_at) = match &new.origin {
         Origin::Local { source_text, .. } => (
@@ -289,6 +299,22 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
             }
         }
     }
+    if let Some(poll) = &new.poll {
+        perch_db::polls::insert(
+            &mut change.tx,
+            &perch_db::polls::NewPoll {
+                id: domain.next_id(),
+                status_id: id,
+                multiple: poll.multiple,
+                hide_totals: poll.hide_totals,
+                expires_at: poll.expires_at,
+                options: poll.options.clone(),
+                voters_count: poll.voters_count,
+                created_at: now,
+            },
+        )
+        .await?;
+    }
     let local_mentioned = local_ids(new.mentions);
     let addressed = if matches!(new.visibility, Visibility::Private | Visibility::Direct) {
         local_mentioned.clone()
@@ -325,6 +351,7 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
                 tags: new.tags,
                 attachments: Vec::new(),
                 emojis: local_emojis(&domain.db, &stored.spoiler_text, &stored.content).await?,
+                poll: new.poll.as_ref().map(|p| p.note(now)),
             },
         );
         note.attachments = note_attachments;
@@ -428,6 +455,7 @@ pub async fn edit(
                 tags: revision.tags,
                 attachments: attachments.iter().map(attachment_of).collect(),
                 emojis: local_emojis(&domain.db, &row.spoiler_text, &row.content).await?,
+                poll: crate::polls::load_poll_note(&domain.db, current.id).await?,
             },
         ))))
     } else {

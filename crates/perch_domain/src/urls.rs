@@ -56,6 +56,12 @@ impl ActorUrlLayout {
         self.at(&format!("/@{username}/{id}"))
     }
 
+    /// A local account's vote in a remote poll (one per chosen option):
+    /// `https://host/users/alice#votes/123`, as Mastodon names them.
+    pub fn vote_uri(&self, username: &str, id: i64) -> String {
+        format!("{}#votes/{id}", self.actor_uri(username))
+    }
+
     /// A local chat message's id.
     pub fn chat_message_uri(&self, username: &str, id: i64) -> String {
         self.at(&format!("/users/{username}/chat_messages/{id}"))

@@ -195,6 +195,10 @@ impl Application {
             self.api.domain.clone(),
             stop.clone(),
         ));
+        workers.spawn(crate::maintenance::end_polls(
+            self.api.domain.clone(),
+            stop.clone(),
+        ));
         if self.config.delivery_worker {
             let owner = format!("delivery-{}-{}", std::process::id(), ids.generator().node());
             let (apub, stop) = (self.apub.clone(), stop.clone());

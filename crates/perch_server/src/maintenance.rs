@@ -1,5 +1,5 @@
 //! Housekeeping that runs in every process: dropping what is kept only for
-//! a while. Each task is idempotent, so several processes running it at
+//! a while, ending mutes and polls whose time is up. Each task is idempotent, so several processes running it at
 //! once do no harm, and each purge works in small batches, so that none
 //! holds the database's write lock for long.
 
@@ -59,6 +59,28 @@ pub async fn end_mutes(domain: perch_domain::Domain, stop: CancellationToken) {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(MUTE_EXPIRY_EVERY) => {}
+        }
+    }
+}
+
+/// How often polls whose time is up are ended: their voters hear of it
+/// within this much of the end.
+const POLL_EXPIRY_EVERY: Duration = Duration::from_secs(15);
+
+/// Run until `stop`: end the polls whose time is up (notifying their
+/// authors and voters, sending the final totals), four times a minute.
+/// Which polls are due is read from the database, so none is missed across
+/// restarts, and each is ended once whichever process sees it first.
+pub async fn end_polls(domain: perch_domain::Domain, stop: CancellationToken) {
+    loop {
+        match perch_domain::polls::close_expired(&domain, now_millis()).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "polls whose time was up ended"),
+            Err(error) => tracing::warn!(%error, "ending expired polls failed"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(POLL_EXPIRY_EVERY) => {}
         }
     }
 }

@@ -13,6 +13,7 @@ mod key_refetch;
 mod moderation;
 mod moves;
 mod pins;
+mod polls;
 mod profiles;
 mod queue;
 mod reports;

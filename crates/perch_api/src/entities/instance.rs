@@ -102,14 +102,16 @@ pub struct PollLimits {
 }
 
 impl Default for PollLimits {
+    /// The limits a new poll is checked against (perch_core's `poll`),
     /// Mastodon's values: four options of 50 characters, five minutes to a
     /// month.
     fn default() -> Self {
+        use perch_core::poll;
         Self {
-            max_options: 4,
-            max_characters_per_option: 50,
-            min_expiration: 300,
-            max_expiration: 2_629_746,
+            max_options: poll::MAX_OPTIONS as u32,
+            max_characters_per_option: poll::MAX_OPTION_CHARACTERS as u32,
+            min_expiration: poll::MIN_EXPIRATION_SECONDS as u32,
+            max_expiration: poll::MAX_EXPIRATION_SECONDS as u32,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod chat;
 pub mod instance;
 pub mod media;
 pub mod notification;
+pub mod poll;
 pub mod status;
 
 use chrono::{DateTime, SecondsFormat};

@@ -2,7 +2,7 @@
 //! StatusEdit, Context, StatusSource), built from rows by pure functions.
 //!
 //! Every documented field is present; features Perch does not have
-//! (polls, cards, emojis, filters, bookmarks, mutes) are their empty values.
+//! (cards, filters, bookmarks) are their empty values.
 
 use perch_core::status::Visibility;
 use perch_db::accounts::AccountRow;
@@ -12,6 +12,7 @@ use url::Url;
 
 use super::account::{Account, account_from_row};
 use super::media::MediaAttachment;
+use super::poll::Poll;
 use super::{CustomEmoji, iso8601_millis};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -34,7 +35,7 @@ pub struct Status {
     pub favourites_count: i64,
     pub replies_count: i64,
     pub reblog: Option<Box<Status>>,
-    pub poll: Option<serde_json::Value>,
+    pub poll: Option<Poll>,
     pub card: Option<serde_json::Value>,
     pub language: Option<String>,
     /// The source text: only in the answer to a delete (for "delete and
@@ -91,6 +92,7 @@ pub struct StatusParts<'a> {
     pub viewer: ViewerState,
     pub reblog: Option<Status>,
     pub media: Vec<MediaAttachment>,
+    pub poll: Option<Poll>,
 }
 
 pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
@@ -102,6 +104,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         viewer,
         reblog,
         media,
+        poll,
     } = parts;
     let tag_url = |name: &str| {
         let mut url = public_url.clone();
@@ -157,7 +160,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         favourites_count: row.favourites_count.max(0),
         replies_count: row.replies_count.max(0),
         reblog: reblog.map(Box::new),
-        poll: None,
+        poll,
         card: None,
         language: row.language.clone(),
         text: None,

@@ -8,10 +8,12 @@ use axum::http::HeaderMap;
 use perch_core::status::{MAX_MEDIA_ATTACHMENTS, MAX_SPOILER_CHARACTERS, Visibility};
 use perch_db::accounts::AccountRow;
 use perch_db::media;
+use perch_domain::polls::PostPoll;
 use perch_domain::statuses::{self, NewPost, Origin, Posted, Revision};
 use serde::Deserialize;
 
 use super::compose::{Composed, compose, length};
+use super::polls::{Number, PollParams, requested};
 use super::view::render_one;
 use super::{readable, signed_in};
 use crate::auth::Auth;
@@ -30,8 +32,37 @@ pub struct StatusParams {
     language: Option<String>,
     #[serde(default, alias = "media_ids[]")]
     media_ids: Vec<String>,
-    poll: Option<serde_json::Value>,
+    /// A JSON body's poll.
+    poll: Option<PollParams>,
+    /// A form's poll fields.
+    #[serde(default, rename = "poll[options][]")]
+    poll_options: Vec<String>,
+    #[serde(rename = "poll[expires_in]")]
+    poll_expires_in: Option<Number>,
+    #[serde(default, rename = "poll[multiple]", deserialize_with = "lenient_bool")]
+    poll_multiple: Option<bool>,
+    #[serde(
+        default,
+        rename = "poll[hide_totals]",
+        deserialize_with = "lenient_bool"
+    )]
+    poll_hide_totals: Option<bool>,
     scheduled_at: Option<String>,
+}
+
+impl StatusParams {
+    /// The poll asked for, checked.
+    fn poll(&self) -> Result<Option<PostPoll>, ApiError> {
+        requested(
+            self.poll.as_ref(),
+            PollParams::from_form(
+                self.poll_options.clone(),
+                self.poll_expires_in.clone(),
+                self.poll_multiple,
+                self.poll_hide_totals,
+            ),
+        )
+    }
 }
 
 /// The checked text fields of a status.
@@ -43,11 +74,6 @@ struct Checked {
 }
 
 fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
-    if params.poll.is_some() {
-        return Err(ApiError::unprocessable(
-            "Validation failed: Polls are not supported",
-        ));
-    }
     if params.scheduled_at.is_some() {
         return Err(ApiError::unprocessable(
             "Validation failed: Scheduled statuses are not supported",
@@ -129,6 +155,7 @@ pub async fn create(
         }
     }
     let checked = check(&state, &params)?;
+    let poll = params.poll()?;
     let visibility = match params.visibility.as_deref() {
         None | Some("") => default_visibility(&me),
         Some(v) => v
@@ -157,6 +184,7 @@ pub async fn create(
             parent: parent.as_ref(),
             mentions: &mentions,
             tags: &tags,
+            poll,
             origin: Origin::Local {
                 source_text: checked.text,
                 media_ids: &media_ids,
@@ -221,6 +249,16 @@ pub async fn edit(
     if !params.media_ids.is_empty() && params.media_ids != current_ids {
         return Err(ApiError::unprocessable(
             "Validation failed: Changing the attachments of a status is not supported",
+        ));
+    }
+    // A poll stays as it is (clients send it again with the edit); adding
+    // one to a status without is not an edit Perch makes.
+    let has_poll = perch_db::polls::for_status(&state.db, current.id)
+        .await?
+        .is_some();
+    if !has_poll && params.poll()?.is_some() {
+        return Err(ApiError::unprocessable(
+            "Validation failed: Adding a poll to a status is not supported",
         ));
     }
     let mut params = params;

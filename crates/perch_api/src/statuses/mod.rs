@@ -1,5 +1,5 @@
 //! Statuses through the client API: posting, editing and deleting one's
-//! own; reading, liking and reblogging what one may see.
+//! own; reading, liking and reblogging what one may see; their polls.
 //!
 //! Handlers parse, authorise and render; every change is a call into
 //! perch_domain (`statuses`, `reactions`), the same functions the inbox
@@ -8,6 +8,7 @@
 mod actions;
 mod compose;
 mod create;
+mod polls;
 mod read;
 pub mod view;
 
@@ -49,6 +50,8 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/statuses/{id}/unmute", post(actions::unmute))
         .route("/api/v1/statuses/{id}/reblog", post(actions::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(actions::unreblog))
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route("/api/v1/polls/{id}/votes", post(polls::vote))
 }
 
 /// The status the path names, if `viewer` (0: nobody) may read it.

@@ -1,15 +1,17 @@
 //! Statuses as a viewer sees them: rows in, Status entities out, with a
 //! fixed number of queries per page however many statuses it holds (the
-//! reblogged originals, authors, mentions, tags, and the viewer's likes and
-//! reblogs are each loaded once for the whole page).
+//! reblogged originals, authors, mentions, tags, polls, and the viewer's
+//! likes, reblogs and votes are each loaded once for the whole page).
 
 use std::collections::{HashMap, HashSet};
 
 use perch_db::accounts::{self, AccountRow};
 use perch_db::favourites;
+use perch_db::polls::{self, OptionRow, PollRow};
 use perch_db::statuses::{self, StatusRow};
 
 use crate::entities::media::{MediaAttachment, media_attachment};
+use crate::entities::poll::{Poll, PollViewer, poll_entity};
 use crate::entities::status::{Status, StatusParts, ViewerState, status_from_parts};
 use crate::{ApiError, ApiState};
 
@@ -93,6 +95,8 @@ pub async fn render(
         .await?
         .into_iter()
         .collect();
+    let polls = PagePolls::load(db, viewer, &ids).await?;
+    let now = perch_core::time::now_millis();
     let build = |row: &StatusRow, reblog: Option<Status>| -> Option<Status> {
         let author = authors.get(&row.account_id)?;
         let mut status = status_from_parts(
@@ -115,6 +119,7 @@ pub async fn render(
                 },
                 reblog,
                 media: media.get(&row.id).cloned().unwrap_or_default(),
+                poll: polls.render(row, viewer, now),
             },
             &state.config.public_url,
         );
@@ -138,6 +143,56 @@ pub async fn render(
         out.extend(status);
     }
     Ok(out)
+}
+
+/// The polls of a page's statuses, their options and the viewer's
+/// choices: three queries for the page.
+struct PagePolls {
+    by_status: HashMap<i64, PollRow>,
+    options: HashMap<i64, Vec<OptionRow>>,
+    choices: HashMap<i64, Vec<i32>>,
+}
+
+impl PagePolls {
+    async fn load(db: &perch_db::Db, viewer: i64, status_ids: &[i64]) -> Result<Self, ApiError> {
+        let by_status: HashMap<i64, PollRow> = polls::for_statuses(db, status_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.status_id, p))
+            .collect();
+        let poll_ids: Vec<i64> = by_status.values().map(|p| p.id).collect();
+        let mut options: HashMap<i64, Vec<OptionRow>> = HashMap::new();
+        for option in polls::options_of(db, &poll_ids).await? {
+            options.entry(option.poll_id).or_default().push(option);
+        }
+        let mut choices: HashMap<i64, Vec<i32>> = HashMap::new();
+        for (poll_id, choice) in polls::choices_among(db, viewer, &poll_ids).await? {
+            choices.entry(poll_id).or_default().push(choice);
+        }
+        Ok(PagePolls {
+            by_status,
+            options,
+            choices,
+        })
+    }
+
+    fn render(&self, row: &StatusRow, viewer: i64, now: i64) -> Option<Poll> {
+        let poll = self.by_status.get(&row.id)?;
+        let options: Vec<&OptionRow> = self
+            .options
+            .get(&poll.id)
+            .map(|o| o.iter().collect())
+            .unwrap_or_default();
+        let who = if viewer == 0 {
+            PollViewer::Anonymous
+        } else {
+            PollViewer::Account {
+                is_author: row.account_id == viewer,
+                choices: self.choices.get(&poll.id).map_or(&[], Vec::as_slice),
+            }
+        };
+        Some(poll_entity(poll, &options, who, now))
+    }
 }
 
 /// One status, rendered.

@@ -1,5 +1,5 @@
 //! Create, received: a note (stored as a status when someone here has a
-//! reason to see it), or a chat message.
+//! reason to see it), a chat message, or a vote in one of our polls.
 //!
 //! A note is wanted when a local account follows its author, it mentions or
 //! addresses a local account, or it answers a local status. Replies bring
@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::note::note_of;
-use super::{InboxError, Verified, chat};
+use super::{InboxError, Verified, chat, vote};
 use crate::ApubState;
 use crate::ingest::{local_accounts_named, store_note};
-use crate::objects::note::{ReceivedNote, visibility_of};
+use crate::objects::note::{ReceivedNote, visibility_of, vote_of};
 
 #[derive(Debug, Deserialize)]
 pub struct Create {
@@ -30,6 +30,14 @@ impl Create {
         let Some(note) = note_of(state, &self.object, from).await? else {
             return Ok(());
         };
+        // A vote in a poll is a vote, never a reply or a message.
+        if let Some((choice, question)) = vote_of(&note) {
+            return vote::receive_vote(state, &note, choice, question, from).await;
+        }
+        if note.is_answer {
+            tracing::debug!(answer = %note.id, "an Answer that is no vote; dropped");
+            return Ok(());
+        }
         let author = from.sender(state).await?;
         let received = from.received();
         if is_chat_message {

@@ -35,6 +35,7 @@ mod pin;
 pub mod queue;
 mod undo;
 mod update;
+mod vote;
 
 pub use crate::error::InboxError;
 

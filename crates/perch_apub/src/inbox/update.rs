@@ -1,7 +1,9 @@
-//! Update, received: of a note (a new version of a stored status), or of
-//! the actor's own profile (refetched from its origin rather than trusted
+//! Update, received: of a note (a new version of a stored status, or a
+//! poll's new totals), or of the actor's own profile (refetched from its origin rather than trusted
 //! as embedded).
 
+use perch_core::time::now_millis;
+use perch_db::polls::{self, RemoteTotals};
 use perch_db::statuses;
 use perch_domain::statuses::Revision;
 use serde::Deserialize;
@@ -43,10 +45,36 @@ impl Update {
                 "the status is not the actor's".to_owned(),
             ));
         }
+        let received = from.received();
+        // A poll's new totals; the text goes to the history only when it
+        // changed too (most Updates of a Question carry only totals).
+        let edited = current.content != note.content
+            || current.spoiler_text != note.spoiler_text
+            || current.sensitive != note.sensitive;
+        if let (Some(totals), Some(poll)) = (
+            note.poll.as_ref(),
+            polls::for_status(&state.db, current.id).await?,
+        ) {
+            let totals = RemoteTotals {
+                options: totals.options.iter().map(|(_, votes)| *votes).collect(),
+                voters_count: totals.voters_count,
+                expires_at: totals.expires_at(now_millis()),
+            };
+            perch_domain::polls::update_remote_totals(
+                &state.domain,
+                &current,
+                &poll,
+                &totals,
+                (!edited).then_some(&received),
+            )
+            .await?;
+            if !edited {
+                return Ok(());
+            }
+        }
         let author = from.sender(state).await?;
         let mentions = mentioned(state, &note).await?;
         let tags = tags_of(&note);
-        let received = from.received();
         perch_domain::statuses::edit(
             &state.domain,
             &current,

@@ -29,6 +29,7 @@ pub fn note_context() -> Value {
             "toot": "http://joinmastodon.org/ns#",
             "Emoji": "toot:Emoji",
             "blurhash": "http://joinmastodon.org/ns#blurhash",
+            "votersCount": "toot:votersCount",
         }
     ])
 }
@@ -103,7 +104,7 @@ pub fn build_note(note: &StatusNote) -> Value {
     let summary = (!note.spoiler_text.is_empty()).then(|| note.spoiler_text.clone());
     let mut object = json!({
         "id": note.uri,
-        "type": "Note",
+        "type": if note.poll.is_some() { "Question" } else { "Note" },
         "summary": summary,
         "inReplyTo": note.in_reply_to,
         "published": timestamp(note.published),
@@ -121,6 +122,9 @@ pub fn build_note(note: &StatusNote) -> Value {
     }
     if let Some(updated) = note.updated {
         object["updated"] = json!(timestamp(updated));
+    }
+    if let Some(poll) = &note.poll {
+        poll::add_question(&mut object, poll);
     }
     object
 }
@@ -148,6 +152,13 @@ pub struct ReceivedNote {
     pub attachments: Vec<ReceivedAttachment>,
     /// `Emoji` tags: custom emoji of the note's server its text uses.
     pub emojis: Vec<perch_domain::emojis::RemoteEmoji>,
+    /// A `Question`'s options and totals.
+    pub poll: Option<ReceivedPoll>,
+    /// A `Note`'s (or `Answer`'s) `name`, which only a vote in a poll
+    /// carries.
+    pub name: Option<String>,
+    /// Pleroma's and Akkoma's `Answer`: a vote, never a status.
+    pub is_answer: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -187,6 +198,7 @@ const NOTE_TYPES: &[&str] = &[
     "Page",
     "Question",
     "ChatMessage",
+    "Answer",
     "Video",
     "Audio",
     "Image",
@@ -268,8 +280,15 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
             content = sanitize(&media::as_paragraph(description));
         }
     }
-    // Everything but a note carries a title; show it above the text.
-    if kind != "Note" {
+    // Everything but a note carries a title; show it above the text. A
+    // question's text is its question, which some servers repeat as its
+    // `name`.
+    let titled = match kind {
+        "Note" | "Answer" => false,
+        "Question" => content.trim().is_empty(),
+        _ => true,
+    };
+    if titled {
         if let Some(name) = object["name"].as_str().filter(|n| !n.trim().is_empty()) {
             let title = sanitize(&format!(
                 "<p>{}</p>",
@@ -323,6 +342,13 @@ pub fn parse_note(object: &Value) -> Result<ReceivedNote, NoteError> {
         hashtags,
         attachments,
         emojis: emojis(&object["tag"]),
+        poll: (kind == "Question")
+            .then(|| poll::question(object))
+            .flatten(),
+        name: matches!(kind, "Note" | "Answer")
+            .then(|| object["name"].as_str().map(str::to_owned))
+            .flatten(),
+        is_answer: kind == "Answer",
     })
 }
 
@@ -497,5 +523,8 @@ pub fn plain_text(text: &str) -> String {
 }
 
 mod media;
+mod poll;
 #[cfg(test)]
 mod tests;
+
+pub use poll::{ReceivedPoll, vote_of};

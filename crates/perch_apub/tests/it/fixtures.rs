@@ -82,6 +82,7 @@ const CASES: &[&str] = &[
     "mastodon/create_note_direct.json",
     "mastodon/create_note_followers.json",
     "mastodon/create_note_public.json",
+    "mastodon/create_question.json",
     "misskey/actor_service.json",
     "misskey/create_note.json",
     "mitra/actor_person.json",
@@ -151,6 +152,33 @@ fn mastodon_direct_and_followers_only_notes() {
         visibility_of(&private, Some(&followers(alice))),
         Visibility::Private
     );
+}
+
+#[test]
+fn mastodon_question_is_a_status_with_its_poll() {
+    let question = note("mastodon/create_question.json").expect("parses");
+    assert_eq!(
+        question.content, "<p>Which birds came to your garden this week?</p>",
+        "a question's text has no title above it"
+    );
+    let poll = question.poll.clone().expect("a poll");
+    assert!(poll.multiple, "anyOf");
+    assert_eq!(
+        poll.options,
+        [
+            ("Robin".to_owned(), 4),
+            ("Wren".to_owned(), 2),
+            ("Heron".to_owned(), 0)
+        ]
+    );
+    assert_eq!(poll.voters_count, Some(5));
+    assert!(!poll.closed);
+    let end = chrono::DateTime::parse_from_rfc3339("2026-12-08T09:00:00Z")
+        .expect("a time")
+        .timestamp_millis();
+    assert_eq!(poll.end_time, Some(end));
+    assert_eq!(question.name, None);
+    assert_eq!(perch_apub::objects::note::vote_of(&question), None);
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod follows;
 mod media;
 mod migrations;
 mod nodes;
+mod polls;
 mod retention;
 mod schema;
 mod signature_schemes;

@@ -20,8 +20,10 @@ const [url, login, password] = [
   process.argv[3] ?? process.env.PERCH_TEST_LOGIN,
   process.argv[4] ?? process.env.PERCH_TEST_PASSWORD,
 ];
-// Another local account's username, to block and mute (optional).
+// Another local account's username, to block and mute (optional), and its
+// password, to vote in a poll as it (optional).
 const other = process.env.PERCH_TEST_OTHER || null;
+const otherPassword = process.env.PERCH_TEST_OTHER_PASSWORD || null;
 const SCOPES = "read write follow push admin:read admin:write";
 const OOB = "urn:ietf:wg:oauth:2.0:oob";
 const TIMEOUT_MS = 20_000;
@@ -100,6 +102,44 @@ async function main() {
     if (paged.length >= 3) break;
   }
   const context = await client.v1.statuses.$select(first.id).context.fetch();
+
+  // A poll through the library: posted, voted in by the other account
+  // (signed in the same way), read back, and refused on one's own poll.
+  let poll = null;
+  if (other && otherPassword) {
+    const asked = await client.v1.statuses.create({
+      status: "tea or coffee? from masto.js",
+      visibility: "unlisted",
+      poll: { options: ["tea", "coffee"], expiresIn: 3600 },
+    });
+    const voterToken = await oauth.token.create({
+      grantType: "password",
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      redirectUri: OOB,
+      scope: SCOPES,
+      username: other,
+      password: otherPassword,
+    });
+    const voter = createRestAPIClient({ url, accessToken: voterToken.accessToken, timeout: TIMEOUT_MS });
+    const voted = await voter.v1.polls.$select(asked.poll.id).votes.create({ choices: [1] });
+    const fetched = await client.v1.polls.$select(asked.poll.id).fetch();
+    let ownVote = null;
+    try {
+      await client.v1.polls.$select(asked.poll.id).votes.create({ choices: [0] });
+    } catch (error) {
+      if (!error?.statusCode) throw error;
+      ownVote = error.statusCode;
+    }
+    poll = {
+      options: asked.poll.options.map((option) => option.title),
+      ends: typeof asked.poll.expiresAt === "string" && asked.poll.expired === false,
+      own_votes: voted.ownVotes,
+      votes: fetched.options.map((option) => option.votesCount),
+      voters: fetched.votersCount,
+      own_vote: ownVote,
+    };
+  }
 
   // Keeping others away: a block, a mute, a server blocked and a muted
   // conversation, each through the library's own call.
@@ -197,6 +237,7 @@ async function main() {
       paged,
       descendants: context.descendants.map((status) => status.id),
       kept,
+      poll,
     }),
   );
 }

@@ -58,6 +58,7 @@ async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> V
         .arg(login)
         .arg(PASSWORD)
         .env("PERCH_TEST_OTHER", other)
+        .env("PERCH_TEST_OTHER_PASSWORD", PASSWORD)
         .current_dir(clients_dir())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -201,6 +202,18 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "domain_blocks_left": 0,
             "domain_allowed": "friends.example",
             "domain_allows_left": 0,
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["poll"],
+        serde_json::json!({
+            "options": ["tea", "coffee"],
+            "ends": true,
+            "own_votes": [1],
+            "votes": [0, 1],
+            "voters": 1,
+            "own_vote": 422,
         }),
         "{read}"
     );

@@ -18,6 +18,7 @@ mod metadata;
 mod moderation;
 mod oauth;
 mod pins;
+mod polls;
 mod profile;
 mod proxies;
 mod push;

@@ -44,6 +44,7 @@ fn status(visibility: Visibility) -> StatusNote {
         }],
         published: 1_795_000_000_000,
         updated: None,
+        poll: None,
     }
 }
 
