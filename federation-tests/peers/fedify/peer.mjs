@@ -1,0 +1,667 @@
+// An ActivityPub server built on Fedify, run by the federation tests
+// (federation-tests/tests/it/fedify.rs) as a peer of a Perch instance.
+//
+// It listens on 127.0.0.1, on the port given as its first argument (0 picks
+// a free one), and prints one JSON line, {"port": N}, once it serves. Two
+// actors, bob and carol, each with an RSA and an Ed25519 key pair made at
+// start, are served by Fedify: WebFinger, actor, inbox (and the shared
+// inbox), outbox, followers, following, and their notes and questions.
+// Fedify verifies every signature it receives (verification is never
+// skipped); it is only allowed to reach private addresses, since its peer
+// listens on loopback.
+//
+// The test drives it through a control API (JSON in, JSON out):
+//
+//   POST /control/follow    {actor, target}            Follow of an actor URL
+//   POST /control/unfollow  {actor, target}            Undo of that Follow
+//   POST /control/post      {actor, content, to?, mentions?, hashtags?, summary?}
+//                           Create of a Note (to: public, unlisted, followers or direct)
+//   POST /control/reply     {actor, inReplyTo, content}
+//   POST /control/like      {actor, object}
+//   POST /control/announce  {actor, object}
+//   POST /control/undo      {actor, activity}          Undo of a Like or Announce sent
+//   POST /control/update    {actor, id, content}       Update of one of its notes
+//   POST /control/delete    {actor, id}                Delete (Tombstone) of one
+//   POST /control/question  {actor, content, options, multiple?, endTime?}
+//   POST /control/vote      {actor, question, choice}  a vote: a Note with a name
+//   POST /control/forged    {actor, inbox, as}         a Create signed by another key
+//   POST /control/tampered  {actor, inbox}             a Create changed after signing
+//   GET  /control/inbox     what the inbox accepted, verified, in order
+//   GET  /control/requests  every inbox request and the status it was answered
+//   GET  /control/following?actor=  GET /control/followers?actor=
+//   GET  /control/votes?id=  the votes counted for one of its questions
+//
+// Sending happens at once (no queue), so a control request answers once the
+// activity has been delivered, or fails with the delivery's error.
+
+import http from "node:http";
+import { Temporal } from "@js-temporal/polyfill";
+import {
+  Accept,
+  Activity,
+  Announce,
+  Create,
+  Delete,
+  Endpoints,
+  Follow,
+  Hashtag,
+  Like,
+  MemoryKvStore,
+  Mention,
+  Note,
+  Person,
+  PUBLIC_COLLECTION,
+  Question,
+  Reject,
+  Tombstone,
+  Undo,
+  Update,
+  createFederation,
+  generateCryptoKeyPair,
+  signRequest,
+} from "@fedify/fedify";
+
+const ACTORS = { bob: "Bob of Fedify", carol: "Carol of Fedify" };
+
+const keys = {};
+for (const identifier of Object.keys(ACTORS)) {
+  keys[identifier] = [
+    await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+    await generateCryptoKeyPair("Ed25519"),
+  ];
+}
+
+// Everything the peer knows, in memory.
+const state = {
+  // identifier → Map(actor id → {id, inboxId, endpoints})
+  followers: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, new Map()])),
+  // identifier → Map(target id → {follow, state})
+  following: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, new Map()])),
+  // identifier → [Create activity], newest last
+  outbox: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, []])),
+  // object id → Note | Question
+  objects: new Map(),
+  // question id → Map(option name → Set(voter id))
+  votes: new Map(),
+  // sent Like and Announce activities by id, for their Undo
+  sent: new Map(),
+  // verified activities received, in order
+  inbox: [],
+  // {method, path, status, keyId, scheme} of every inbox request
+  requests: [],
+};
+
+const federation = createFederation({
+  kv: new MemoryKvStore(),
+  // The peer and Perch both listen on loopback.
+  allowPrivateAddress: true,
+});
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (!(identifier in ACTORS)) return null;
+    const pairs = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: ACTORS[identifier],
+      summary: "A Fedify actor that Perch's federation tests talk to.",
+      inbox: ctx.getInboxUri(identifier),
+      outbox: ctx.getOutboxUri(identifier),
+      followers: ctx.getFollowersUri(identifier),
+      following: ctx.getFollowingUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      manuallyApprovesFollowers: false,
+      publicKey: pairs[0].cryptographicKey,
+      assertionMethods: pairs.map((pair) => pair.multikey),
+    });
+  })
+  .setKeyPairsDispatcher((_ctx, identifier) => keys[identifier] ?? []);
+
+federation.setObjectDispatcher(
+  Note,
+  "/users/{identifier}/notes/{id}",
+  (ctx, values) => state.objects.get(ctx.getObjectUri(Note, values).href) ?? null,
+);
+federation.setObjectDispatcher(
+  Question,
+  "/users/{identifier}/questions/{id}",
+  (ctx, values) =>
+    state.objects.get(ctx.getObjectUri(Question, values).href) ?? null,
+);
+
+federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
+  identifier in ACTORS ? { items: [...state.outbox[identifier]].reverse() } : null,
+);
+federation.setFollowersDispatcher(
+  "/users/{identifier}/followers",
+  (_ctx, identifier) =>
+    identifier in ACTORS ? { items: [...state.followers[identifier].values()] } : null,
+);
+federation.setFollowingDispatcher(
+  "/users/{identifier}/following",
+  (_ctx, identifier) =>
+    identifier in ACTORS
+      ? {
+          items: [...state.following[identifier].entries()]
+            .filter(([, f]) => f.state === "accepted")
+            .map(([id]) => new URL(id)),
+        }
+      : null,
+);
+
+// Every verified activity is recorded; follows are answered, and answers to
+// ours, undos of follows and votes on our questions are applied.
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Activity, async (ctx, activity) => {
+    const json = await activity.toJsonLd();
+    state.inbox.push({
+      recipient: ctx.recipient,
+      type: json.type,
+      id: activity.id?.href ?? null,
+      actor: activity.actorId?.href ?? null,
+      object: await understood(ctx, activity),
+      json,
+    });
+    if (activity instanceof Follow) await answerFollow(ctx, activity);
+    else if (activity instanceof Accept || activity instanceof Reject) {
+      await answered(ctx, activity);
+    } else if (activity instanceof Undo) await undone(ctx, activity);
+    else if (activity instanceof Create) await maybeVote(ctx, activity);
+  })
+  .onError((_ctx, error) => console.error("inbox listener failed:", error));
+
+// The object of a received activity as Fedify's vocabulary reads it (not
+// as it was written), so that the test sees what Fedify understood.
+async function understood(ctx, activity) {
+  const object = await activity.getObject(ctx);
+  if (object == null) return { id: activity.objectId?.href ?? null };
+  const tags = [];
+  for await (const tag of object.getTags?.(ctx) ?? []) {
+    tags.push({ type: tag.constructor.name, href: tag.href?.href ?? null, name: tag.name?.toString() ?? null });
+  }
+  const options = [
+    ...(object.getExclusiveOptions ? await collect(object.getExclusiveOptions(ctx)) : []),
+    ...(object.getInclusiveOptions ? await collect(object.getInclusiveOptions(ctx)) : []),
+  ];
+  return {
+    type: object.constructor.name,
+    id: object.id?.href ?? null,
+    attributedTo: object.attributionId?.href ?? null,
+    actor: object.actorId?.href ?? null,
+    object: object.objectId?.href ?? null,
+    name: object.name?.toString() ?? null,
+    content: object.content?.toString() ?? null,
+    summary: object.summary?.toString() ?? null,
+    inReplyTo: object.replyTargetId?.href ?? null,
+    url: object.url instanceof URL ? object.url.href : (object.url?.href?.href ?? null),
+    published: object.published?.toString() ?? null,
+    updated: object.updated?.toString() ?? null,
+    to: (object.toIds ?? []).map((id) => id.href),
+    cc: (object.ccIds ?? []).map((id) => id.href),
+    tags,
+    options: options.map((o) => o.name?.toString() ?? null),
+  };
+}
+
+async function collect(iterable) {
+  const all = [];
+  for await (const item of iterable) all.push(item);
+  return all;
+}
+
+async function answerFollow(ctx, follow) {
+  const target = ctx.parseUri(follow.objectId);
+  if (target?.type !== "actor" || follow.actorId == null) return;
+  const follower = await follow.getActor(ctx);
+  if (follower == null || follower.inboxId == null) return;
+  state.followers[target.identifier].set(follower.id.href, {
+    id: follower.id,
+    inboxId: follower.inboxId,
+    endpoints: follower.endpoints,
+  });
+  await ctx.sendActivity(
+    { identifier: target.identifier },
+    follower,
+    new Accept({
+      id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(target.identifier)),
+      actor: ctx.getActorUri(target.identifier),
+      object: follow,
+    }),
+  );
+}
+
+async function answered(ctx, answer) {
+  const follow = await answer.getObject(ctx);
+  if (!(follow instanceof Follow) || follow.actorId == null) return;
+  const ours = ctx.parseUri(follow.actorId);
+  if (ours?.type !== "actor") return;
+  const entry = state.following[ours.identifier].get(answer.actorId?.href);
+  if (entry == null) return;
+  entry.state = answer instanceof Accept ? "accepted" : "rejected";
+}
+
+async function undone(ctx, undo) {
+  const object = await undo.getObject(ctx);
+  if (!(object instanceof Follow) || undo.actorId == null) return;
+  const target = ctx.parseUri(object.objectId);
+  if (target?.type !== "actor") return;
+  state.followers[target.identifier].delete(undo.actorId.href);
+}
+
+async function maybeVote(ctx, create) {
+  const note = await create.getObject(ctx);
+  if (!(note instanceof Note) || note.name == null || note.replyTargetId == null) return;
+  const tally = state.votes.get(note.replyTargetId.href);
+  if (tally == null || create.actorId == null) return;
+  tally.get(note.name.toString())?.add(create.actorId.href);
+}
+
+// --- sending ----------------------------------------------------------------
+
+function context(origin) {
+  return federation.createContext(new URL(origin), undefined);
+}
+
+function isoNow() {
+  return Temporal.Now.instant();
+}
+
+/** The author of the object at `url`, looked up. */
+async function authorOf(ctx, identifier, url) {
+  const object = await ctx.lookupObject(url);
+  if (object == null) throw new Error(`${url} could not be looked up`);
+  const author = await object.getAttribution?.(ctx);
+  if (author == null) throw new Error(`${url} names no author`);
+  return { object, author };
+}
+
+function mintUri(ctx, cls, identifier) {
+  return ctx.getObjectUri(cls, { identifier, id: crypto.randomUUID() });
+}
+
+/** Deliver `activity` to the actor's followers (when it has any) and to `others`. */
+async function deliver(ctx, identifier, activity, others = []) {
+  if (state.followers[identifier].size > 0) {
+    await ctx.sendActivity({ identifier }, "followers", activity, {
+      preferSharedInbox: true,
+    });
+  }
+  const followerIds = new Set(state.followers[identifier].keys());
+  const rest = others.filter((actor) => !followerIds.has(actor.id?.href));
+  if (rest.length > 0) await ctx.sendActivity({ identifier }, rest, activity);
+}
+
+function addressing(ctx, identifier, to, mentioned) {
+  const followers = ctx.getFollowersUri(identifier);
+  const extra = mentioned.map((a) => a.id);
+  switch (to ?? "public") {
+    case "public":
+      return { tos: [PUBLIC_COLLECTION], ccs: [followers, ...extra] };
+    case "unlisted":
+      return { tos: [followers], ccs: [PUBLIC_COLLECTION, ...extra] };
+    case "followers":
+      return { tos: [followers, ...extra], ccs: [] };
+    case "direct":
+      return { tos: extra, ccs: [] };
+    default:
+      throw new Error(`unknown addressing ${to}`);
+  }
+}
+
+async function publish(
+  ctx,
+  identifier,
+  { content, to, inReplyTo, mentioned = [], hashtags = [], summary },
+) {
+  const id = mintUri(ctx, Note, identifier);
+  const note = new Note({
+    id,
+    attribution: ctx.getActorUri(identifier),
+    content,
+    summary: summary ?? null,
+    sensitive: summary != null,
+    published: isoNow(),
+    replyTarget: inReplyTo ? new URL(inReplyTo) : null,
+    tags: [
+      ...mentioned.map(
+        (actor) =>
+          new Mention({ href: actor.id, name: `@${actor.preferredUsername}@${actor.id.host}` }),
+      ),
+      ...hashtags.map(
+        (name) =>
+          new Hashtag({ href: new URL(`/tags/${encodeURIComponent(name)}`, id), name: `#${name}` }),
+      ),
+    ],
+    url: id,
+    ...addressing(ctx, identifier, to, mentioned),
+  });
+  const create = new Create({
+    id: new URL(`${id.href}/activity`),
+    actor: note.attributionId,
+    object: note,
+    published: note.published,
+    tos: note.toIds,
+    ccs: note.ccIds,
+  });
+  state.objects.set(id.href, note);
+  state.outbox[identifier].push(create);
+  await deliver(ctx, identifier, create, mentioned);
+  return { id: id.href, activity: create.id.href };
+}
+
+const control = {
+  async follow(ctx, { actor, target }) {
+    const followed = await ctx.lookupObject(target);
+    if (followed?.id == null) throw new Error(`${target} could not be looked up`);
+    const follow = new Follow({
+      id: new URL(`#follows/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: followed.id,
+    });
+    state.following[actor].set(followed.id.href, { follow, state: "pending" });
+    await ctx.sendActivity({ identifier: actor }, followed, follow);
+    return { id: follow.id.href };
+  },
+
+  async unfollow(ctx, { actor, target }) {
+    const entry = state.following[actor].get(target);
+    if (entry == null) throw new Error(`${actor} does not follow ${target}`);
+    const followed = await ctx.lookupObject(target);
+    const undo = new Undo({
+      id: new URL(`#undo/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: entry.follow,
+    });
+    await ctx.sendActivity({ identifier: actor }, followed, undo);
+    state.following[actor].delete(target);
+    return { id: undo.id.href };
+  },
+
+  async post(ctx, { actor, content, to, mentions = [], hashtags, summary }) {
+    const mentioned = [];
+    for (const target of mentions) {
+      const found = await ctx.lookupObject(target);
+      if (found?.inboxId == null) throw new Error(`${target} could not be looked up`);
+      mentioned.push(found);
+    }
+    return await publish(ctx, actor, { content, to, mentioned, hashtags, summary });
+  },
+
+  async reply(ctx, { actor, inReplyTo, content }) {
+    const { author } = await authorOf(ctx, actor, inReplyTo);
+    return await publish(ctx, actor, { content, inReplyTo, mentioned: [author] });
+  },
+
+  async like(ctx, { actor, object }) {
+    const { author } = await authorOf(ctx, actor, object);
+    const like = new Like({
+      id: new URL(`#likes/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: new URL(object),
+    });
+    state.sent.set(like.id.href, { activity: like, to: [author] });
+    await ctx.sendActivity({ identifier: actor }, author, like);
+    return { id: like.id.href };
+  },
+
+  async announce(ctx, { actor, object }) {
+    const { author } = await authorOf(ctx, actor, object);
+    const announce = new Announce({
+      id: new URL(`${mintUri(ctx, Note, actor).href}/activity`),
+      actor: ctx.getActorUri(actor),
+      object: new URL(object),
+      published: isoNow(),
+      tos: [PUBLIC_COLLECTION],
+      ccs: [ctx.getFollowersUri(actor), author.id],
+    });
+    state.sent.set(announce.id.href, { activity: announce, to: [author] });
+    await deliver(ctx, actor, announce, [author]);
+    return { id: announce.id.href };
+  },
+
+  async undo(ctx, { actor, activity }) {
+    const sent = state.sent.get(activity);
+    if (sent == null) throw new Error(`${activity} was not sent`);
+    const undo = new Undo({
+      id: new URL(`#undo/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: sent.activity,
+    });
+    await deliver(ctx, actor, undo, sent.to);
+    state.sent.delete(activity);
+    return { id: undo.id.href };
+  },
+
+  async update(ctx, { actor, id, content }) {
+    const note = state.objects.get(id);
+    if (!(note instanceof Note)) throw new Error(`${id} is not a note of this server`);
+    const updated = note.clone({ content, updated: isoNow() });
+    state.objects.set(id, updated);
+    const update = new Update({
+      id: new URL(`${id}#updates/${crypto.randomUUID()}`),
+      actor: ctx.getActorUri(actor),
+      object: updated,
+      tos: updated.toIds,
+      ccs: updated.ccIds,
+    });
+    await deliver(ctx, actor, update, await mentionedActors(ctx, updated));
+    return { id: update.id.href };
+  },
+
+  async delete(ctx, { actor, id }) {
+    const note = state.objects.get(id);
+    if (note == null) throw new Error(`${id} is not an object of this server`);
+    const mentioned = await mentionedActors(ctx, note);
+    state.objects.delete(id);
+    state.outbox[actor] = state.outbox[actor].filter((c) => c.objectId?.href !== id);
+    const del = new Delete({
+      id: new URL(`${id}#delete`),
+      actor: ctx.getActorUri(actor),
+      object: new Tombstone({ id: new URL(id) }),
+      tos: note.toIds,
+      ccs: note.ccIds,
+    });
+    await deliver(ctx, actor, del, mentioned);
+    return { id: del.id.href };
+  },
+
+  async question(ctx, { actor, content, options, multiple, endTime }) {
+    const id = mintUri(ctx, Question, actor);
+    const choices = options.map((name) => new Note({ name }));
+    const question = new Question({
+      id,
+      attribution: ctx.getActorUri(actor),
+      content,
+      published: isoNow(),
+      endTime: Temporal.Instant.from(
+        endTime ?? isoNow().add({ hours: 24 }).toString(),
+      ),
+      ...(multiple ? { inclusiveOptions: choices } : { exclusiveOptions: choices }),
+      voters: 0,
+      tos: [PUBLIC_COLLECTION],
+      ccs: [ctx.getFollowersUri(actor)],
+    });
+    const create = new Create({
+      id: new URL(`${id.href}/activity`),
+      actor: question.attributionId,
+      object: question,
+      published: question.published,
+      tos: question.toIds,
+      ccs: question.ccIds,
+    });
+    state.objects.set(id.href, question);
+    state.votes.set(id.href, new Map(options.map((name) => [name, new Set()])));
+    state.outbox[actor].push(create);
+    await deliver(ctx, actor, create);
+    return { id: id.href, activity: create.id.href };
+  },
+
+  async vote(ctx, { actor, question, choice }) {
+    const { author } = await authorOf(ctx, actor, question);
+    const id = mintUri(ctx, Note, actor);
+    const vote = new Note({
+      id,
+      attribution: ctx.getActorUri(actor),
+      name: choice,
+      replyTarget: new URL(question),
+      tos: [author.id],
+    });
+    const create = new Create({
+      id: new URL(`${id.href}/activity`),
+      actor: vote.attributionId,
+      object: vote,
+      tos: [author.id],
+    });
+    await ctx.sendActivity({ identifier: actor }, author, create);
+    return { id: id.href, activity: create.id.href };
+  },
+
+  // A Create by `actor` signed with the RSA key of `as`: the signature is
+  // good, but its key is not the actor's.
+  async forged(ctx, { actor, inbox, as }) {
+    return await sendSigned(ctx, actor, inbox, keys[as][0].privateKey, ctx.getActorUri(as));
+  },
+
+  // A Create signed by the actor's own key whose body is changed after
+  // signing: the Digest no longer matches.
+  async tampered(ctx, { actor, inbox }) {
+    return await sendSigned(ctx, actor, inbox, keys[actor][0].privateKey, ctx.getActorUri(actor), true);
+  },
+};
+
+async function sendSigned(ctx, actor, inbox, privateKey, owner, tamper = false) {
+  const id = mintUri(ctx, Note, actor);
+  const create = new Create({
+    id: new URL(`${id.href}/activity`),
+    actor: ctx.getActorUri(actor),
+    object: new Note({
+      id,
+      attribution: ctx.getActorUri(actor),
+      content: "signed by the wrong key",
+      tos: [PUBLIC_COLLECTION],
+    }),
+    tos: [PUBLIC_COLLECTION],
+  });
+  const body = JSON.stringify(await create.toJsonLd());
+  const unsigned = new Request(inbox, {
+    method: "POST",
+    headers: { "Content-Type": "application/activity+json", Accept: "application/activity+json" },
+    body,
+  });
+  const keyId = new URL("#main-key", owner);
+  const signed = await signRequest(unsigned, privateKey, keyId);
+  const sent = tamper
+    ? new Request(signed, { body: body.replace("wrong key", "right key") })
+    : signed;
+  const response = await fetch(sent);
+  return { status: response.status, id: create.id.href, note: id.href };
+}
+
+async function mentionedActors(ctx, note) {
+  const actors = [];
+  for await (const tag of note.getTags(ctx)) {
+    if (tag instanceof Mention && tag.href != null) {
+      const actor = await ctx.lookupObject(tag.href);
+      if (actor?.inboxId != null) actors.push(actor);
+    }
+  }
+  return actors;
+}
+
+function reads(url) {
+  const actor = url.searchParams.get("actor") ?? "bob";
+  switch (url.pathname) {
+    case "/control/inbox":
+      return state.inbox;
+    case "/control/requests":
+      return state.requests;
+    case "/control/followers":
+      return [...state.followers[actor].keys()];
+    case "/control/following":
+      return Object.fromEntries(
+        [...state.following[actor].entries()].map(([id, f]) => [id, f.state]),
+      );
+    case "/control/votes": {
+      const tally = state.votes.get(url.searchParams.get("id"));
+      return tally == null
+        ? null
+        : Object.fromEntries([...tally.entries()].map(([name, voters]) => [name, [...voters]]));
+    }
+    default:
+      return undefined;
+  }
+}
+
+// --- HTTP -------------------------------------------------------------------
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function json(res, status, value) {
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+  res.end(JSON.stringify(value ?? null));
+}
+
+async function handle(req, res) {
+  const origin = `http://${req.headers.host}`;
+  const url = new URL(req.url, origin);
+  const body = await readBody(req);
+  if (url.pathname.startsWith("/control/")) {
+    const ctx = context(origin);
+    if (req.method === "GET") {
+      const value = reads(url);
+      return value === undefined ? json(res, 404, { error: "no such read" }) : json(res, 200, value);
+    }
+    const name = url.pathname.slice("/control/".length);
+    if (req.method !== "POST" || !Object.hasOwn(control, name)) {
+      return json(res, 404, { error: "no such control" });
+    }
+    try {
+      const params = JSON.parse(body.toString("utf8") || "{}");
+      if (params.actor != null && !(params.actor in ACTORS)) {
+        return json(res, 400, { error: `no actor ${params.actor}` });
+      }
+      return json(res, 200, await control[name](ctx, params));
+    } catch (error) {
+      console.error(`control ${name} failed:`, error);
+      return json(res, 500, { error: String(error?.stack ?? error) });
+    }
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  const request = new Request(url, {
+    method: req.method,
+    headers,
+    body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+  });
+  const response = await federation.fetch(request, { contextData: undefined });
+  if (req.method === "POST") {
+    state.requests.push({
+      path: url.pathname,
+      status: response.status,
+      scheme: headers.has("signature-input") ? "rfc9421" : headers.has("signature") ? "cavage" : null,
+      keyId: /keyId="([^"]*)"/.exec(headers.get("signature") ?? "")?.[1] ??
+        /keyid="([^"]*)"/.exec(headers.get("signature-input") ?? "")?.[1] ?? null,
+    });
+  }
+  res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((error) => {
+    console.error("request failed:", error);
+    if (!res.headersSent) json(res, 500, { error: "internal error" });
+    else res.end();
+  });
+});
+server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
+  console.log(JSON.stringify({ port: server.address().port }));
+});
