@@ -14,6 +14,7 @@
 //
 //   POST /control/follow    {actor, target}            Follow of an actor URL
 //   POST /control/unfollow  {actor, target}            Undo of that Follow
+//   POST /control/profile   {actor, name}              Update of the actor, renamed
 //   POST /control/post      {actor, content, to?, mentions?, hashtags?, summary?}
 //                           Create of a Note (to: public, unlisted, followers or direct)
 //   POST /control/reply     {actor, inReplyTo, content}
@@ -27,7 +28,7 @@
 //   POST /control/forged    {actor, inbox, as}         a Create signed by another key
 //   POST /control/tampered  {actor, inbox}             a Create changed after signing
 //   GET  /control/inbox     what the inbox accepted, verified, in order
-//   GET  /control/requests  every inbox request and the status it was answered
+//   GET  /control/requests  every POST and signed GET, and the status it was answered
 //   GET  /control/following?actor=  GET /control/followers?actor=
 //   GET  /control/votes?id=  the votes counted for one of its questions
 //
@@ -40,6 +41,7 @@ import {
   Accept,
   Activity,
   Announce,
+  Application,
   Create,
   Delete,
   Endpoints,
@@ -61,10 +63,17 @@ import {
   signRequest,
 } from "@fedify/fedify";
 
+// identifier → display name (which /control/profile changes)
 const ACTORS = { bob: "Bob of Fedify", carol: "Carol of Fedify" };
 
+// With --secure, its actors, objects and collections are served only to
+// signed requests (as Mastodon's authorized fetch does), except the
+// instance actor, whose key signs its own fetches.
+const SECURE = process.argv.includes("--secure");
+const INSTANCE = "instance";
+
 const keys = {};
-for (const identifier of Object.keys(ACTORS)) {
+for (const identifier of [...Object.keys(ACTORS), INSTANCE]) {
   keys[identifier] = [
     await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
     await generateCryptoKeyPair("Ed25519"),
@@ -87,7 +96,7 @@ const state = {
   sent: new Map(),
   // verified activities received, in order
   inbox: [],
-  // {method, path, status, keyId, scheme} of every inbox request
+  // {method, path, status, keyId, scheme} of every POST and signed GET
   requests: [],
 };
 
@@ -97,10 +106,26 @@ const federation = createFederation({
   allowPrivateAddress: true,
 });
 
+/** Whether a fetch is answered: always, or signed in secure mode. */
+function authorized(_ctx, _values, signedKey) {
+  return !SECURE || signedKey != null;
+}
+
 federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (!(identifier in ACTORS)) return null;
     const pairs = await ctx.getActorKeyPairs(identifier);
+    if (identifier === INSTANCE) {
+      return new Application({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: identifier,
+        inbox: ctx.getInboxUri(identifier),
+        outbox: ctx.getOutboxUri(identifier),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        publicKey: pairs[0].cryptographicKey,
+        assertionMethods: pairs.map((pair) => pair.multikey),
+      });
+    }
+    if (!(identifier in ACTORS)) return null;
     return new Person({
       id: ctx.getActorUri(identifier),
       preferredUsername: identifier,
@@ -116,31 +141,39 @@ federation
       assertionMethods: pairs.map((pair) => pair.multikey),
     });
   })
-  .setKeyPairsDispatcher((_ctx, identifier) => keys[identifier] ?? []);
+  .setKeyPairsDispatcher((_ctx, identifier) => keys[identifier] ?? [])
+  .authorize((ctx, identifier, signedKey) =>
+    identifier === INSTANCE || authorized(ctx, identifier, signedKey),
+  );
 
-federation.setObjectDispatcher(
-  Note,
-  "/users/{identifier}/notes/{id}",
-  (ctx, values) => state.objects.get(ctx.getObjectUri(Note, values).href) ?? null,
-);
-federation.setObjectDispatcher(
-  Question,
-  "/users/{identifier}/questions/{id}",
-  (ctx, values) =>
-    state.objects.get(ctx.getObjectUri(Question, values).href) ?? null,
-);
+federation
+  .setObjectDispatcher(
+    Note,
+    "/users/{identifier}/notes/{id}",
+    (ctx, values) => state.objects.get(ctx.getObjectUri(Note, values).href) ?? null,
+  )
+  .authorize(authorized);
+federation
+  .setObjectDispatcher(
+    Question,
+    "/users/{identifier}/questions/{id}",
+    (ctx, values) =>
+      state.objects.get(ctx.getObjectUri(Question, values).href) ?? null,
+  )
+  .authorize(authorized);
 
-federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
-  identifier in ACTORS ? { items: [...state.outbox[identifier]].reverse() } : null,
-);
-federation.setFollowersDispatcher(
-  "/users/{identifier}/followers",
-  (_ctx, identifier) =>
+federation
+  .setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
+    identifier in ACTORS ? { items: [...state.outbox[identifier]].reverse() } : { items: [] },
+  )
+  .authorize(authorized);
+federation
+  .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) =>
     identifier in ACTORS ? { items: [...state.followers[identifier].values()] } : null,
-);
-federation.setFollowingDispatcher(
-  "/users/{identifier}/following",
-  (_ctx, identifier) =>
+  )
+  .authorize(authorized);
+federation
+  .setFollowingDispatcher("/users/{identifier}/following", (_ctx, identifier) =>
     identifier in ACTORS
       ? {
           items: [...state.following[identifier].entries()]
@@ -148,7 +181,8 @@ federation.setFollowingDispatcher(
             .map(([id]) => new URL(id)),
         }
       : null,
-);
+  )
+  .authorize(authorized);
 
 // Every verified activity is recorded; follows are answered, and answers to
 // ours, undos of follows and votes on our questions are applied.
@@ -170,12 +204,18 @@ federation
     } else if (activity instanceof Undo) await undone(ctx, activity);
     else if (activity instanceof Create) await maybeVote(ctx, activity);
   })
-  .onError((_ctx, error) => console.error("inbox listener failed:", error));
+  .onError((_ctx, error) => console.error("inbox listener failed:", error))
+  // The shared inbox fetches keys and objects signed by the instance actor.
+  .setSharedKeyDispatcher(() => ({ identifier: INSTANCE }));
 
 // The object of a received activity as Fedify's vocabulary reads it (not
 // as it was written), so that the test sees what Fedify understood.
 async function understood(ctx, activity) {
-  const object = await activity.getObject(ctx);
+  // This server's own objects are taken from memory, not fetched.
+  const local = activity.objectId != null && ctx.parseUri(activity.objectId) != null;
+  const object = local
+    ? state.objects.get(activity.objectId.href)
+    : await activity.getObject(ctx);
   if (object == null) return { id: activity.objectId?.href ?? null };
   const tags = [];
   for await (const tag of object.getTags?.(ctx) ?? []) {
@@ -260,19 +300,29 @@ async function maybeVote(ctx, create) {
 
 // --- sending ----------------------------------------------------------------
 
-function context(origin) {
-  return federation.createContext(new URL(origin), undefined);
-}
-
 function isoNow() {
   return Temporal.Now.instant();
 }
 
+/** The document and context loaders of fetches signed by `identifier`. */
+async function loaders(ctx, identifier) {
+  return {
+    documentLoader: await ctx.getDocumentLoader({ identifier }),
+    contextLoader: ctx.contextLoader,
+  };
+}
+
+/** The object at `url`, fetched with a signature by `identifier`. */
+async function lookup(ctx, identifier, url) {
+  const object = await ctx.lookupObject(url, await loaders(ctx, identifier));
+  if (object?.id == null) throw new Error(`${url} could not be looked up`);
+  return object;
+}
+
 /** The author of the object at `url`, looked up. */
 async function authorOf(ctx, identifier, url) {
-  const object = await ctx.lookupObject(url);
-  if (object == null) throw new Error(`${url} could not be looked up`);
-  const author = await object.getAttribution?.(ctx);
+  const object = await lookup(ctx, identifier, url);
+  const author = await object.getAttribution?.(await loaders(ctx, identifier));
   if (author == null) throw new Error(`${url} names no author`);
   return { object, author };
 }
@@ -353,8 +403,7 @@ async function publish(
 
 const control = {
   async follow(ctx, { actor, target }) {
-    const followed = await ctx.lookupObject(target);
-    if (followed?.id == null) throw new Error(`${target} could not be looked up`);
+    const followed = await lookup(ctx, actor, target);
     const follow = new Follow({
       id: new URL(`#follows/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
       actor: ctx.getActorUri(actor),
@@ -368,7 +417,7 @@ const control = {
   async unfollow(ctx, { actor, target }) {
     const entry = state.following[actor].get(target);
     if (entry == null) throw new Error(`${actor} does not follow ${target}`);
-    const followed = await ctx.lookupObject(target);
+    const followed = await lookup(ctx, actor, target);
     const undo = new Undo({
       id: new URL(`#undo/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
       actor: ctx.getActorUri(actor),
@@ -379,13 +428,23 @@ const control = {
     return { id: undo.id.href };
   },
 
+  async profile(ctx, { actor, name }) {
+    ACTORS[actor] = name;
+    const person = await ctx.getActor(actor);
+    const update = new Update({
+      id: new URL(`#profile/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: person,
+      tos: [PUBLIC_COLLECTION],
+      ccs: [ctx.getFollowersUri(actor)],
+    });
+    await deliver(ctx, actor, update);
+    return { id: update.id.href };
+  },
+
   async post(ctx, { actor, content, to, mentions = [], hashtags, summary }) {
     const mentioned = [];
-    for (const target of mentions) {
-      const found = await ctx.lookupObject(target);
-      if (found?.inboxId == null) throw new Error(`${target} could not be looked up`);
-      mentioned.push(found);
-    }
+    for (const target of mentions) mentioned.push(await lookup(ctx, actor, target));
     return await publish(ctx, actor, { content, to, mentioned, hashtags, summary });
   },
 
@@ -446,14 +505,14 @@ const control = {
       tos: updated.toIds,
       ccs: updated.ccIds,
     });
-    await deliver(ctx, actor, update, await mentionedActors(ctx, updated));
+    await deliver(ctx, actor, update, await mentionedActors(ctx, actor, updated));
     return { id: update.id.href };
   },
 
   async delete(ctx, { actor, id }) {
     const note = state.objects.get(id);
     if (note == null) throw new Error(`${id} is not an object of this server`);
-    const mentioned = await mentionedActors(ctx, note);
+    const mentioned = await mentionedActors(ctx, actor, note);
     state.objects.delete(id);
     state.outbox[actor] = state.outbox[actor].filter((c) => c.objectId?.href !== id);
     const del = new Delete({
@@ -559,12 +618,11 @@ async function sendSigned(ctx, actor, inbox, privateKey, owner, tamper = false) 
   return { status: response.status, id: create.id.href, note: id.href };
 }
 
-async function mentionedActors(ctx, note) {
+async function mentionedActors(ctx, identifier, note) {
   const actors = [];
   for await (const tag of note.getTags(ctx)) {
     if (tag instanceof Mention && tag.href != null) {
-      const actor = await ctx.lookupObject(tag.href);
-      if (actor?.inboxId != null) actors.push(actor);
+      actors.push(await lookup(ctx, identifier, tag.href));
     }
   }
   return actors;
@@ -612,7 +670,7 @@ async function handle(req, res) {
   const url = new URL(req.url, origin);
   const body = await readBody(req);
   if (url.pathname.startsWith("/control/")) {
-    const ctx = context(origin);
+    const ctx = federation.createContext(new Request(url), undefined);
     if (req.method === "GET") {
       const value = reads(url);
       return value === undefined ? json(res, 404, { error: "no such read" }) : json(res, 200, value);
@@ -642,8 +700,9 @@ async function handle(req, res) {
     body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
   });
   const response = await federation.fetch(request, { contextData: undefined });
-  if (req.method === "POST") {
+  if (req.method === "POST" || headers.has("signature")) {
     state.requests.push({
+      method: req.method,
       path: url.pathname,
       status: response.status,
       scheme: headers.has("signature-input") ? "rfc9421" : headers.has("signature") ? "cavage" : null,

@@ -2,12 +2,14 @@
 //! built on Fedify (federation-tests/peers/fedify, run by Node.js) and a
 //! real Perch instance federate over loopback, and each side checks what
 //! the other stored. Each way: follow and its Accept, post, reply, like,
-//! boost, edit and delete; a poll is sent from Fedify (and, once Perch has
-//! polls, each way). Signatures are verified strictly on both sides: Fedify
-//! never skips verification (Perch's first RFC 9421 knock is refused by
-//! Fedify 1.5, which reads only draft-cavage, and the draft-cavage one
-//! accepted), and each side refuses what is unsigned, signed by a key
-//! that is not the actor's, or changed after signing.
+//! boost, their undoing, edit, delete, profile edit and unfollow; a poll
+//! is sent from Fedify (and, once Perch has polls, each way). Signatures
+//! are verified strictly on both sides: Fedify never skips verification
+//! (Perch's first RFC 9421 knock is refused by Fedify 1.5, which reads
+//! only draft-cavage, and the draft-cavage one accepted), and each side
+//! refuses what is unsigned, signed by a key that is not the actor's, or
+//! changed after signing. Both also federate with signed fetches required
+//! (Perch's secure mode, the peer's `--secure`).
 //!
 //! The peer comes from `npm ci` in `peers/fedify` (`scripts/test` runs it).
 //! Without Node.js or the installed packages the tests fail under
@@ -65,9 +67,15 @@ struct Fedify {
 
 impl Fedify {
     async fn start() -> Fedify {
+        Self::start_with(&[]).await
+    }
+
+    /// Start with the peer's `flags` (`--secure`).
+    async fn start_with(flags: &[&str]) -> Fedify {
         let mut child = Command::new("node")
             .arg("peer.mjs")
             .arg("0")
+            .args(flags)
             .current_dir(peer_dir())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -242,6 +250,7 @@ async fn what_perch_sends_reaches_fedify() {
         .as_array()
         .expect("a list")
         .iter()
+        .filter(|r| r["method"] == "POST")
         .map(|r| {
             (
                 r["scheme"].as_str().unwrap_or("none"),
@@ -439,6 +448,33 @@ async fn what_perch_sends_reaches_fedify() {
         .received("Alice's delete", |e| about(e, "Delete", &post_uri))
         .await;
     assert_eq!(delete["actor"], alice_uri);
+
+    // A profile edit reaches Fedify as an Update of Alice's actor.
+    let (status, _) = perch
+        .send(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            &alice,
+            Some(json!({"display_name": "Alice of Perch"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&perch]).await;
+    let renamed = fedify
+        .received("Alice's profile edit", |e| about(e, "Update", &alice_uri))
+        .await;
+    assert_eq!(renamed["object"]["type"], "Person", "{renamed:#}");
+    assert_eq!(renamed["object"]["name"], "Alice of Perch", "{renamed:#}");
+
+    // Alice unfollows Bob: Fedify drops her from his followers.
+    let (status, _) = perch
+        .post(&format!("/api/v1/accounts/{bob_id}/unfollow"), &alice)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&perch]).await;
+    fedify
+        .read_until("followers?actor=bob", |f| *f == json!([]))
+        .await;
 
     // POLLS (Perch to Fedify): once Perch has polls, Alice posts one here,
     // Fedify receives it as a Question (its options in `oneOf`/`anyOf`),
@@ -703,6 +739,19 @@ async fn what_fedify_sends_reaches_perch() {
         .await;
     assert_eq!(votes["tea"], json!([fedify.actor("carol")]), "{votes}");
     assert_eq!(votes["coffee"], json!([]), "{votes}");
+    // Bob renames himself: Perch fetches his actor again.
+    fedify
+        .control(
+            "profile",
+            json!({"actor": "bob", "name": "Robert of Fedify"}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let (_, bob) = perch
+        .get(&format!("/api/v1/accounts/{bob_id}"), &alice)
+        .await;
+    assert_eq!(bob["display_name"], "Robert of Fedify", "{bob}");
+
     // POLLS (Fedify to Perch): once Perch has polls, the status above shows
     // Bob's poll (options, multiple, expires_at, votes_count), Alice votes
     // with /api/v1/polls/:id/votes and Fedify counts her vote (a Note with
@@ -751,4 +800,105 @@ async fn what_fedify_sends_reaches_perch() {
             .expect("read");
         assert!(stored.is_none(), "{note} was stored");
     }
+
+    // Bob unfollows Alice.
+    fedify
+        .control("unfollow", json!({"actor": "bob", "target": alice_uri}))
+        .await;
+    drain(&[&perch]).await;
+    assert_eq!(
+        relationship(&perch, &alice, &bob_id).await["followed_by"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn perch_and_fedify_both_in_secure_mode_follow_and_deliver() {
+    if !peer_installed() {
+        return;
+    }
+    let (perch, fedify) = (
+        Instance::start_with(|config| config.secure_mode = true).await,
+        Fedify::start_with(&["--secure"]).await,
+    );
+    perch.create_user("alice", PASSWORD).await;
+    let alice = perch.token("alice").await;
+    let alice_uri = perch.url("/users/alice");
+    // Neither answers an unsigned fetch of an actor.
+    for actor in [&alice_uri, &fedify.actor("bob")] {
+        let unsigned = fedify
+            .client
+            .get(actor.as_str())
+            .header("Accept", "application/activity+json")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED, "{actor}");
+    }
+
+    // Each follows the other: every fetch on the way (WebFinger aside) is
+    // signed, and every delivery's key is fetched signed.
+    let bob_id = follow_across(
+        &perch,
+        &alice,
+        &format!("@bob@{}", fedify.domain),
+        &[&perch],
+    )
+    .await;
+    // Perch's first fetch of Bob was signed with RFC 9421, which Fedify
+    // refused, and fetched again with draft-cavage, which it verified.
+    let requests = fedify.read("requests").await;
+    let fetches: Vec<(&str, u64)> = requests
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"] == "/users/bob")
+        .map(|r| {
+            (
+                r["scheme"].as_str().unwrap_or("none"),
+                r["status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fetches[..2],
+        [("rfc9421", 401), ("cavage", 200)],
+        "{requests:#}"
+    );
+    fedify
+        .control("follow", json!({"actor": "bob", "target": alice_uri}))
+        .await;
+    drain(&[&perch]).await;
+    let following = fedify.read("following?actor=bob").await;
+    assert_eq!(following[&alice_uri], "accepted", "{following}");
+    assert_eq!(
+        relationship(&perch, &alice, &bob_id).await["followed_by"],
+        true
+    );
+
+    // A post each way, and a reply to Alice's, which Fedify fetches signed.
+    let hers = perch
+        .post_status(&alice, json!({"status": "Secure hello"}))
+        .await;
+    let hers_uri = hers["uri"].as_str().expect("uri").to_owned();
+    let hers_id = hers["id"].as_str().expect("id").to_owned();
+    drain(&[&perch]).await;
+    fedify
+        .received("Alice's post", |e| about(e, "Create", &hers_uri))
+        .await;
+    let reply = fedify
+        .control(
+            "reply",
+            json!({"actor": "bob", "inReplyTo": hers_uri, "content": "<p>Secure answer</p>"}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let (_, context) = perch
+        .get(&format!("/api/v1/statuses/{hers_id}/context"), &alice)
+        .await;
+    assert_eq!(context["descendants"][0]["uri"], reply["id"], "{context:#}");
+    assert_eq!(
+        context["descendants"][0]["account"]["id"], bob_id,
+        "{context:#}"
+    );
 }
