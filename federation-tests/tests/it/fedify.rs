@@ -655,6 +655,17 @@ async fn what_fedify_sends_reaches_perch() {
     assert_eq!(counted["replies_count"], 1, "{counted}");
     assert_eq!(counted["favourites_count"], 1, "{counted}");
     assert_eq!(counted["reblogs_count"], 1, "{counted}");
+    // Fedify addresses its public boost to `as:Public`, the compact form.
+    let (_, boosts) = perch
+        .get(&format!("/api/v1/accounts/{bob_id}/statuses"), &alice)
+        .await;
+    let reblog = boosts
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|s| s["reblog"]["id"] == hers_id.as_str())
+        .unwrap_or_else(|| panic!("no reblog of Alice's post: {boosts:#}"));
+    assert_eq!(reblog["visibility"], "public", "{reblog:#}");
     let (_, notes) = perch.get("/api/v1/notifications", &alice).await;
     let mut kinds: Vec<&str> = notes
         .as_array()
