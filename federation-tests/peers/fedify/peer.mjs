@@ -15,7 +15,8 @@
 //   POST /control/follow    {actor, target}            Follow of an actor URL
 //   POST /control/unfollow  {actor, target}            Undo of that Follow
 //   POST /control/profile   {actor, name}              Update of the actor, renamed
-//   POST /control/post      {actor, content, to?, mentions?, hashtags?, summary?}
+//   POST /control/post      {actor, content, to?, mentions?, hashtags?, emojis?,
+//                            attachments?: [{name}], summary?}
 //                           Create of a Note (to: public, unlisted, followers or direct)
 //   POST /control/reply     {actor, inReplyTo, content}
 //   POST /control/like      {actor, object}
@@ -44,9 +45,12 @@ import {
   Application,
   Create,
   Delete,
+  Document,
+  Emoji,
   Endpoints,
   Follow,
   Hashtag,
+  Image,
   Like,
   MemoryKvStore,
   Mention,
@@ -62,6 +66,17 @@ import {
   generateCryptoKeyPair,
   signRequest,
 } from "@fedify/fedify";
+
+// A 1×1 PNG, served at /media/dot.png: the actors' avatars, the notes'
+// attachments and custom emoji.
+const DOT = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+function picture(base) {
+  return new Image({ url: new URL("/media/dot.png", base), mediaType: "image/png" });
+}
 
 // identifier → display name (which /control/profile changes)
 const ACTORS = { bob: "Bob of Fedify", carol: "Carol of Fedify" };
@@ -137,6 +152,7 @@ federation
       following: ctx.getFollowingUri(identifier),
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
       manuallyApprovesFollowers: false,
+      icon: picture(ctx.getActorUri(identifier)),
       publicKey: pairs[0].cryptographicKey,
       assertionMethods: pairs.map((pair) => pair.multikey),
     });
@@ -221,6 +237,16 @@ async function understood(ctx, activity) {
   for await (const tag of object.getTags?.(ctx) ?? []) {
     tags.push({ type: tag.constructor.name, href: tag.href?.href ?? null, name: tag.name?.toString() ?? null });
   }
+  const attachments = [];
+  for await (const a of object.getAttachments?.(ctx) ?? []) {
+    attachments.push({
+      type: a.constructor.name,
+      url: a.url instanceof URL ? a.url.href : (a.url?.href?.href ?? null),
+      mediaType: a.mediaType ?? null,
+      name: a.name?.toString() ?? null,
+    });
+  }
+  const icon = await object.getIcon?.(ctx);
   const options = [
     ...(object.getExclusiveOptions ? await collect(object.getExclusiveOptions(ctx)) : []),
     ...(object.getInclusiveOptions ? await collect(object.getInclusiveOptions(ctx)) : []),
@@ -241,6 +267,8 @@ async function understood(ctx, activity) {
     to: (object.toIds ?? []).map((id) => id.href),
     cc: (object.ccIds ?? []).map((id) => id.href),
     tags,
+    attachments,
+    icon: icon?.url instanceof URL ? icon.url.href : (icon?.url?.href?.href ?? null),
     options: options.map((o) => o.name?.toString() ?? null),
   };
 }
@@ -363,7 +391,7 @@ function addressing(ctx, identifier, to, mentioned) {
 async function publish(
   ctx,
   identifier,
-  { content, to, inReplyTo, mentioned = [], hashtags = [], summary },
+  { content, to, inReplyTo, mentioned = [], hashtags = [], emojis = [], attachments = [], summary },
 ) {
   const id = mintUri(ctx, Note, identifier);
   const note = new Note({
@@ -383,7 +411,19 @@ async function publish(
         (name) =>
           new Hashtag({ href: new URL(`/tags/${encodeURIComponent(name)}`, id), name: `#${name}` }),
       ),
+      ...emojis.map(
+        (name) =>
+          new Emoji({
+            id: new URL(`/emojis/${encodeURIComponent(name)}`, id),
+            name: `:${name}:`,
+            icon: picture(id),
+          }),
+      ),
     ],
+    attachments: attachments.map(
+      ({ name }) =>
+        new Document({ url: new URL("/media/dot.png", id), mediaType: "image/png", name }),
+    ),
     url: id,
     ...addressing(ctx, identifier, to, mentioned),
   });
@@ -442,10 +482,10 @@ const control = {
     return { id: update.id.href };
   },
 
-  async post(ctx, { actor, content, to, mentions = [], hashtags, summary }) {
+  async post(ctx, { actor, content, to, mentions = [], ...rest }) {
     const mentioned = [];
     for (const target of mentions) mentioned.push(await lookup(ctx, actor, target));
-    return await publish(ctx, actor, { content, to, mentioned, hashtags, summary });
+    return await publish(ctx, actor, { content, to, mentioned, ...rest });
   },
 
   async reply(ctx, { actor, inReplyTo, content }) {
@@ -669,6 +709,10 @@ async function handle(req, res) {
   const origin = `http://${req.headers.host}`;
   const url = new URL(req.url, origin);
   const body = await readBody(req);
+  if (url.pathname === "/media/dot.png") {
+    res.writeHead(200, { "Content-Type": "image/png" });
+    return res.end(DOT);
+  }
   if (url.pathname.startsWith("/control/")) {
     const ctx = federation.createContext(new Request(url), undefined);
     if (req.method === "GET") {

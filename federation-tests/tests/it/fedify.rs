@@ -21,7 +21,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use perch_apub::signatures::SigningKey;
-use perch_federation_tests::{Instance, PASSWORD, deliver, drain, follow_across, relationship};
+use perch_federation_tests::{
+    Instance, PASSWORD, deliver, drain, follow_across, png_dot, relationship, upload_dot,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
@@ -277,8 +279,12 @@ async fn what_perch_sends_reaches_fedify() {
     );
 
     // A post reaches Bob, public, with its text.
+    let media = upload_dot(&perch, &alice).await;
     let posted = perch
-        .post_status(&alice, json!({"status": "Hello, Fedify"}))
+        .post_status(
+            &alice,
+            json!({"status": "Hello, Fedify", "media_ids": [media["id"]]}),
+        )
         .await;
     let post_uri = posted["uri"].as_str().expect("uri").to_owned();
     let post_id = posted["id"].as_str().expect("id").to_owned();
@@ -293,6 +299,10 @@ async fn what_perch_sends_reaches_fedify() {
         "{create:#}"
     );
     assert_eq!(create["object"]["type"], "Note");
+    let attachment = &create["object"]["attachments"][0];
+    assert_eq!(attachment["type"], "Document", "{create:#}");
+    assert_eq!(attachment["name"], "two by two", "{create:#}");
+    assert_eq!(attachment["url"], media["url"], "{create:#}");
     assert_eq!(create["object"]["attributedTo"], alice_uri);
     assert_eq!(
         create["object"]["to"],
@@ -450,21 +460,29 @@ async fn what_perch_sends_reaches_fedify() {
     assert_eq!(delete["actor"], alice_uri);
 
     // A profile edit reaches Fedify as an Update of Alice's actor.
-    let (status, _) = perch
-        .send(
-            Method::PATCH,
-            "/api/v1/accounts/update_credentials",
-            &alice,
-            Some(json!({"display_name": "Alice of Perch"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let form = reqwest::multipart::Form::new()
+        .text("display_name", "Alice of Perch")
+        .part(
+            "avatar",
+            reqwest::multipart::Part::bytes(png_dot()).file_name("me.png"),
+        );
+    let edited = perch
+        .client
+        .patch(perch.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&alice)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(edited.status(), StatusCode::OK);
+    let avatar = edited.json::<Value>().await.expect("JSON")["avatar"].clone();
     drain(&[&perch]).await;
     let renamed = fedify
         .received("Alice's profile edit", |e| about(e, "Update", &alice_uri))
         .await;
     assert_eq!(renamed["object"]["type"], "Person", "{renamed:#}");
     assert_eq!(renamed["object"]["name"], "Alice of Perch", "{renamed:#}");
+    assert_eq!(renamed["object"]["icon"], avatar, "{renamed:#}");
 
     // Alice unfollows Bob: Fedify drops her from his followers.
     let (status, _) = perch
@@ -574,8 +592,10 @@ async fn what_fedify_sends_reaches_perch() {
             "post",
             json!({
                 "actor": "bob",
-                "content": "<p>Hello from Fedify <a href=\"#\" class=\"hashtag\">#Perch</a></p>",
+                "content": "<p>Hello from Fedify :fedify: <a href=\"#\" class=\"hashtag\">#Perch</a></p>",
                 "hashtags": ["Perch"],
+                "emojis": ["fedify"],
+                "attachments": [{"name": "a dot"}],
                 "summary": "a greeting",
             }),
         )
@@ -621,6 +641,14 @@ async fn what_fedify_sends_reaches_perch() {
     assert_eq!(post["spoiler_text"], "a greeting");
     assert_eq!(post["sensitive"], true);
     assert_eq!(post["tags"][0]["name"], "perch", "{post}");
+    let dot = format!("{}/media/dot.png", fedify.base);
+    assert_eq!(post["emojis"][0]["shortcode"], "fedify", "{post}");
+    assert_eq!(post["emojis"][0]["url"], dot, "{post}");
+    let attachment = &post["media_attachments"][0];
+    assert_eq!(attachment["type"], "image", "{post}");
+    assert_eq!(attachment["description"], "a dot", "{post}");
+    assert_eq!(attachment["remote_url"], dot, "{post}");
+    assert_eq!(post["account"]["avatar"], dot, "{post}");
     assert_eq!(shown(&quiet["id"])["visibility"], "private");
     let direct_here = shown(&direct["id"]);
     assert_eq!(direct_here["visibility"], "direct");
