@@ -15,6 +15,7 @@
 //   POST /control/follow    {actor, target}            Follow of an actor URL
 //   POST /control/unfollow  {actor, target}            Undo of that Follow
 //   POST /control/profile   {actor, name}              Update of the actor, renamed
+//   POST /control/leave     {actor}                    Delete of the actor, then gone
 //   POST /control/post      {actor, content, to?, mentions?, hashtags?, emojis?,
 //                            attachments?: [{name}], summary?}
 //                           Create of a Note (to: public, unlisted, followers or direct)
@@ -211,7 +212,7 @@ federation
       type: json.type,
       id: activity.id?.href ?? null,
       actor: activity.actorId?.href ?? null,
-      object: await understood(ctx, activity),
+      object: await understood(ctx, activity, json),
       json,
     });
     if (activity instanceof Follow) await answerFollow(ctx, activity);
@@ -226,10 +227,12 @@ federation
 
 // The object of a received activity as Fedify's vocabulary reads it (not
 // as it was written), so that the test sees what Fedify understood.
-async function understood(ctx, activity) {
-  // This server's own objects are taken from memory, not fetched.
+async function understood(ctx, activity, json) {
+  // This server's own objects, named by id, are taken from memory rather
+  // than fetched.
+  const embedded = typeof json.object === "object" && json.object != null;
   const local = activity.objectId != null && ctx.parseUri(activity.objectId) != null;
-  const object = local
+  const object = local && !embedded
     ? state.objects.get(activity.objectId.href)
     : await activity.getObject(ctx);
   if (object == null) return { id: activity.objectId?.href ?? null };
@@ -480,6 +483,20 @@ const control = {
     });
     await deliver(ctx, actor, update);
     return { id: update.id.href };
+  },
+
+  // The actor deletes itself: a Delete of it to its followers, after
+  // which it is gone (404).
+  async leave(ctx, { actor }) {
+    const del = new Delete({
+      id: new URL(`#delete`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: ctx.getActorUri(actor),
+      tos: [PUBLIC_COLLECTION],
+    });
+    await deliver(ctx, actor, del);
+    delete ACTORS[actor];
+    return { id: del.id.href };
   },
 
   async post(ctx, { actor, content, to, mentions = [], ...rest }) {

@@ -849,6 +849,94 @@ async fn what_fedify_sends_reaches_perch() {
         relationship(&perch, &alice, &bob_id).await["followed_by"],
         false
     );
+
+    // Bob deletes his account: everything of his goes here.
+    let reply_uri = reply["id"].as_str().expect("id");
+    assert!(
+        perch_db::statuses::find_by_uri(&perch.db, reply_uri)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    fedify.control("leave", json!({"actor": "bob"})).await;
+    drain(&[&perch]).await;
+    for gone in [reply_uri, &question_uri] {
+        let stored = perch_db::statuses::find_by_uri(&perch.db, gone)
+            .await
+            .expect("read");
+        assert!(stored.is_none(), "{gone} is still here");
+    }
+    let (_, followed) = perch
+        .get(&format!("/api/v1/accounts/{alice_id}/following"), &alice)
+        .await;
+    assert_eq!(followed, json!([]), "Alice follows Bob no more");
+}
+
+#[tokio::test]
+async fn fedify_s_follow_requests_to_a_locked_account_are_answered_when_decided() {
+    if !peer_installed() {
+        return;
+    }
+    let (perch, fedify) = (Instance::start().await, Fedify::start().await);
+    perch.create_locked_user("dora", PASSWORD).await;
+    let dora = perch.token("dora").await;
+    let dora_uri = perch.url("/users/dora");
+
+    // Bob and Carol ask to follow Dora, who keeps them waiting.
+    for actor in ["bob", "carol"] {
+        fedify
+            .control("follow", json!({"actor": actor, "target": dora_uri}))
+            .await;
+    }
+    drain(&[&perch]).await;
+    for actor in ["bob", "carol"] {
+        let following = fedify.read(&format!("following?actor={actor}")).await;
+        assert_eq!(following[&dora_uri], "pending", "{actor}: {following}");
+    }
+    let (_, requests) = perch.get("/api/v1/follow_requests", &dora).await;
+    let asking = |name: &str| {
+        requests
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|a| a["acct"] == format!("{name}@{}", fedify.domain))
+            .unwrap_or_else(|| panic!("no request from {name}: {requests:#}"))["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let (bob, carol) = (asking("bob"), asking("carol"));
+
+    // Dora accepts Bob and rejects Carol: each hears the answer.
+    let (status, _) = perch
+        .post(&format!("/api/v1/follow_requests/{bob}/authorize"), &dora)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = perch
+        .post(&format!("/api/v1/follow_requests/{carol}/reject"), &dora)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&perch]).await;
+    fedify
+        .read_until("following?actor=bob", |f| f[&dora_uri] == "accepted")
+        .await;
+    fedify
+        .read_until("following?actor=carol", |f| f[&dora_uri] == "rejected")
+        .await;
+    let reject = fedify
+        .received("Dora's Reject", |e| e["type"] == "Reject")
+        .await;
+    assert_eq!(reject["actor"], dora_uri);
+    assert_eq!(
+        reject["object"]["actor"],
+        fedify.actor("carol"),
+        "{reject:#}"
+    );
+    assert_eq!(relationship(&perch, &dora, &bob).await["followed_by"], true);
+    assert_eq!(
+        relationship(&perch, &dora, &carol).await["followed_by"],
+        false
+    );
 }
 
 #[tokio::test]
