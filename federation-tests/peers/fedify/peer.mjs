@@ -17,16 +17,17 @@
 //   POST /control/profile   {actor, name}              Update of the actor, renamed
 //   POST /control/leave     {actor}                    Delete of the actor, then gone
 //   POST /control/post      {actor, content, to?, mentions?, hashtags?, emojis?,
-//                            attachments?: [{name}], summary?}
+//                            attachments?: [{name}], summary?, quote?}
 //                           Create of a Note (to: public, unlisted, followers or direct)
 //   POST /control/reply     {actor, inReplyTo, content}
 //   POST /control/like      {actor, object}
 //   POST /control/announce  {actor, object}
 //   POST /control/undo      {actor, activity}          Undo of a Like or Announce sent
 //   POST /control/update    {actor, id, content}       Update of one of its notes
-//   POST /control/delete    {actor, id}                Delete (Tombstone) of one
+//   POST /control/delete    {actor, id, byId?}         Delete of one (a Tombstone, or its id)
 //   POST /control/question  {actor, content, options, multiple?, endTime?}
 //   POST /control/vote      {actor, question, choice}  a vote: a Note with a name
+//   POST /control/tally     {actor, id}                Update of a question, votes counted
 //   POST /control/forged    {actor, inbox, as}         a Create signed by another key
 //   POST /control/tampered  {actor, inbox}             a Create changed after signing
 //   GET  /control/inbox     what the inbox accepted, verified, in order
@@ -43,6 +44,7 @@ import {
   Accept,
   Activity,
   Announce,
+  Collection,
   Application,
   Create,
   Delete,
@@ -108,6 +110,8 @@ const state = {
   objects: new Map(),
   // question id → Map(option name → Set(voter id))
   votes: new Map(),
+  // ids of its questions that allow several choices
+  multiple: new Set(),
   // sent Like and Announce activities by id, for their Undo
   sent: new Map(),
   // verified activities received, in order
@@ -174,10 +178,25 @@ federation
   .setObjectDispatcher(
     Question,
     "/users/{identifier}/questions/{id}",
-    (ctx, values) =>
-      state.objects.get(ctx.getObjectUri(Question, values).href) ?? null,
+    (ctx, values) => counted(ctx.getObjectUri(Question, values).href),
   )
   .authorize(authorized);
+
+/** One of its questions, with the votes counted so far in each option. */
+function counted(id) {
+  const question = state.objects.get(id);
+  const tally = state.votes.get(id);
+  if (!(question instanceof Question) || tally == null) return null;
+  const option = (name) =>
+    new Note({ name, replies: new Collection({ totalItems: tally.get(name)?.size ?? 0 }) });
+  const voters = new Set([...tally.values()].flatMap((v) => [...v]));
+  return question.clone({
+    ...(state.multiple.has(id)
+      ? { inclusiveOptions: [...tally.keys()].map(option) }
+      : { exclusiveOptions: [...tally.keys()].map(option) }),
+    voters: voters.size,
+  });
+}
 
 federation
   .setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
@@ -273,6 +292,16 @@ async function understood(ctx, activity, json) {
     attachments,
     icon: icon?.url instanceof URL ? icon.url.href : (icon?.url?.href?.href ?? null),
     options: options.map((o) => o.name?.toString() ?? null),
+    // A Question's options, with the vote counts it gives.
+    multiple: object.getInclusiveOptions ? (await collect(object.getInclusiveOptions(ctx))).length > 0 : null,
+    votes: Object.fromEntries(
+      await Promise.all(
+        options.map(async (o) => [o.name?.toString(), (await o.getReplies?.(ctx))?.totalItems ?? null]),
+      ),
+    ),
+    voters: object.voters ?? null,
+    endTime: object.endTime?.toString() ?? null,
+    closed: object.closed == null ? null : String(object.closed),
   };
 }
 
@@ -394,7 +423,17 @@ function addressing(ctx, identifier, to, mentioned) {
 async function publish(
   ctx,
   identifier,
-  { content, to, inReplyTo, mentioned = [], hashtags = [], emojis = [], attachments = [], summary },
+  {
+    content,
+    to,
+    inReplyTo,
+    mentioned = [],
+    hashtags = [],
+    emojis = [],
+    attachments = [],
+    summary,
+    quote,
+  },
 ) {
   const id = mintUri(ctx, Note, identifier);
   const note = new Note({
@@ -405,6 +444,7 @@ async function publish(
     sensitive: summary != null,
     published: isoNow(),
     replyTarget: inReplyTo ? new URL(inReplyTo) : null,
+    quoteUrl: quote ? new URL(quote) : null,
     tags: [
       ...mentioned.map(
         (actor) =>
@@ -566,7 +606,7 @@ const control = {
     return { id: update.id.href };
   },
 
-  async delete(ctx, { actor, id }) {
+  async delete(ctx, { actor, id, byId }) {
     const note = state.objects.get(id);
     if (note == null) throw new Error(`${id} is not an object of this server`);
     const mentioned = await mentionedActors(ctx, actor, note);
@@ -575,7 +615,7 @@ const control = {
     const del = new Delete({
       id: new URL(`${id}#delete`),
       actor: ctx.getActorUri(actor),
-      object: new Tombstone({ id: new URL(id) }),
+      object: byId ? new URL(id) : new Tombstone({ id: new URL(id) }),
       tos: note.toIds,
       ccs: note.ccIds,
     });
@@ -609,9 +649,26 @@ const control = {
     });
     state.objects.set(id.href, question);
     state.votes.set(id.href, new Map(options.map((name) => [name, new Set()])));
+    if (multiple) state.multiple.add(id.href);
     state.outbox[actor].push(create);
     await deliver(ctx, actor, create);
     return { id: id.href, activity: create.id.href };
+  },
+
+  // An Update of one of its questions, with the votes counted so far, to
+  // its author's followers.
+  async tally(ctx, { actor, id }) {
+    const question = counted(id);
+    if (question == null) throw new Error(`${id} is not a question of this server`);
+    const update = new Update({
+      id: new URL(`${id}#updates/${crypto.randomUUID()}`),
+      actor: ctx.getActorUri(actor),
+      object: question,
+      tos: question.toIds,
+      ccs: question.ccIds,
+    });
+    await deliver(ctx, actor, update);
+    return { id: update.id.href, voters: question.voters };
   },
 
   async vote(ctx, { actor, question, choice }) {

@@ -494,9 +494,15 @@ async fn what_perch_sends_reaches_fedify() {
         .read_until("followers?actor=bob", |f| *f == json!([]))
         .await;
 
-    // POLLS (Perch to Fedify): once Perch has polls, Alice posts one here,
-    // Fedify receives it as a Question (its options in `oneOf`/`anyOf`),
-    // Bob votes with /control/vote, and Alice's poll counts his vote.
+    // POLLS (Perch to Fedify), to be filled in once Perch has polls: Alice
+    // posts a poll (POST /api/v1/statuses with `poll`); the peer's inbox
+    // shows a Create whose `object` is a "Question" with its `options`,
+    // `multiple` and `endTime` as Fedify reads them; Bob votes with
+    // `fedify.control("vote", {"actor": "bob", "question": <its uri>,
+    // "choice": <an option>})`; after a drain Alice's poll (GET
+    // /api/v1/polls/:id) counts his vote, and the Update of the Question
+    // Perch sends shows it in the peer's inbox (`object.votes`,
+    // `object.voters`).
 
     // Fedify verifies strictly: an unsigned activity, and one signed for
     // Alice by a key that is not hers, are refused and not applied.
@@ -709,6 +715,30 @@ async fn what_fedify_sends_reaches_perch() {
         "the direct post, the reply, the like, the follow and the boost: {notes:#}"
     );
 
+    // An unlisted post quoting Alice's links it, and goes when deleted by
+    // its id alone.
+    let quoting = fedify
+        .control(
+            "post",
+            json!({"actor": "bob", "content": "<p>Look at this</p>", "to": "unlisted", "quote": hers_uri}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let quoting_here = resolve_status(&perch, &alice, quoting["id"].as_str().expect("id")).await;
+    let (_, quote) = status_on(&perch, &alice, &quoting_here).await;
+    assert_eq!(quote["visibility"], "unlisted", "{quote}");
+    let text = quote["content"].as_str().expect("content");
+    assert!(text.contains("RE:") && text.contains(&hers_uri), "{quote}");
+    fedify
+        .control(
+            "delete",
+            json!({"actor": "bob", "id": quoting["id"], "byId": true}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let (status, _) = status_on(&perch, &alice, &quoting_here).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // The like and the boost taken back.
     fedify
         .control("undo", json!({"actor": "bob", "activity": like["id"]}))
@@ -791,11 +821,20 @@ async fn what_fedify_sends_reaches_perch() {
         .await;
     assert_eq!(bob["display_name"], "Robert of Fedify", "{bob}");
 
-    // POLLS (Fedify to Perch): once Perch has polls, the status above shows
-    // Bob's poll (options, multiple, expires_at, votes_count), Alice votes
-    // with /api/v1/polls/:id/votes and Fedify counts her vote (a Note with
-    // `name`, answering the question); and Bob votes with /control/vote in
-    // a poll of Alice's, which counts it.
+    // The peer tells its followers the count: an Update of the Question.
+    let tally = fedify
+        .control("tally", json!({"actor": "bob", "id": question_uri}))
+        .await;
+    assert_eq!(tally["voters"], 1, "{tally}");
+    drain(&[&perch]).await;
+
+    // POLLS (Fedify to Perch), to be filled in once Perch has polls: the
+    // status above shows Bob's poll (GET /api/v1/statuses/:id: `poll` with
+    // the options "tea" and "coffee", `multiple` false, `expires_at`, and
+    // after the tally above one vote for tea); Alice votes with POST
+    // /api/v1/polls/:id/votes, and `fedify.read("votes?id=…")` lists her
+    // actor under the option she chose (a Note with that `name`, answering
+    // the question, reached Bob).
 
     // Perch verifies strictly: an unsigned activity, one signed for Bob by
     // Carol's key, and one changed after Bob signed it are refused, and
