@@ -827,6 +827,10 @@ async fn what_fedify_sends_reaches_perch() {
         .await;
     assert_eq!(tally["voters"], 1, "{tally}");
     drain(&[&perch]).await;
+    // Its text is unchanged: the question is not shown as edited.
+    let question_here = resolve_status(&perch, &alice, &question_uri).await;
+    let (_, shown) = status_on(&perch, &alice, &question_here).await;
+    assert_eq!(shown["edited_at"], Value::Null, "{shown:#}");
 
     // POLLS (Fedify to Perch), to be filled in once Perch has polls: the
     // status above shows Bob's poll (GET /api/v1/statuses/:id: `poll` with

@@ -11,7 +11,7 @@ use super::note::note_of;
 use super::{InboxError, Verified};
 use crate::ApubState;
 use crate::ingest::{mentioned, tags_of};
-use crate::objects::note::id_of;
+use crate::objects::note::{ReceivedNote, id_of};
 use crate::objects::person::ACTOR_TYPES;
 use crate::resolve;
 
@@ -43,6 +43,11 @@ impl Update {
                 "the status is not the actor's".to_owned(),
             ));
         }
+        if !changes_what_is_shown(&current, &note) {
+            // A server re-sending a note unchanged (as polls' vote counts
+            // are sent) has not edited it: no new version, no "edited".
+            return Ok(());
+        }
         let author = from.sender(state).await?;
         let mentions = mentioned(state, &note).await?;
         let tags = tags_of(&note);
@@ -66,4 +71,13 @@ impl Update {
         .await?;
         Ok(())
     }
+}
+
+/// Whether a received version differs from the stored status in what a
+/// reader sees of it: its text, content warning, sensitivity or language.
+fn changes_what_is_shown(current: &statuses::StatusRow, note: &ReceivedNote) -> bool {
+    current.content != note.content
+        || current.spoiler_text != note.spoiler_text
+        || current.sensitive != note.sensitive
+        || current.language != note.language
 }
