@@ -251,9 +251,15 @@ async function understood(ctx, activity, json) {
   // than fetched.
   const embedded = typeof json.object === "object" && json.object != null;
   const local = activity.objectId != null && ctx.parseUri(activity.objectId) != null;
-  const object = local && !embedded
-    ? state.objects.get(activity.objectId.href)
-    : await activity.getObject(ctx);
+  let object;
+  try {
+    object = local && !embedded
+      ? state.objects.get(activity.objectId.href)
+      : await activity.getObject(ctx);
+  } catch (error) {
+    // Gone (a deleted actor answers 410) or unreadable: the id is known.
+    return { id: activity.objectId?.href ?? null, error: String(error) };
+  }
   if (object == null) return { id: activity.objectId?.href ?? null };
   const tags = [];
   for await (const tag of object.getTags?.(ctx) ?? []) {

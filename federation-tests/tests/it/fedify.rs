@@ -1072,3 +1072,69 @@ async fn perch_and_fedify_both_in_secure_mode_follow_and_deliver() {
         "{context:#}"
     );
 }
+
+#[tokio::test]
+async fn a_block_and_an_account_deletion_on_perch_reach_fedify() {
+    if !peer_installed() {
+        return;
+    }
+    let (perch, fedify) = (Instance::start().await, Fedify::start().await);
+    perch.create_user("alice", PASSWORD).await;
+    let alice = perch.token("alice").await;
+    let alice_uri = perch.url("/users/alice");
+    let bob_id = follow_across(
+        &perch,
+        &alice,
+        &format!("@bob@{}", fedify.domain),
+        &[&perch],
+    )
+    .await;
+    fedify
+        .control("follow", json!({"actor": "bob", "target": alice_uri}))
+        .await;
+    drain(&[&perch]).await;
+    fedify
+        .read_until("following?actor=bob", |f| f[&alice_uri] == "accepted")
+        .await;
+
+    // Alice blocks Bob: Fedify hears the Block, her Undo of her follow and
+    // her Reject of his.
+    let (status, _) = perch
+        .post(&format!("/api/v1/accounts/{bob_id}/block"), &alice)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&perch]).await;
+    let block = fedify
+        .received("Alice's Block", |e| about(e, "Block", &fedify.actor("bob")))
+        .await;
+    assert_eq!(block["actor"], alice_uri);
+    fedify
+        .read_until("followers?actor=bob", |f| *f == json!([]))
+        .await;
+    fedify
+        .read_until("following?actor=bob", |f| f[&alice_uri] == "rejected")
+        .await;
+
+    // Alice deletes her account: Fedify verifies the Delete of her actor
+    // (with the key it already has: her actor is gone).
+    let (status, body) = perch
+        .send(
+            Method::POST,
+            "/api/v1/accounts/delete",
+            &alice,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    drain(&[&perch]).await;
+    let deleted = fedify
+        .received("Alice's deletion", |e| about(e, "Delete", &alice_uri))
+        .await;
+    assert_eq!(deleted["actor"], alice_uri);
+    assert!(
+        deleted["object"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("410")),
+        "her actor answers 410 Gone: {deleted:#}"
+    );
+}
