@@ -3,12 +3,13 @@
 //
 // It listens on 127.0.0.1, on the port given as its first argument (0 picks
 // a free one), and prints one JSON line, {"port": N}, once it serves. Two
-// actors, bob and carol, each with an RSA and an Ed25519 key pair made at
-// start, are served by Fedify: WebFinger, actor, inbox (and the shared
-// inbox), outbox, followers, following, and their notes and questions.
-// Fedify verifies every signature it receives (verification is never
-// skipped); it is only allowed to reach private addresses, since its peer
-// listens on loopback.
+// actors, bob and carol, and an instance actor, each with an RSA and an
+// Ed25519 key pair made at start, are served by Fedify: WebFinger, actor,
+// inbox (and the shared inbox, whose fetches the instance actor signs),
+// outbox, followers, following, and their notes and questions. Fedify
+// verifies every signature it receives (verification is never skipped);
+// it is only allowed to reach private addresses, since its peer listens on
+// loopback. With --secure, it answers fetches only when they are signed.
 //
 // The test drives it through a control API (JSON in, JSON out):
 //
@@ -44,8 +45,8 @@ import {
   Accept,
   Activity,
   Announce,
-  Collection,
   Application,
+  Collection,
   Create,
   Delete,
   Document,
@@ -79,6 +80,11 @@ const DOT = Buffer.from(
 
 function picture(base) {
   return new Image({ url: new URL("/media/dot.png", base), mediaType: "image/png" });
+}
+
+/** The URL a property holds, as a URL or as a Link's href. */
+function hrefOf(value) {
+  return value instanceof URL ? value.href : (value?.href?.href ?? null);
 }
 
 // identifier → display name (which /control/profile changes)
@@ -263,22 +269,25 @@ async function understood(ctx, activity, json) {
   if (object == null) return { id: activity.objectId?.href ?? null };
   const tags = [];
   for await (const tag of object.getTags?.(ctx) ?? []) {
-    tags.push({ type: tag.constructor.name, href: tag.href?.href ?? null, name: tag.name?.toString() ?? null });
+    tags.push({
+      type: tag.constructor.name,
+      href: tag.href?.href ?? null,
+      name: tag.name?.toString() ?? null,
+    });
   }
   const attachments = [];
   for await (const a of object.getAttachments?.(ctx) ?? []) {
     attachments.push({
       type: a.constructor.name,
-      url: a.url instanceof URL ? a.url.href : (a.url?.href?.href ?? null),
+      url: hrefOf(a.url),
       mediaType: a.mediaType ?? null,
       name: a.name?.toString() ?? null,
     });
   }
   const icon = await object.getIcon?.(ctx);
-  const options = [
-    ...(object.getExclusiveOptions ? await collect(object.getExclusiveOptions(ctx)) : []),
-    ...(object.getInclusiveOptions ? await collect(object.getInclusiveOptions(ctx)) : []),
-  ];
+  const exclusive = await collect(object.getExclusiveOptions?.(ctx) ?? []);
+  const inclusive = await collect(object.getInclusiveOptions?.(ctx) ?? []);
+  const options = [...exclusive, ...inclusive];
   return {
     type: object.constructor.name,
     id: object.id?.href ?? null,
@@ -289,20 +298,23 @@ async function understood(ctx, activity, json) {
     content: object.content?.toString() ?? null,
     summary: object.summary?.toString() ?? null,
     inReplyTo: object.replyTargetId?.href ?? null,
-    url: object.url instanceof URL ? object.url.href : (object.url?.href?.href ?? null),
+    url: hrefOf(object.url),
     published: object.published?.toString() ?? null,
     updated: object.updated?.toString() ?? null,
     to: (object.toIds ?? []).map((id) => id.href),
     cc: (object.ccIds ?? []).map((id) => id.href),
     tags,
     attachments,
-    icon: icon?.url instanceof URL ? icon.url.href : (icon?.url?.href?.href ?? null),
-    options: options.map((o) => o.name?.toString() ?? null),
+    icon: hrefOf(icon?.url),
     // A Question's options, with the vote counts it gives.
-    multiple: object.getInclusiveOptions ? (await collect(object.getInclusiveOptions(ctx))).length > 0 : null,
+    options: options.map((o) => o.name?.toString() ?? null),
+    multiple: options.length > 0 ? inclusive.length > 0 : null,
     votes: Object.fromEntries(
       await Promise.all(
-        options.map(async (o) => [o.name?.toString(), (await o.getReplies?.(ctx))?.totalItems ?? null]),
+        options.map(async (o) => [
+          o.name?.toString(),
+          (await o.getReplies?.(ctx))?.totalItems ?? null,
+        ]),
       ),
     ),
     voters: object.voters ?? null,
@@ -319,7 +331,7 @@ async function collect(iterable) {
 
 async function answerFollow(ctx, follow) {
   const target = ctx.parseUri(follow.objectId);
-  if (target?.type !== "actor" || follow.actorId == null) return;
+  if (target?.type !== "actor" || !(target.identifier in ACTORS)) return;
   const follower = await follow.getActor(ctx);
   if (follower == null || follower.inboxId == null) return;
   state.followers[target.identifier].set(follower.id.href, {
@@ -342,7 +354,7 @@ async function answered(ctx, answer) {
   const follow = await answer.getObject(ctx);
   if (!(follow instanceof Follow) || follow.actorId == null) return;
   const ours = ctx.parseUri(follow.actorId);
-  if (ours?.type !== "actor") return;
+  if (ours?.type !== "actor" || !(ours.identifier in ACTORS)) return;
   const entry = state.following[ours.identifier].get(answer.actorId?.href);
   if (entry == null) return;
   entry.state = answer instanceof Accept ? "accepted" : "rejected";
@@ -352,7 +364,7 @@ async function undone(ctx, undo) {
   const object = await undo.getObject(ctx);
   if (!(object instanceof Follow) || undo.actorId == null) return;
   const target = ctx.parseUri(object.objectId);
-  if (target?.type !== "actor") return;
+  if (target?.type !== "actor" || !(target.identifier in ACTORS)) return;
   state.followers[target.identifier].delete(undo.actorId.href);
 }
 
@@ -366,7 +378,7 @@ async function maybeVote(ctx, create) {
 
 // --- sending ----------------------------------------------------------------
 
-function isoNow() {
+function now() {
   return Temporal.Now.instant();
 }
 
@@ -448,7 +460,7 @@ async function publish(
     content,
     summary: summary ?? null,
     sensitive: summary != null,
-    published: isoNow(),
+    published: now(),
     replyTarget: inReplyTo ? new URL(inReplyTo) : null,
     quoteUrl: quote ? new URL(quote) : null,
     tags: [
@@ -574,7 +586,7 @@ const control = {
       id: new URL(`${mintUri(ctx, Note, actor).href}/activity`),
       actor: ctx.getActorUri(actor),
       object: new URL(object),
-      published: isoNow(),
+      published: now(),
       tos: [PUBLIC_COLLECTION],
       ccs: [ctx.getFollowersUri(actor), author.id],
     });
@@ -599,7 +611,7 @@ const control = {
   async update(ctx, { actor, id, content }) {
     const note = state.objects.get(id);
     if (!(note instanceof Note)) throw new Error(`${id} is not a note of this server`);
-    const updated = note.clone({ content, updated: isoNow() });
+    const updated = note.clone({ content, updated: now() });
     state.objects.set(id, updated);
     const update = new Update({
       id: new URL(`${id}#updates/${crypto.randomUUID()}`),
@@ -636,9 +648,9 @@ const control = {
       id,
       attribution: ctx.getActorUri(actor),
       content,
-      published: isoNow(),
+      published: now(),
       endTime: Temporal.Instant.from(
-        endTime ?? isoNow().add({ hours: 24 }).toString(),
+        endTime ?? now().add({ hours: 24 }).toString(),
       ),
       ...(multiple ? { inclusiveOptions: choices } : { exclusiveOptions: choices }),
       voters: 0,
@@ -706,7 +718,8 @@ const control = {
   // A Create signed by the actor's own key whose body is changed after
   // signing: the Digest no longer matches.
   async tampered(ctx, { actor, inbox }) {
-    return await sendSigned(ctx, actor, inbox, keys[actor][0].privateKey, ctx.getActorUri(actor), true);
+    const own = keys[actor][0].privateKey;
+    return await sendSigned(ctx, actor, inbox, own, ctx.getActorUri(actor), true);
   },
 };
 
@@ -797,7 +810,8 @@ async function handle(req, res) {
     const ctx = federation.createContext(new Request(url), undefined);
     if (req.method === "GET") {
       const value = reads(url);
-      return value === undefined ? json(res, 404, { error: "no such read" }) : json(res, 200, value);
+      if (value === undefined) return json(res, 404, { error: "no such read" });
+      return json(res, 200, value);
     }
     const name = url.pathname.slice("/control/".length);
     if (req.method !== "POST" || !Object.hasOwn(control, name)) {
@@ -829,7 +843,11 @@ async function handle(req, res) {
       method: req.method,
       path: url.pathname,
       status: response.status,
-      scheme: headers.has("signature-input") ? "rfc9421" : headers.has("signature") ? "cavage" : null,
+      scheme: headers.has("signature-input")
+        ? "rfc9421"
+        : headers.has("signature")
+          ? "cavage"
+          : null,
       keyId: /keyId="([^"]*)"/.exec(headers.get("signature") ?? "")?.[1] ??
         /keyid="([^"]*)"/.exec(headers.get("signature-input") ?? "")?.[1] ?? null,
     });
