@@ -29,6 +29,8 @@
 //   POST /control/question  {actor, content, options, multiple?, endTime?}
 //   POST /control/vote      {actor, question, choice}  a vote: a Note with a name
 //   POST /control/tally     {actor, id}                Update of a question, votes counted
+//   POST /control/nodeinfo  {url}                      a server's NodeInfo, read strictly
+//   POST /control/collection {actor, url, limit?}      a collection, read page by page
 //   POST /control/forged    {actor, inbox, as}         a Create signed by another key
 //   POST /control/tampered  {actor, inbox}             a Create changed after signing
 //   GET  /control/inbox     what the inbox accepted, verified, in order
@@ -555,6 +557,39 @@ const control = {
     await deliver(ctx, actor, del);
     delete ACTORS[actor];
     return { id: del.id.href };
+  },
+
+  // The NodeInfo of the server at `url`, read strictly (undefined when it
+  // does not conform).
+  async nodeinfo(ctx, { url }) {
+    const info = await ctx.lookupNodeInfo(url, { parse: "strict" });
+    return info == null
+      ? { conforms: false }
+      : {
+          conforms: true,
+          software: { name: info.software.name, version: String(info.software.version) },
+          protocols: info.protocols,
+          openRegistrations: info.openRegistrations,
+          users: info.usage.users,
+          localPosts: info.usage.localPosts,
+        };
+  },
+
+  // A collection of another server (an outbox, followers…), looked up with
+  // a signature by `actor` and read page after page: its size and items.
+  async collection(ctx, { actor, url, limit = 50 }) {
+    const collection = await lookup(ctx, actor, url);
+    if (!(collection instanceof Collection)) throw new Error(`${url} is not a collection`);
+    const items = [];
+    for await (const item of ctx.traverseCollection(collection, await loaders(ctx, actor))) {
+      items.push({
+        type: item.constructor.name,
+        id: item.id?.href ?? null,
+        object: item.objectId?.href ?? null,
+      });
+      if (items.length >= limit) break;
+    }
+    return { type: collection.constructor.name, totalItems: collection.totalItems, items };
   },
 
   async post(ctx, { actor, content, to, mentions = [], ...rest }) {

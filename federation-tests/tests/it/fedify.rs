@@ -228,6 +228,15 @@ async fn what_perch_sends_reaches_fedify() {
     let alice = perch.token("alice").await;
     let alice_uri = perch.url("/users/alice");
 
+    // Fedify reads Perch's NodeInfo strictly.
+    let info = fedify
+        .control("nodeinfo", json!({"url": perch.base_url}))
+        .await;
+    assert_eq!(info["conforms"], true, "{info}");
+    assert_eq!(info["software"]["name"], "perch", "{info}");
+    assert_eq!(info["protocols"], json!(["activitypub"]), "{info}");
+    assert_eq!(info["users"]["total"], 1, "{info}");
+
     // Follow: Alice follows Bob, and Fedify's Accept makes it stand.
     let bob_id = follow_across(
         &perch,
@@ -356,6 +365,32 @@ async fn what_perch_sends_reaches_fedify() {
         .received("Alice's boost", |e| about(e, "Announce", &bobs_uri))
         .await;
     assert_eq!(boost["actor"], alice_uri);
+
+    // Fedify reads Alice's outbox page by page, and her followers.
+    let outbox = fedify
+        .control(
+            "collection",
+            json!({"actor": "bob", "url": perch.url("/users/alice/outbox")}),
+        )
+        .await;
+    let created: Vec<&Value> = outbox["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["type"] == "Create")
+        .map(|i| &i["object"])
+        .collect();
+    assert!(
+        created.contains(&&json!(post_uri)) && created.contains(&&json!(reply_uri)),
+        "{outbox:#}"
+    );
+    let followers = fedify
+        .control(
+            "collection",
+            json!({"actor": "bob", "url": perch.url("/users/alice/followers")}),
+        )
+        .await;
+    assert_eq!(followers["totalItems"], 1, "{followers:#}");
 
     // Both taken back.
     for path in ["unfavourite", "unreblog"] {
