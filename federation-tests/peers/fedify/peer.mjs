@@ -23,7 +23,8 @@
 //   POST /control/reply     {actor, inReplyTo, content}
 //   POST /control/like      {actor, object}
 //   POST /control/announce  {actor, object}
-//   POST /control/undo      {actor, activity}          Undo of a Like or Announce sent
+//   POST /control/react     {actor, object, emoji}     EmojiReact
+//   POST /control/undo      {actor, activity}          Undo of a Like, EmojiReact or Announce
 //   POST /control/update    {actor, id, content}       Update of one of its notes
 //   POST /control/delete    {actor, id, byId?}         Delete of one (a Tombstone, or its id)
 //   POST /control/question  {actor, content, options, multiple?, endTime?}
@@ -53,6 +54,7 @@ import {
   Delete,
   Document,
   Emoji,
+  EmojiReact,
   Endpoints,
   Follow,
   Hashtag,
@@ -120,7 +122,7 @@ const state = {
   votes: new Map(),
   // ids of its questions that allow several choices
   multiple: new Set(),
-  // sent Like and Announce activities by id, for their Undo
+  // sent Like, EmojiReact and Announce activities by id, for their Undo
   sent: new Map(),
   // verified activities received, in order
   inbox: [],
@@ -613,6 +615,20 @@ const control = {
     state.sent.set(like.id.href, { activity: like, to: [author] });
     await ctx.sendActivity({ identifier: actor }, author, like);
     return { id: like.id.href };
+  },
+
+  // An emoji reaction (as Pleroma, Akkoma and Misskey send them).
+  async react(ctx, { actor, object, emoji }) {
+    const { author } = await authorOf(ctx, actor, object);
+    const react = new EmojiReact({
+      id: new URL(`#reactions/${crypto.randomUUID()}`, ctx.getActorUri(actor)),
+      actor: ctx.getActorUri(actor),
+      object: new URL(object),
+      content: emoji,
+    });
+    state.sent.set(react.id.href, { activity: react, to: [author] });
+    await ctx.sendActivity({ identifier: actor }, author, react);
+    return { id: react.id.href };
   },
 
   async announce(ctx, { actor, object }) {

@@ -786,6 +786,23 @@ async fn what_fedify_sends_reaches_perch() {
     assert_eq!(counted["favourites_count"], 0, "{counted}");
     assert_eq!(counted["reblogs_count"], 0, "{counted}");
 
+    // An emoji reaction counts as a like until it is taken back.
+    let reaction = fedify
+        .control(
+            "react",
+            json!({"actor": "bob", "object": hers_uri, "emoji": "🐦"}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let (_, counted) = status_on(&perch, &alice, &hers_id).await;
+    assert_eq!(counted["favourites_count"], 1, "{counted}");
+    fedify
+        .control("undo", json!({"actor": "bob", "activity": reaction["id"]}))
+        .await;
+    drain(&[&perch]).await;
+    let (_, counted) = status_on(&perch, &alice, &hers_id).await;
+    assert_eq!(counted["favourites_count"], 0, "{counted}");
+
     // An edit, then a delete.
     fedify
         .control(
