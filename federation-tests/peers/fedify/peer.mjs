@@ -1,5 +1,5 @@
 // An ActivityPub server built on Fedify, run by the federation tests
-// (federation-tests/tests/it/fedify.rs) as a peer of a Perch instance.
+// (federation-tests/tests/it/fedify/) as a peer of a Perch instance.
 //
 // It listens on 127.0.0.1, on the port given as its first argument (0 picks
 // a free one), and prints one JSON line, {"port": N}, once it serves. Two
