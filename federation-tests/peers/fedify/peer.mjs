@@ -15,6 +15,8 @@
 //
 //   POST /control/follow    {actor, target}            Follow of an actor URL
 //   POST /control/unfollow  {actor, target}            Undo of that Follow
+//   POST /control/answer    {actor, follower, accept}  Accept or Reject of a request
+//                           (carol is locked: her followers wait for it)
 //   POST /control/profile   {actor, name}              Update of the actor, renamed
 //   POST /control/leave     {actor}                    Delete of the actor, then gone
 //   POST /control/post      {actor, content, to?, mentions?, hashtags?, emojis?,
@@ -37,6 +39,7 @@
 //   GET  /control/inbox     what the inbox accepted, verified, in order
 //   GET  /control/requests  every POST and signed GET, and the status it was answered
 //   GET  /control/following?actor=  GET /control/followers?actor=
+//   GET  /control/pending?actor=    the follow requests waiting for an answer
 //   GET  /control/votes?id=  the votes counted for one of its questions
 //
 // Sending happens at once (no queue), so a control request answers once the
@@ -93,6 +96,8 @@ function hrefOf(value) {
 
 // identifier → display name (which /control/profile changes)
 const ACTORS = { bob: "Bob of Fedify", carol: "Carol of Fedify" };
+// Actors whose followers need approval (/control/answer gives it).
+const LOCKED = new Set(["carol"]);
 
 // With --secure, its actors, objects and collections are served only to
 // signed requests (as Mastodon's authorized fetch does), except the
@@ -114,6 +119,8 @@ const state = {
   followers: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, new Map()])),
   // identifier → Map(target id → {follow, state})
   following: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, new Map()])),
+  // identifier → Map(actor id → {follow, follower}) awaiting an answer
+  pending: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, new Map()])),
   // identifier → [Create activity], newest last
   outbox: Object.fromEntries(Object.keys(ACTORS).map((a) => [a, []])),
   // object id → Note | Question
@@ -166,7 +173,7 @@ federation
       followers: ctx.getFollowersUri(identifier),
       following: ctx.getFollowingUri(identifier),
       endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-      manuallyApprovesFollowers: false,
+      manuallyApprovesFollowers: LOCKED.has(identifier),
       icon: picture(ctx.getActorUri(identifier)),
       publicKey: pairs[0].cryptographicKey,
       assertionMethods: pairs.map((pair) => pair.multikey),
@@ -338,17 +345,29 @@ async function answerFollow(ctx, follow) {
   if (target?.type !== "actor" || !(target.identifier in ACTORS)) return;
   const follower = await follow.getActor(ctx);
   if (follower == null || follower.inboxId == null) return;
-  state.followers[target.identifier].set(follower.id.href, {
-    id: follower.id,
-    inboxId: follower.inboxId,
-    endpoints: follower.endpoints,
-  });
+  if (LOCKED.has(target.identifier)) {
+    state.pending[target.identifier].set(follower.id.href, { follow, follower });
+    return;
+  }
+  await answer(ctx, target.identifier, follow, follower, true);
+}
+
+/** Accept (the follower is added) or Reject `follow` by `follower`. */
+async function answer(ctx, identifier, follow, follower, accept) {
+  if (accept) {
+    state.followers[identifier].set(follower.id.href, {
+      id: follower.id,
+      inboxId: follower.inboxId,
+      endpoints: follower.endpoints,
+    });
+  }
+  const Answer = accept ? Accept : Reject;
   await ctx.sendActivity(
-    { identifier: target.identifier },
+    { identifier },
     follower,
-    new Accept({
-      id: new URL(`#accepts/${crypto.randomUUID()}`, ctx.getActorUri(target.identifier)),
-      actor: ctx.getActorUri(target.identifier),
+    new Answer({
+      id: new URL(`#answers/${crypto.randomUUID()}`, ctx.getActorUri(identifier)),
+      actor: ctx.getActorUri(identifier),
       object: follow,
     }),
   );
@@ -370,6 +389,7 @@ async function undone(ctx, undo) {
   const target = ctx.parseUri(object.objectId);
   if (target?.type !== "actor" || !(target.identifier in ACTORS)) return;
   state.followers[target.identifier].delete(undo.actorId.href);
+  state.pending[target.identifier].delete(undo.actorId.href);
 }
 
 async function maybeVote(ctx, create) {
@@ -517,6 +537,15 @@ const control = {
     state.following[actor].set(followed.id.href, { follow, state: "pending" });
     await ctx.sendActivity({ identifier: actor }, followed, follow);
     return { id: follow.id.href };
+  },
+
+  // The answer of a locked actor to a follow request waiting for it.
+  async answer(ctx, { actor, follower, accept }) {
+    const request = state.pending[actor].get(follower);
+    if (request == null) throw new Error(`${follower} did not ask to follow ${actor}`);
+    state.pending[actor].delete(follower);
+    await answer(ctx, actor, request.follow, request.follower, accept);
+    return { accepted: accept };
   },
 
   async unfollow(ctx, { actor, target }) {
@@ -821,6 +850,8 @@ function reads(url) {
       return state.requests;
     case "/control/followers":
       return [...state.followers[actor].keys()];
+    case "/control/pending":
+      return [...state.pending[actor].keys()];
     case "/control/following":
       return Object.fromEntries(
         [...state.following[actor].entries()].map(([id, f]) => [id, f.state]),

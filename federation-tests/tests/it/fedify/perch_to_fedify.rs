@@ -444,3 +444,65 @@ async fn a_block_and_an_account_deletion_on_perch_reach_fedify() {
         "her actor answers 410 Gone: {deleted:#}"
     );
 }
+
+#[tokio::test]
+async fn follow_requests_to_a_locked_fedify_actor_wait_for_its_answer() {
+    if !peer_installed() {
+        return;
+    }
+    let (perch, fedify) = (Instance::start().await, Fedify::start().await);
+    perch.create_user("alice", PASSWORD).await;
+    perch.create_user("eve", PASSWORD).await;
+    let (alice, eve) = (perch.token("alice").await, perch.token("eve").await);
+    let carol = format!("@carol@{}", fedify.domain);
+
+    // Carol's actor asks for approval: both requests wait.
+    let mut asked = Vec::new();
+    for token in [&alice, &eve] {
+        let id = perch.resolve(token, &carol).await;
+        let (status, relation) = perch
+            .post(&format!("/api/v1/accounts/{id}/follow"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{relation}");
+        assert_eq!(relation["requested"], true, "{relation}");
+        asked.push(id);
+    }
+    drain(&[&perch]).await;
+    let (_, account) = perch
+        .get(&format!("/api/v1/accounts/{}", asked[0]), &alice)
+        .await;
+    assert_eq!(account["locked"], true, "{account}");
+    let (alice_uri, eve_uri) = (perch.url("/users/alice"), perch.url("/users/eve"));
+    let pending = fedify.read("pending?actor=carol").await;
+    assert_eq!(pending, json!([alice_uri, eve_uri]), "{pending}");
+    for (token, id) in [(&alice, &asked[0]), (&eve, &asked[1])] {
+        let relation = relationship(&perch, token, id).await;
+        assert_eq!(relation["following"], false, "{relation}");
+        assert_eq!(relation["requested"], true, "{relation}");
+    }
+
+    // She accepts Alice and rejects Eve.
+    fedify
+        .control(
+            "answer",
+            json!({"actor": "carol", "follower": alice_uri, "accept": true}),
+        )
+        .await;
+    fedify
+        .control(
+            "answer",
+            json!({"actor": "carol", "follower": eve_uri, "accept": false}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let relation = relationship(&perch, &alice, &asked[0]).await;
+    assert_eq!(relation["following"], true, "{relation}");
+    assert_eq!(relation["requested"], false, "{relation}");
+    let relation = relationship(&perch, &eve, &asked[1]).await;
+    assert_eq!(relation["following"], false, "{relation}");
+    assert_eq!(relation["requested"], false, "{relation}");
+    assert_eq!(
+        fedify.read("followers?actor=carol").await,
+        json!([alice_uri])
+    );
+}
