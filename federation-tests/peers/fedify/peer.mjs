@@ -10,6 +10,7 @@
 // verifies every signature it receives (verification is never skipped);
 // it is only allowed to reach private addresses, since its peer listens on
 // loopback. With --secure, it answers fetches only when they are signed.
+// It exits when its stdin closes (the test holds it open).
 //
 // The test drives it through a control API (JSON in, JSON out):
 //
@@ -129,6 +130,11 @@ const server = http.createServer((req, res) => {
     else res.end();
   });
 });
+// The test holds this process's stdin open: when it ends, however it
+// ends, so does the peer.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
+
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
   console.log(JSON.stringify({ port: server.address().port }));
 });

@@ -80,7 +80,9 @@ impl Fedify {
             .args(flags)
             .current_dir(peer_dir())
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
+            // Its stdin stays open while the test runs: the peer exits
+            // when it closes, even if this process is killed.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
