@@ -350,3 +350,32 @@ async fn an_emoji_reaction_counts_as_a_favourite_until_it_is_undone() {
     let (_, seen) = setup.b.get(&format!("/api/v1/statuses/{id}"), &bob).await;
     assert_eq!(seen["favourites_count"], 0, "{seen}");
 }
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_shown_is_not_an_edit() {
+    let setup = setup().await;
+    bob_follows_alice(&setup).await;
+    let original = note(&setup, "u1", &setup.alice_uri, json!([PUBLIC]), json!({}));
+    let uri = original["id"].as_str().unwrap().to_owned();
+    let status = send(&setup, &activity(&setup, "Create", "u1", original.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drain(&[&setup.a, &setup.b]).await;
+
+    // Sent again unchanged, as a poll's vote counts are: still unedited.
+    let status = send(&setup, &activity(&setup, "Update", "u1", original.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drain(&[&setup.a, &setup.b]).await;
+    let row = stored(&setup.b, &uri).await.expect("stored");
+    assert_eq!(row.edited_at, None);
+
+    // A new text is an edit.
+    let mut edited = original;
+    edited["content"] = json!("<p>note u1, edited</p>");
+    edited["updated"] = json!("2026-11-20T11:00:00Z");
+    let status = send(&setup, &activity(&setup, "Update", "u2", edited)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    drain(&[&setup.a, &setup.b]).await;
+    let row = stored(&setup.b, &uri).await.expect("stored");
+    assert!(row.content.contains("edited"), "{}", row.content);
+    assert!(row.edited_at.is_some());
+}

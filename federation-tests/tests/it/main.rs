@@ -3,6 +3,7 @@
 mod blocks;
 mod chat;
 mod domain_blocks;
+mod fedify;
 mod follows;
 mod inbox;
 mod inbox_notes;

@@ -33,6 +33,13 @@ pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 /// The public collection, for addressing.
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
+/// Whether a received address names the public collection: in full, or as
+/// JSON-LD compaction writes it against the ActivityStreams context
+/// (`as:Public`, as Fedify sends it, or `Public`).
+pub fn is_public(address: &str) -> bool {
+    matches!(address, PUBLIC | "as:Public" | "Public")
+}
+
 /// A test actor: local without a domain, remote with one.
 #[cfg(test)]
 pub(crate) fn test_actor(uri: &str, domain: Option<&str>) -> perch_core::outbound::ActorRef {

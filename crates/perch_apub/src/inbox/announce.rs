@@ -13,12 +13,12 @@ use super::activity::{Id, Referenced};
 use super::note::status_by_uri;
 use super::{InboxError, Verified};
 use crate::ApubState;
-use crate::activities::PUBLIC;
+use crate::activities::is_public;
 
 #[derive(Debug, Deserialize)]
 pub struct Announce {
     pub object: Id,
-    /// Public when it names the public collection.
+    /// Public when it names the public collection (in any of its forms).
     #[serde(default)]
     pub to: Value,
 }
@@ -26,8 +26,8 @@ pub struct Announce {
 impl Announce {
     fn is_public(&self) -> bool {
         match &self.to {
-            Value::String(s) => s == PUBLIC,
-            Value::Array(items) => items.iter().any(|i| i.as_str() == Some(PUBLIC)),
+            Value::String(s) => is_public(s),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).any(is_public),
             _ => false,
         }
     }
@@ -112,4 +112,36 @@ pub(super) async fn undo(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Announce;
+
+    fn announce(to: serde_json::Value) -> Announce {
+        serde_json::from_value(json!({"object": "https://a.example/notes/1", "to": to}))
+            .expect("an Announce")
+    }
+
+    #[test]
+    fn the_public_collection_is_read_in_each_of_its_forms() {
+        for public in [
+            json!("https://www.w3.org/ns/activitystreams#Public"),
+            json!("as:Public"),
+            json!("Public"),
+            json!(["https://a.example/users/x/followers", "as:Public"]),
+        ] {
+            assert!(announce(public.clone()).is_public(), "{public}");
+        }
+        for other in [
+            json!("https://a.example/users/x/followers"),
+            json!(["https://a.example/users/x/followers"]),
+            json!(null),
+            json!({"id": "as:Public"}),
+        ] {
+            assert!(!announce(other.clone()).is_public(), "{other}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use super::note::note_of;
 use super::{InboxError, Verified};
 use crate::ApubState;
 use crate::ingest::{mentioned, tags_of};
-use crate::objects::note::id_of;
+use crate::objects::note::{ReceivedNote, id_of};
 use crate::objects::person::ACTOR_TYPES;
 use crate::resolve;
 
@@ -46,11 +46,10 @@ impl Update {
             ));
         }
         let received = from.received();
-        // A poll's new totals; the text goes to the history only when it
-        // changed too (most Updates of a Question carry only totals).
-        let edited = current.content != note.content
-            || current.spoiler_text != note.spoiler_text
-            || current.sensitive != note.sensitive;
+        // A poll's new totals; the text goes to the history only when what
+        // is shown changed too (most Updates of a Question carry only
+        // totals).
+        let edited = changes_what_is_shown(&current, &note);
         if let (Some(totals), Some(poll)) = (
             note.poll.as_ref(),
             polls::for_status(&state.db, current.id).await?,
@@ -68,9 +67,11 @@ impl Update {
                 (!edited).then_some(&received),
             )
             .await?;
-            if !edited {
-                return Ok(());
-            }
+        }
+        if !edited {
+            // A server re-sending a note unchanged (as polls' vote counts
+            // are sent) has not edited it: no new version, no "edited".
+            return Ok(());
         }
         let author = from.sender(state).await?;
         let mentions = mentioned(state, &note).await?;
@@ -94,4 +95,13 @@ impl Update {
         .await?;
         Ok(())
     }
+}
+
+/// Whether a received version differs from the stored status in what a
+/// reader sees of it: its text, content warning, sensitivity or language.
+fn changes_what_is_shown(current: &statuses::StatusRow, note: &ReceivedNote) -> bool {
+    current.content != note.content
+        || current.spoiler_text != note.spoiler_text
+        || current.sensitive != note.sensitive
+        || current.language != note.language
 }

@@ -13,7 +13,7 @@ use perch_core::time::UnixMillis;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::activities::{AS_CONTEXT, PUBLIC};
+use crate::activities::{AS_CONTEXT, PUBLIC, is_public};
 use crate::objects::html::sanitize;
 pub use crate::objects::shapes::id_of;
 use crate::objects::shapes::{Link, best_image, items, links, page_url};
@@ -495,10 +495,9 @@ fn attachment(a: &Value) -> Option<ReceivedAttachment> {
 /// in `to` is public, in `cc` unlisted; the author's followers collection
 /// makes it private; otherwise only the addressed see it.
 pub fn visibility_of(note: &ReceivedNote, followers_url: Option<&str>) -> Visibility {
-    let is_public = |s: &String| s == PUBLIC || s == "as:Public" || s == "Public";
-    if note.to.iter().any(is_public) {
+    if note.to.iter().any(|s| is_public(s)) {
         Visibility::Public
-    } else if note.cc.iter().any(is_public) {
+    } else if note.cc.iter().any(|s| is_public(s)) {
         Visibility::Unlisted
     } else if followers_url.is_some_and(|f| note.to.iter().chain(&note.cc).any(|s| s == f)) {
         Visibility::Private
