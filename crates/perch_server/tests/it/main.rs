@@ -6,6 +6,7 @@ mod binary;
 mod blocks;
 mod chat;
 mod client_libraries;
+mod cors;
 mod crash;
 mod discovery;
 mod emojis;
