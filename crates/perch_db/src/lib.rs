@@ -21,6 +21,7 @@ mod macros;
 pub mod accounts;
 pub mod actors;
 pub mod blocks;
+pub mod bookmarks;
 pub mod chats;
 pub mod deliveries;
 pub mod domain_blocks;

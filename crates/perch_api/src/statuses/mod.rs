@@ -47,6 +47,11 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/statuses/{id}/unpin", post(actions::unpin))
         .route("/api/v1/statuses/{id}/mute", post(actions::mute))
         .route("/api/v1/statuses/{id}/unmute", post(actions::unmute))
+        .route("/api/v1/statuses/{id}/bookmark", post(actions::bookmark))
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(actions::unbookmark),
+        )
         .route("/api/v1/statuses/{id}/reblog", post(actions::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(actions::unreblog))
 }

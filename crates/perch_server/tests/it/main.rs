@@ -4,6 +4,7 @@
 
 mod binary;
 mod blocks;
+mod bookmarks;
 mod chat;
 mod client_libraries;
 mod cors;
