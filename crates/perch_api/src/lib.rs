@@ -25,6 +25,7 @@ pub mod error;
 pub mod follows;
 pub mod images;
 pub mod instance;
+pub mod lists;
 pub mod media;
 pub mod media_files;
 pub mod notifications;
@@ -57,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(reports::routes())
         .merge(statuses::routes())
         .merge(timelines::routes())
+        .merge(lists::routes())
         .merge(notifications::routes())
         .merge(streaming::routes())
         .merge(chats::routes())

@@ -31,6 +31,7 @@ pub mod favourites;
 pub mod follows;
 pub mod inbound;
 pub mod jwt_keys;
+pub mod lists;
 pub mod live;
 pub mod media;
 pub mod moderation;

@@ -35,6 +35,7 @@ pub mod emojis;
 mod error;
 pub mod federation;
 pub mod follows;
+pub mod lists;
 pub mod media;
 pub mod moderation;
 pub mod pins;

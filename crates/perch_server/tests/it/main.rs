@@ -15,6 +15,7 @@ mod http;
 mod inbound_crash;
 mod instance;
 mod jwt;
+mod lists;
 mod media;
 mod metadata;
 mod moderation;
