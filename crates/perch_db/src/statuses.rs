@@ -332,6 +332,22 @@ pub async fn find_readable(db: &Db, id: i64, viewer: i64) -> Result<Option<Statu
     }))
 }
 
+/// Those of several statuses that `viewer` (0: nobody signed in) may read,
+/// in no particular order.
+pub async fn find_readable_many(db: &Db, ids: &[i64], viewer: i64) -> Result<Vec<StatusRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(fetch_by_ids!(
+        db,
+        ids,
+        query_as,
+        concat!("SELECT ", status_columns!(), " FROM statuses s WHERE s.id"),
+        concat!(" AND ", visible_to!("$2")),
+        viewer
+    ))
+}
+
 /// Several statuses by id, in no particular order.
 pub async fn find_many(db: &Db, ids: &[i64]) -> Result<Vec<StatusRow>> {
     if ids.is_empty() {

@@ -22,7 +22,7 @@ use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/api/v1/statuses", post(create::create))
+        .route("/api/v1/statuses", post(create::create).get(read::index))
         .route(
             "/api/v1/statuses/{id}",
             get(read::show).delete(actions::delete).put(create::edit),

@@ -23,6 +23,7 @@ mod oauth;
 mod pins;
 mod profile;
 mod proxies;
+mod reading;
 mod reports;
 mod roles;
 mod search;
