@@ -45,4 +45,5 @@ pub fn routes() -> Router<ApiState> {
             "/api/v1/accounts/relationships",
             get(relationships::relationships),
         )
+        .route("/api/v1/accounts/{id}/note", post(relationships::set_note))
 }

@@ -2,6 +2,7 @@
 //! their own fresh database (SQLite, or PostgreSQL when the test script
 //! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
 
+mod account_search;
 mod binary;
 mod blocks;
 mod bookmarks;
@@ -19,6 +20,7 @@ mod lists;
 mod media;
 mod metadata;
 mod moderation;
+mod notes;
 mod oauth;
 mod pins;
 mod profile;
