@@ -3,6 +3,7 @@
 mod credentials;
 mod lookup;
 mod migration;
+mod preferences;
 mod profile;
 pub mod relationships;
 mod security;
@@ -46,4 +47,5 @@ pub fn routes() -> Router<ApiState> {
             get(relationships::relationships),
         )
         .route("/api/v1/accounts/{id}/note", post(relationships::set_note))
+        .route("/api/v1/preferences", get(preferences::preferences))
 }
