@@ -37,7 +37,7 @@ pub(super) async fn credential_account_of(
         .await?
         .unwrap_or_default();
     let fields = profiles::fields_of(&state.db, account_id).await?;
-    let posting = super::preferences::posting_defaults(&user);
+    let posting = super::preferences::posting_defaults(&row, &user);
     let source = SourceInput {
         note_source,
         privacy: posting.privacy.to_owned(),

@@ -5,10 +5,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use perch_core::id::Id;
+use perch_db::accounts::{self, AccountRow};
 use perch_db::users::{self, UserCredentials};
 use serde::Serialize;
 
 use crate::auth::Auth;
+use crate::statuses::default_visibility;
 use crate::{ApiError, ApiState};
 
 /// What a new post starts with.
@@ -18,11 +21,13 @@ pub(super) struct PostingDefaults {
     pub language: Option<String>,
 }
 
-/// The posting defaults of `user`: Perch keeps no per-account choice yet,
-/// so posts start public, not sensitive, in the user's language.
-pub(super) fn posting_defaults(user: &UserCredentials) -> PostingDefaults {
+/// The posting defaults of `account` (`user`): the visibility a post
+/// without one gets (followers only for a locked account, public
+/// otherwise), not sensitive, in the user's language. Perch keeps no
+/// other per-account choice yet.
+pub(super) fn posting_defaults(account: &AccountRow, user: &UserCredentials) -> PostingDefaults {
     PostingDefaults {
-        privacy: "public",
+        privacy: default_visibility(account).as_str(),
         sensitive: false,
         language: Some(user.locale.clone()).filter(|l| !l.is_empty()),
     }
@@ -50,10 +55,14 @@ pub async fn preferences(
     auth: Auth,
 ) -> Result<Json<Preferences>, ApiError> {
     auth.require("read:accounts")?;
-    let user = users::find_by_account_id(&state.db, auth.account_id()?)
+    let me = auth.account_id()?;
+    let account = accounts::find_by_id(&state.db, Id::from_i64(me))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let posting = posting_defaults(&user);
+    let user = users::find_by_account_id(&state.db, me)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let posting = posting_defaults(&account, &user);
     Ok(Json(Preferences {
         visibility: posting.privacy,
         sensitive: posting.sensitive,

@@ -11,6 +11,8 @@ mod create;
 mod read;
 pub mod view;
 
+pub(crate) use create::default_visibility;
+
 use axum::Router;
 use axum::routing::{get, post};
 use perch_core::id::Id;

@@ -120,6 +120,18 @@ async fn preferences_have_mastodons_keys_and_agree_with_the_credentials() {
     assert_eq!(preferences["reading:expand:media"], "default");
     assert_eq!(preferences["reading:expand:spoilers"], false);
 
+    // A locked account's posts are for followers unless it says otherwise:
+    // its preferences, its credentials and its posts agree.
+    app.create_locked_user("lou", crate::statuses::PASSWORD)
+        .await;
+    let lou = app.token("lou").await;
+    let (_, preferences) = app.get("/api/v1/preferences", &lou).await;
+    assert_eq!(preferences["posting:default:visibility"], "private");
+    let (_, me) = app.get("/api/v1/accounts/verify_credentials", &lou).await;
+    assert_eq!(me["source"]["privacy"], "private");
+    let posted = app.post_status(&lou, json!({"status": "by default"})).await;
+    assert_eq!(posted["visibility"], "private");
+
     let (status, _, _) = call(&app, Method::GET, "/api/v1/preferences", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let writer = app.token_with_scopes("ann", "write").await;
