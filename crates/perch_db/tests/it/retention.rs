@@ -352,7 +352,7 @@ async fn trimmed_home_feeds_still_page_back_in_order() {
 }
 
 #[tokio::test]
-async fn list_timelines_keep_their_newest_entries() {
+async fn list_timelines_keep_their_newest_entries_and_exclusive_ones_stay_out_of_home() {
     use perch_db::follows::{self, NewFollow};
     use perch_db::lists::{self, ListRow};
     use perch_db::page::Page;
@@ -366,7 +366,7 @@ async fn list_timelines_keep_their_newest_entries() {
         account_id: reader.id,
         title: "authors".to_owned(),
         replies_policy: "list".to_owned(),
-        exclusive: false,
+        exclusive: true,
         created_at: 0,
     };
     let mut tx = db.begin().await.expect("tx");
@@ -394,8 +394,37 @@ async fn list_timelines_keep_their_newest_entries() {
             .await
             .expect("fan out");
     }
+    statuses::insert(&mut tx, &post(111, reader.id, 0), &[], &[])
+        .await
+        .expect("status");
+    statuses::fan_out(&mut tx, 111, reader.id, true, &[])
+        .await
+        .expect("fan out");
     tx.commit().await.expect("commit");
     assert_eq!(count(&db, "list_feed").await, 10);
+
+    // The author is in an exclusive list of the reader's: not at home,
+    // neither from the feed nor, once it is trimmed, from the statuses.
+    let home = |page: Page| {
+        let db = db.clone();
+        async move {
+            perch_db::timelines::home(&db, reader.id, &page)
+                .await
+                .expect("home")
+                .iter()
+                .map(|s| s.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(home(Page::newest(20)).await, [111]);
+    retention::home_feeds(&db, 3).await.expect("trim");
+    let past_the_feed = Page {
+        max_id: Some(111),
+        since_id: None,
+        min_id: None,
+        limit: 20,
+    };
+    assert_eq!(home(past_the_feed).await, Vec::<i64>::new());
 
     assert_eq!(retention::list_feeds(&db, 3).await.expect("trim"), 7);
     assert_eq!(retention::list_feeds(&db, 3).await.expect("trim"), 0);
