@@ -15,7 +15,7 @@
 // adapter, its request encoding and its response parsing): nothing here
 // talks HTTP by hand.
 
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const [url, login, password] = [
   process.argv[2] ?? process.env.PERCH_TEST_URL,
@@ -190,6 +190,7 @@ async function main() {
     everyday.following = (await client.v1.accounts.$select(target.id).follow()).following;
     const made = await client.v1.lists.create({ title: "masto.js list", repliesPolicy: "followed" });
     everyday.list = [made.title, made.repliesPolicy, made.exclusive];
+    everyday.list_id = made.id;
     const list = client.v1.lists.$select(made.id);
     everyday.renamed = (await list.update({ title: "renamed", exclusive: true })).title;
     everyday.fetched_list = [(await list.fetch()).title, (await list.fetch()).exclusive];
@@ -205,6 +206,26 @@ async function main() {
       everyday.list_timeline.push(...page.map((status) => status.id));
       if (everyday.list_timeline.length >= 3) break;
     }
+    // The list's stream, through the library's streaming client: the
+    // member posts until an update arrives (the subscription frame may
+    // still be on its way when the first post is made), a few at most.
+    const streaming = createStreamingAPIClient({
+      streamingApiUrl: v2.configuration.urls.streaming,
+      accessToken: token.accessToken,
+    });
+    const events = streaming.list.subscribe({ list: made.id }).values();
+    let next = events.next();
+    let live = null;
+    for (let attempt = 0; attempt < 10 && !live; attempt += 1) {
+      await poster.v1.statuses.create({ status: `live ${attempt}` });
+      const waited = await Promise.race([
+        next,
+        new Promise((resolve) => setTimeout(resolve, 2_000, null)),
+      ]);
+      if (waited) live = waited.value;
+    }
+    everyday.list_stream = live && [live.stream, live.event, live.payload.account.id === target.id];
+    streaming.close();
     // The list is exclusive: its member's posts are not at home.
     const home = await client.v1.timelines.home.list({ limit: 40 });
     everyday.member_at_home = home.some((status) => status.account.id === target.id);

@@ -207,6 +207,7 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     let everyday = &read["everyday"];
     let first = &posted[0];
     let (one, two) = (&everyday["posted"][0], &everyday["posted"][1]);
+    let list_id = everyday["list_id"].as_str().expect("a list id");
     assert_eq!(
         everyday,
         &serde_json::json!({
@@ -223,6 +224,8 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "lists": ["renamed"],
             "posted": [one, two],
             "list_timeline": [two, one],
+            "list_id": list_id,
+            "list_stream": [["list", list_id], "update", true],
             "member_at_home": false,
             "members_after": 0,
             "lists_after": 0,
