@@ -132,7 +132,7 @@ async fn blocked(
     let me = auth.account_id()?;
     let page = params.page(40, 80);
     let rows = blocks::page(&state.db, List::Blocked, me, &page).await?;
-    Ok(paged(&state, "/api/v1/blocks", rows, page.limit))
+    paged(&state, "/api/v1/blocks", rows, page.limit).await
 }
 
 /// Mastodon's MutedAccount: an Account and when its mute ends.
@@ -160,10 +160,19 @@ async fn muted(
             .into_iter()
             .collect();
     let keys: Vec<i64> = rows.iter().map(|(key, _)| *key).collect();
+    let emojis = crate::emojis::of_accounts(
+        &state.db,
+        &rows.iter().map(|(_, row)| row).collect::<Vec<_>>(),
+    )
+    .await?;
     let items = rows
         .iter()
         .map(|(_, row)| MutedAccount {
-            account: account_from_row(row, &state.config.public_url),
+            account: crate::emojis::with_emojis(
+                account_from_row(row, &state.config.public_url),
+                row,
+                &emojis,
+            ),
             mute_expires_at: expiries.get(&row.id).copied().flatten().map(iso8601_millis),
         })
         .collect();

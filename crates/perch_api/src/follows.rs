@@ -15,7 +15,7 @@ use perch_domain::follows::{self as follows_domain, Answered};
 
 use crate::accounts::relationships::{Relationship, relationship_from_row};
 use crate::auth::{Auth, MaybeAuth};
-use crate::entities::account::{Account, account_from_row};
+use crate::entities::account::Account;
 use crate::pagination::{PageParams, keyed_page};
 use crate::params::Query;
 use crate::{ApiError, ApiState};
@@ -157,18 +157,23 @@ async fn remove_from_followers(
 }
 
 /// A page of accounts with Mastodon's `Link` header, by relation id.
-pub(crate) fn paged(
+pub(crate) async fn paged(
     state: &ApiState,
     path: &str,
     rows: Vec<(i64, AccountRow)>,
     limit: i64,
-) -> Response {
+) -> Result<Response, ApiError> {
     let keys: Vec<i64> = rows.iter().map(|(key, _)| *key).collect();
-    let accounts: Vec<Account> = rows
-        .iter()
-        .map(|(_, row)| account_from_row(row, &state.config.public_url))
-        .collect();
-    keyed_page(&state.config.public_url, path, &keys, accounts, limit)
+    let accounts: Vec<Account> =
+        crate::emojis::accounts(state, &rows.iter().map(|(_, row)| row).collect::<Vec<_>>())
+            .await?;
+    Ok(keyed_page(
+        &state.config.public_url,
+        path,
+        &keys,
+        accounts,
+        limit,
+    ))
 }
 
 async fn relation_list(
@@ -181,7 +186,7 @@ async fn relation_list(
     let account = account_by_path(&state, &id).await?;
     let page = params.page(40, 80);
     let rows = follows::page(&state.db, list, account.id, &page).await?;
-    Ok(paged(&state, &path, rows, page.limit))
+    paged(&state, &path, rows, page.limit).await
 }
 
 /// `GET /api/v1/accounts/:id/followers`.
@@ -215,5 +220,5 @@ async fn follow_requests(
     let me = signed_in_with(&auth, false)?;
     let page = params.page(40, 80);
     let rows = follows::page(&state.db, List::Requests, me, &page).await?;
-    Ok(paged(&state, "/api/v1/follow_requests", rows, page.limit))
+    paged(&state, "/api/v1/follow_requests", rows, page.limit).await
 }

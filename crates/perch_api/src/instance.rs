@@ -35,7 +35,7 @@ async fn custom_emojis(
             .await?
             .iter()
             .filter(|row| row.visible_in_picker)
-            .map(crate::statuses::view::custom_emoji)
+            .map(crate::emojis::custom_emoji)
             .collect(),
     ))
 }
@@ -92,5 +92,6 @@ async fn info(state: &ApiState) -> Result<InstanceInfo, ApiError> {
         media: MediaLimits::default(),
         polls: PollLimits::default(),
         rules: current_rules(state).await?,
+        vapid_public_key: state.vapid.public_key.clone(),
     })
 }

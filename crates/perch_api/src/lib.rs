@@ -20,6 +20,8 @@ pub mod auth;
 pub mod blocks;
 pub mod chats;
 pub mod client_ip;
+pub mod discovery;
+pub mod emojis;
 pub mod entities;
 pub mod error;
 pub mod follows;
@@ -32,6 +34,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod pagination;
 pub mod params;
+pub mod push;
 pub mod rate_limit;
 pub mod reports;
 pub mod search;
@@ -45,7 +48,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use state::{ApiConfig, ApiState, RegistrationMode};
+pub use state::{ApiConfig, ApiState, DomainBlocksShown, RegistrationMode};
 
 /// Every route of the client API, OAuth included.
 pub fn router(state: ApiState) -> Router {
@@ -60,6 +63,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(timelines::routes())
         .merge(lists::routes())
         .merge(notifications::routes())
+        .merge(push::routes())
+        .merge(discovery::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

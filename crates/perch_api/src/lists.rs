@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Auth;
-use crate::entities::account::account_from_row;
 use crate::entities::list::{List, list_from_row};
 use crate::pagination::{PageParams, keyed_page, link_header, paged_json};
 use crate::params::{Params, Query, lenient_bool};
@@ -155,10 +154,8 @@ async fn members(
     }
     let rows = lists::members(&state.db, list.id, &page).await?;
     let keys: Vec<i64> = rows.iter().map(|(key, _)| *key).collect();
-    let items = rows
-        .iter()
-        .map(|(_, a)| account_from_row(a, &state.config.public_url))
-        .collect();
+    let items =
+        crate::emojis::accounts(&state, &rows.iter().map(|(_, a)| a).collect::<Vec<_>>()).await?;
     if all {
         return Ok(paged_json::<crate::entities::Account>(items, None));
     }

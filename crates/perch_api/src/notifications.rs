@@ -103,6 +103,8 @@ async fn render_rows(
             reports.insert(report_id, report_entity(state, &report, &target).await?);
         }
     }
+    let emojis =
+        crate::emojis::of_accounts(&state.db, &people.values().collect::<Vec<_>>()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(from) = people.get(&row.from_account_id) else {
@@ -134,7 +136,11 @@ async fn render_rows(
             row.id,
             &row.kind,
             row.created_at,
-            account_from_row(from, &state.config.public_url),
+            crate::emojis::with_emojis(
+                account_from_row(from, &state.config.public_url),
+                from,
+                &emojis,
+            ),
             status,
             report,
         ));

@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::auth::MaybeAuth;
-use crate::entities::account::account_from_row;
 use crate::pagination::PageParams;
 use crate::params::{Query, lenient_bool};
 use crate::statuses::view::render;
@@ -127,12 +126,8 @@ async fn search(
             found_statuses = search_db::statuses(&state.db, viewer, &words, &page, offset).await?;
         }
     }
-    let base = &state.config.public_url;
-    let accounts: Vec<Value> = found_accounts
-        .iter()
-        .map(|row| serde_json::to_value(account_from_row(row, base)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::internal(&e))?;
+    let accounts =
+        crate::emojis::accounts(&state, &found_accounts.iter().collect::<Vec<_>>()).await?;
     let statuses = render(&state, viewer, &found_statuses).await?;
     Ok(Json(
         json!({ "accounts": accounts, "statuses": statuses, "hashtags": hashtags }),
@@ -202,12 +197,8 @@ async fn accounts_search(
         }
     }
     found.truncate(limit as usize);
-    let base = &state.config.public_url;
     Ok(Json(
-        found
-            .iter()
-            .map(|row| account_from_row(row, base))
-            .collect(),
+        crate::emojis::accounts(&state, &found.iter().collect::<Vec<_>>()).await?,
     ))
 }
 

@@ -21,6 +21,15 @@ pub enum RegistrationMode {
     Closed,
 }
 
+/// Who may read the servers this one blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainBlocksShown {
+    Nobody,
+    /// Signed-in users.
+    Users,
+    Everyone,
+}
+
 /// The API's settings, taken from the server's configuration.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -29,6 +38,7 @@ pub struct ApiConfig {
     /// The federation domain: host[:port] of the public URL.
     pub domain: String,
     pub registrations: RegistrationMode,
+    pub public_domain_blocks: DomainBlocksShown,
     /// Lifetime of JWT access tokens.
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh token (each use issues a new one).
@@ -53,6 +63,8 @@ pub struct ApiState {
     pub ids: Arc<IdGenerator>,
     pub config: Arc<ApiConfig>,
     pub tokens: Arc<TokenKeys>,
+    /// The key that signs Web Push requests (VAPID).
+    pub vapid: Arc<crate::push::crypto::VapidKey>,
     pub sign_in_limits: Arc<SignInLimits>,
     /// Re-authentication of a signed-in user (password change, two-factor
     /// set-up, confirmation and disabling), per client address and account.

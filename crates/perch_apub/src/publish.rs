@@ -27,7 +27,7 @@ use crate::activities::flag::build_flag;
 use crate::activities::follow::{AnswerType, build_answer, build_follow, build_undo};
 use crate::activities::like::{build_like, build_undo_of};
 use crate::activities::pin::build_pin;
-use crate::objects::person::{authority, person_from_row};
+use crate::objects::person::{authority, person_of};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -207,12 +207,10 @@ pub async fn enqueue(
             .await
         }
         Outbound::UpdateActor(actor) => {
-            let Some((row, actor_key, fields)) =
-                perch_db::actors::local_actor_in(tx, actor.account_id).await?
-            else {
-                return Err(PublishError::Url(actor.uri.clone()));
-            };
-            let person = person_from_row(&row, &actor_key, &fields)
+            let person = perch_db::actors::local_actor_in(tx, actor.account_id)
+                .await?
+                .as_ref()
+                .and_then(person_of)
                 .ok_or_else(|| PublishError::Url(actor.uri.clone()))?;
             let body = build_update_actor(&person, ids.next_id().as_i64())?;
             let inboxes = follows::follower_inboxes(tx, actor.account_id).await?;

@@ -99,9 +99,35 @@ pub async fn fetch_actor(
         remote.header_url = None;
     }
     let id = actors::upsert_remote(&state.db, state.ids.next_id(), &remote).await?;
-    let row = perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
+    // The custom emoji of its name and note, shown with the account.
+    let emojis = crate::objects::note::emojis(&person.tag);
+    if !emojis.is_empty() {
+        // The account stands without them.
+        if let Err(error) =
+            perch_domain::emojis::remember_remote(&state.domain, &remote.domain, &emojis).await
+        {
+            tracing::warn!(actor = %uri, %error, "an actor's custom emoji were not kept");
+        }
+    }
+    let mut row = perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
         .await?
         .ok_or_else(|| ResolveError::NotFound(uri.to_string()))?;
+    // Where it says it moved, when that account is known here (nothing is
+    // fetched for it: a chain of moves costs no fetches).
+    let moved_to = match &person.moved_to {
+        Some(target) => actors::find_by_uri(&state.db, target.as_str()).await?,
+        None => None,
+    };
+    if moved_to.is_some() || row.moved_to_account_id.is_some() {
+        if let Err(error) =
+            perch_domain::accounts::redirected(&state.domain, &row, moved_to.as_ref()).await
+        {
+            tracing::warn!(actor = %uri, %error, "where an actor moved was not kept");
+        }
+        row = perch_db::accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(id))
+            .await?
+            .ok_or_else(|| ResolveError::NotFound(uri.to_string()))?;
+    }
     let key = actors::key_of_account(&state.db, id)
         .await?
         .ok_or_else(|| ResolveError::NotFound(uri.to_string()))?;

@@ -445,6 +445,11 @@ const LOCAL_CONTENT: &[&str] = &[
 
 /// Record that `account_id` moved to `target_id`.
 pub async fn set_moved(tx: &mut Tx, account_id: i64, target_id: i64) -> Result<()> {
+    set_moved_to(tx, account_id, Some(target_id)).await
+}
+
+/// Record where `account_id` moved (`None`: nowhere, or back).
+pub async fn set_moved_to(tx: &mut Tx, account_id: i64, target_id: Option<i64>) -> Result<()> {
     on_tx!(tx, conn => {
         sqlx::query("UPDATE accounts SET moved_to_account_id = $2 WHERE id = $1")
             .bind(account_id)

@@ -181,13 +181,50 @@ const KEY_OF_ACCOUNT: &str = concat!(
     " FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.account_id = $1"
 );
 
-/// What a local account's actor document is made of (the account, its key
-/// and its profile fields), read in `tx`: the Update of an actor is built
-/// in the transaction of the change it announces.
-pub async fn local_actor_in(
-    tx: &mut Tx,
-    account_id: i64,
-) -> Result<Option<(AccountRow, ActorKey, Vec<crate::profiles::FieldRow>)>> {
+/// What a local account's actor document is made of: the account, its key,
+/// its profile fields, the id of the account it moved to, and this
+/// server's custom emoji that its name and note use.
+#[derive(Debug, Clone)]
+pub struct LocalActor {
+    pub row: AccountRow,
+    pub key: ActorKey,
+    pub fields: Vec<crate::profiles::FieldRow>,
+    pub moved_to: Option<String>,
+    pub emojis: Vec<crate::emojis::EmojiRow>,
+}
+
+/// The `:shortcode:`s of a profile's name and note, at most 50.
+fn profile_shortcodes(row: &AccountRow) -> Vec<String> {
+    crate::emojis::shortcodes_in(&format!("{} {}", row.display_name, row.note), 50)
+}
+
+const MOVED_TO_URI: &str = "SELECT uri FROM accounts WHERE id = $1";
+
+/// [`LocalActor`] of `row`, a local account already read.
+pub async fn local_actor(db: &Db, row: AccountRow) -> Result<Option<LocalActor>> {
+    let Some(key) = key_of_account(db, row.id).await? else {
+        return Ok(None);
+    };
+    let fields = crate::profiles::fields_of(db, row.id).await?;
+    let moved_to = match row.moved_to_account_id {
+        Some(target) => on_db!(db, pool => {
+            sqlx::query_scalar(MOVED_TO_URI).bind(target).fetch_optional(pool).await?
+        }),
+        None => None,
+    };
+    let emojis = crate::emojis::named(db, None, &profile_shortcodes(&row)).await?;
+    Ok(Some(LocalActor {
+        row,
+        key,
+        fields,
+        moved_to,
+        emojis,
+    }))
+}
+
+/// [`LocalActor`] of a local account, read in `tx`: the Update of an actor
+/// is built in the transaction of the change it announces.
+pub async fn local_actor_in(tx: &mut Tx, account_id: i64) -> Result<Option<LocalActor>> {
     let (row, key) = on_tx!(&mut *tx, conn => {
         let row: Option<AccountRow> = sqlx::query_as(concat!(
             "SELECT ", account_columns!(), " FROM accounts WHERE id = $1 AND domain IS NULL"
@@ -205,7 +242,20 @@ pub async fn local_actor_in(
         return Ok(None);
     };
     let fields = crate::profiles::fields_of_in(tx, account_id).await?;
-    Ok(Some((row, key, fields)))
+    let moved_to = match row.moved_to_account_id {
+        Some(target) => on_tx!(&mut *tx, conn => {
+            sqlx::query_scalar(MOVED_TO_URI).bind(target).fetch_optional(&mut *conn).await?
+        }),
+        None => None,
+    };
+    let emojis = crate::emojis::named_in(tx, None, &profile_shortcodes(&row)).await?;
+    Ok(Some(LocalActor {
+        row,
+        key,
+        fields,
+        moved_to,
+        emojis,
+    }))
 }
 
 /// Any account, local or remote, by actor id.

@@ -116,47 +116,82 @@ pub async fn remove_local(db: &Db, shortcode: &str) -> Result<Option<EmojiRow>> 
 
 /// The emoji of `domain` (`None`: this server's) with these shortcodes.
 pub async fn named(db: &Db, domain: Option<&str>, shortcodes: &[String]) -> Result<Vec<EmojiRow>> {
-    // Only shortcodes that could be stored: letters, digits and `_`, so
-    // the JSON list below needs no escaping.
-    let shortcodes: Vec<&String> = shortcodes.iter().filter(|s| is_shortcode(s)).collect();
-    if shortcodes.is_empty() {
+    let Some(list) = Shortcodes::of(shortcodes) else {
         return Ok(Vec::new());
-    }
-    let json = format!(
-        "[{}]",
-        shortcodes
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    };
     Ok(match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                emoji_columns!(),
-                " FROM custom_emojis \
-                 WHERE COALESCE(domain, '') = COALESCE($1, '') \
-                 AND shortcode IN (SELECT value FROM json_each($2))"
-            ))
-            .bind(domain)
-            .bind(json)
-            .fetch_all(pool)
-            .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                emoji_columns!(),
-                " FROM custom_emojis \
-                 WHERE COALESCE(domain, '') = COALESCE($1, '') AND shortcode = ANY($2)"
-            ))
-            .bind(domain)
-            .bind(shortcodes.iter().map(|s| s.as_str()).collect::<Vec<_>>())
-            .fetch_all(pool)
-            .await?
-        }
+        Db::Sqlite(pool) => list.sqlite(domain).fetch_all(pool).await?,
+        Db::Postgres(pool) => list.postgres(domain).fetch_all(pool).await?,
     })
+}
+
+/// [`named`], in a transaction.
+pub async fn named_in(
+    tx: &mut Tx,
+    domain: Option<&str>,
+    shortcodes: &[String],
+) -> Result<Vec<EmojiRow>> {
+    let Some(list) = Shortcodes::of(shortcodes) else {
+        return Ok(Vec::new());
+    };
+    Ok(match tx {
+        Tx::Sqlite(tx) => list.sqlite(domain).fetch_all(&mut **tx).await?,
+        Tx::Postgres(tx) => list.postgres(domain).fetch_all(&mut **tx).await?,
+    })
+}
+
+/// The shortcodes of a lookup, those that could be stored only: letters,
+/// digits and `_`, so the JSON list SQLite reads needs no escaping.
+struct Shortcodes<'a>(Vec<&'a str>);
+
+type EmojiQuery<'q, DB> =
+    sqlx::query::QueryAs<'q, DB, EmojiRow, <DB as sqlx::Database>::Arguments<'q>>;
+
+impl<'a> Shortcodes<'a> {
+    fn of(shortcodes: &'a [String]) -> Option<Self> {
+        let list: Vec<&str> = shortcodes
+            .iter()
+            .map(String::as_str)
+            .filter(|s| is_shortcode(s))
+            .collect();
+        (!list.is_empty()).then_some(Self(list))
+    }
+
+    fn sqlite<'q>(&self, domain: Option<&'q str>) -> EmojiQuery<'q, sqlx::Sqlite> {
+        let json = format!(
+            "[{}]",
+            self.0
+                .iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        sqlx::query_as(concat!(
+            "SELECT ",
+            emoji_columns!(),
+            " FROM custom_emojis \
+             WHERE COALESCE(domain, '') = COALESCE($1, '') \
+             AND shortcode IN (SELECT value FROM json_each($2))"
+        ))
+        .bind(domain)
+        .bind(json)
+    }
+
+    fn postgres<'q>(&self, domain: Option<&'q str>) -> EmojiQuery<'q, sqlx::Postgres> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            emoji_columns!(),
+            " FROM custom_emojis \
+             WHERE COALESCE(domain, '') = COALESCE($1, '') AND shortcode = ANY($2)"
+        ))
+        .bind(domain)
+        .bind(
+            self.0
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<String>>(),
+        )
+    }
 }
 
 /// Whether `text` can be a shortcode: 2 to 64 letters, digits or `_`.

@@ -24,6 +24,7 @@ pub mod blocks;
 pub mod bookmarks;
 pub mod chats;
 pub mod deliveries;
+pub mod discovery;
 pub mod domain_blocks;
 pub mod emojis;
 mod error;
@@ -43,6 +44,7 @@ pub mod pins;
 mod pool;
 pub mod presence;
 pub mod profiles;
+pub mod push;
 pub mod reports;
 pub mod retention;
 pub mod search;
@@ -51,6 +53,7 @@ pub mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timelines;
+pub mod transfer;
 pub mod user_events;
 pub mod users;
 

@@ -78,6 +78,17 @@ pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<Liv
         .await?
         .rows_affected()
     });
+    if inserted == 1 {
+        crate::push::enqueue_for(
+            tx,
+            new.id,
+            new.account_id,
+            new.from_account_id,
+            new.kind,
+            new.created_at,
+        )
+        .await?;
+    }
     Ok((inserted == 1).then_some(LiveEvent::Notification {
         account_id: new.account_id,
         id: new.id,
@@ -157,6 +168,7 @@ pub async fn notify_staff(
             .rows_affected()
         });
         if inserted == 1 {
+            crate::push::enqueue_for(tx, id, account_id, from, kind, now).await?;
             events.push(LiveEvent::Notification { account_id, id });
         }
     }

@@ -145,3 +145,18 @@ pub async fn rows_naming_account(db: &Db, account_id: i64) -> Vec<(String, i64)>
     }
     found
 }
+
+/// The body of the newest outbound activity of `kind` (`Update`…), as it
+/// was queued for delivery.
+pub async fn latest_outbound_of_type(db: &Db, kind: &str) -> Option<serde_json::Value> {
+    const SQL: &str = "SELECT body FROM outbound_activities ORDER BY created_at DESC, id DESC";
+    let bodies: Vec<String> = match db {
+        Db::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(SQL).fetch_all(pool).await,
+    }
+    .expect("outbound activities");
+    bodies
+        .iter()
+        .filter_map(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+        .find(|body| body["type"] == kind)
+}

@@ -191,6 +191,40 @@ pub async fn moved(
     move_local_followers(domain, old, new).await
 }
 
+/// Remote account `old` says (its actor's `movedTo`) that it moved to
+/// `new`, or, with `None`, that it has not: shown with the account, and
+/// believed only when `new` names `old` among its aliases. Its followers
+/// move only with a `Move` (see [`moved`]).
+pub async fn redirected(
+    domain: &Domain,
+    old: &AccountRow,
+    new: Option<&AccountRow>,
+) -> Result<(), DomainError> {
+    if old.domain.is_none() {
+        return Err(DomainError::forbidden(
+            "only a remote account is redirected this way",
+        ));
+    }
+    let target = new
+        .filter(|new| new.id != old.id && names_as_alias(new, &old.uri))
+        .map(|new| new.id);
+    if target == old.moved_to_account_id {
+        return Ok(());
+    }
+    let mut change = domain.begin().await?;
+    accounts::set_moved_to(&mut change.tx, old.id, target).await?;
+    change.commit().await
+}
+
+/// Whether `account`'s `alsoKnownAs` names `uri`.
+fn names_as_alias(account: &AccountRow, uri: &str) -> bool {
+    account
+        .also_known_as
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+        .is_some_and(|aliases| aliases.iter().any(|alias| alias == uri))
+}
+
 /// Other ids a local account may name (`alsoKnownAs`).
 pub const MAX_ALIASES: usize = 16;
 

@@ -35,6 +35,7 @@ pub mod emojis;
 mod error;
 pub mod federation;
 pub mod follows;
+pub mod imports;
 pub mod lists;
 pub mod media;
 pub mod moderation;

@@ -71,6 +71,8 @@ pub enum StartupError {
     InstanceActor(#[from] perch_apub::instance_actor::InstanceActorError),
     #[error("cannot build the HTTP client")]
     HttpClient(#[source] perch_apub::fetch::FetchError),
+    #[error("cannot load the Web Push (VAPID) key: {0}")]
+    PushKey(String),
 }
 
 /// A built server: storage is connected and migrated, the port is bound, and
@@ -187,6 +189,9 @@ impl Application {
                 .clone()
                 .keep_fresh(self.db.clone(), stop.clone()),
         );
+        if self.config.delivery_worker {
+            workers.spawn(perch_api::push::worker(self.api.clone(), stop.clone()));
+        }
         workers.spawn(crate::maintenance::end_mutes(
             self.api.domain.clone(),
             stop.clone(),
@@ -261,6 +266,11 @@ async fn api_state(
         ids,
         config: Arc::new(api_config(config)),
         tokens: Arc::new(tokens),
+        vapid: Arc::new(
+            perch_api::push::vapid_key(db)
+                .await
+                .map_err(|e| StartupError::PushKey(e.message().to_owned()))?,
+        ),
         domain: federation.domain.clone(),
         sign_in_limits: Arc::new(SignInLimits::new(
             (config.sign_in_attempts_per_ip, SIGN_IN_WINDOW),
@@ -284,6 +294,7 @@ pub(crate) fn api_config(config: &Config) -> ApiConfig {
         public_url: config.public_url.clone(),
         domain: config.domain(),
         registrations: config.registrations,
+        public_domain_blocks: config.public_domain_blocks,
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
         contact_email: config.contact_email.clone(),

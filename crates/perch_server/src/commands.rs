@@ -384,8 +384,8 @@ pub async fn rotate_token_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `perch queue stats`: the delivery queue, per server, and the inbound
-/// queue.
+/// `perch queue stats`: the delivery queue, per server, the inbound
+/// queue and the push queue.
 pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
     telemetry::init(&config.log);
     prepare_data_dir(&config.data_dir)?;
@@ -393,6 +393,7 @@ pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
     let now = now_millis();
     let stats = perch_db::deliveries::stats(&db, now).await;
     let inbound = perch_db::inbound::stats(&db).await;
+    let pushes = perch_db::push::pending(&db).await;
     db.close().await;
     let (totals, hosts) = stats?;
     let (waiting, retrying) = inbound?;
@@ -420,6 +421,7 @@ pub async fn queue_stats(config: Config) -> anyhow::Result<()> {
         );
     }
     println!("received: waiting {waiting}  being retried {retrying}");
+    println!("web push: waiting {}", pushes?);
     Ok(())
 }
 

@@ -31,6 +31,7 @@ const KEYS: &[&str] = &[
     "allow_private_addresses",
     "log",
     "registrations",
+    "public_domain_blocks",
     "federation_mode",
     "access_token_ttl",
     "refresh_token_ttl",
@@ -81,6 +82,9 @@ pub struct Config {
     pub log: String,
     /// Who may sign up through the API.
     pub registrations: RegistrationMode,
+    /// Who may read the servers this one blocks
+    /// (`/api/v1/instance/domain_blocks`).
+    pub public_domain_blocks: perch_api::DomainBlocksShown,
     /// Federate with every server not blocked, or only with allowed ones.
     pub federation_mode: perch_core::federation::Mode,
     pub access_token_ttl: Duration,
@@ -219,6 +223,8 @@ pub enum ConfigError {
     Log(String),
     #[error("PERCH_REGISTRATIONS: `{0}` is not one of open, approval, closed")]
     Registrations(String),
+    #[error("PERCH_PUBLIC_DOMAIN_BLOCKS: `{0}` is not one of none, users, all")]
+    PublicDomainBlocks(String),
     #[error("PERCH_FEDERATION_MODE: `{0}` is not one of open, allowlist")]
     FederationMode(String),
     #[error("PERCH_DELIVERY_LEASE must be at least 5 seconds")]
@@ -246,6 +252,7 @@ struct RawConfig {
     allow_private_addresses: Option<bool>,
     log: Option<String>,
     registrations: Option<String>,
+    public_domain_blocks: Option<String>,
     federation_mode: Option<String>,
     access_token_ttl: Option<u64>,
     refresh_token_ttl: Option<u64>,
@@ -365,6 +372,12 @@ impl RawConfig {
             "closed" => RegistrationMode::Closed,
             other => return Err(ConfigError::Registrations(other.to_owned())),
         };
+        let public_domain_blocks = match self.public_domain_blocks.as_deref().unwrap_or("none") {
+            "none" => perch_api::DomainBlocksShown::Nobody,
+            "users" => perch_api::DomainBlocksShown::Users,
+            "all" => perch_api::DomainBlocksShown::Everyone,
+            other => return Err(ConfigError::PublicDomainBlocks(other.to_owned())),
+        };
         let federation_mode = match self.federation_mode.as_deref() {
             None => perch_core::federation::Mode::Open,
             Some(name) => name
@@ -391,6 +404,7 @@ impl RawConfig {
             trusted_proxies,
             retention,
             registrations,
+            public_domain_blocks,
             federation_mode,
             access_token_ttl: Duration::from_secs(access_token_ttl),
             refresh_token_ttl: Duration::from_secs(refresh_token_ttl),

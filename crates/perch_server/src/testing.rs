@@ -62,6 +62,8 @@ pub struct TestServer {
     pub bus: Bus,
     /// The federation side's state ([`drain`] runs its queues).
     pub apub: ApubState,
+    /// The client API's state ([`drain`] runs its push queue).
+    pub api: perch_api::ApiState,
     /// The limit on concurrent image decodes (tests read its peak).
     pub image_decodes: Arc<perch_api::images::limit::DecodeLimit>,
     /// A client that does not follow redirects.
@@ -111,6 +113,7 @@ impl TestServer {
             ids: app.ids(),
             bus: app.apub().bus.clone(),
             apub: app.apub().clone(),
+            api: app.api().clone(),
             image_decodes: app.api().image_decodes.clone(),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -163,6 +166,7 @@ impl TestServer {
         self.ids = app.ids();
         self.bus = app.apub().bus.clone();
         self.apub = app.apub().clone();
+        self.api = app.api().clone();
         self.image_decodes = app.api().image_decodes.clone();
         self.stop = CancellationToken::new();
         self.server = Some(tokio::spawn(
@@ -353,9 +357,9 @@ impl Drop for TestServer {
     }
 }
 
-/// Run every server's delivery queue and inbound queue until a whole round
-/// does nothing: what was delivered is applied, and its answers (an Accept
-/// to a Follow) are delivered and applied too. Bounded in rounds.
+/// Run every server's delivery queue, inbound queue and push queue until a
+/// whole round does nothing: what was delivered is applied, and its answers
+/// (an Accept to a Follow) are delivered and applied too. Bounded in rounds.
 pub async fn drain(servers: &[&TestServer]) {
     for _ in 0..DRAIN_ROUNDS {
         let mut attempted = 0;
@@ -366,6 +370,9 @@ pub async fn drain(servers: &[&TestServer]) {
             attempted += perch_apub::inbox::queue::run_due(&server.apub, "test-drain")
                 .await
                 .expect("inbound pass");
+            attempted += perch_api::push::run_due(&server.api)
+                .await
+                .expect("push pass");
         }
         if attempted == 0 {
             return;

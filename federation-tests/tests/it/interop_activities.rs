@@ -299,3 +299,35 @@ async fn a_peertube_channel_announces_its_video_to_its_followers() {
         "{home}"
     );
 }
+
+#[tokio::test]
+async fn a_peertube_channel_may_send_the_create_of_its_video_as_its_author() {
+    let (b, peer, channel) =
+        peer_of("https://peertube.example", "peertube/actor_channel.json").await;
+    peer.actor("peertube/actor_account.json");
+    // bob follows the channel only, not the account that uploaded it.
+    peer.followed_by(&b, "bob", &channel).await;
+    let mut create = peer.fixture("peertube/create_video.json");
+    create["actor"] = channel["id"].clone();
+    create["id"] = json!(format!("{}/create", channel["id"].as_str().expect("id")));
+    assert_eq!(peer.send(&b, &channel, &create).await, StatusCode::ACCEPTED);
+    let video = as_bob_reads_it(&b, create["object"]["id"].as_str().expect("id")).await;
+    let token = b.token("bob").await;
+    let channel_id = account_id(&b, &token, channel["id"].as_str().expect("id")).await;
+    assert_eq!(video["account"]["id"], channel_id, "{video}");
+    let (_, home) = b.get("/api/v1/timelines/home", &token).await;
+    assert_eq!(home[0]["id"], video["id"], "{home}");
+
+    // One that the video does not name is refused, and nothing is stored.
+    let mut other = peer.fixture("peertube/create_video.json");
+    other["actor"] = channel["id"].clone();
+    other["id"] = json!(format!("{}/create-2", channel["id"].as_str().expect("id")));
+    other["object"]["id"] = json!("https://peertube.example/videos/watch/other");
+    other["object"]["attributedTo"] = json!(["https://peertube.example/accounts/frank"]);
+    peer.send(&b, &channel, &other).await;
+    assert!(
+        row(&b, "https://peertube.example/videos/watch/other")
+            .await
+            .is_none()
+    );
+}

@@ -21,3 +21,4 @@ mod secure_mode;
 mod signatures;
 mod slow_peers;
 mod statuses;
+mod transfer;

@@ -91,6 +91,78 @@ async fn followers_move_to_the_new_account_only_when_it_names_the_old_one() {
     assert_eq!(new_row.moved_to_account_id, None);
 }
 
+/// An actor whose document says where it moved (`movedTo`, as an
+/// `Update` of it brings) shows that it moved, when the account it names is
+/// known here and names it back; and no longer once the document stops
+/// saying so. Nobody's follows move without a `Move`.
+#[tokio::test]
+async fn an_actor_document_naming_where_it_moved_marks_it_moved() {
+    let b = Instance::start().await;
+    b.create_user("bob", PASSWORD).await;
+    let peer = Peer::serve("https://mastodon.example", &b).await;
+    let old = peer.actor("mastodon/actor_person.json");
+    peer.followed_by(&b, "bob", &old).await;
+    let bob = b.token("bob").await;
+    let old_id = account_id(&b, &bob, old["id"].as_str().expect("id")).await;
+    let update_of = |actor: &Value, n: u32| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}#updates/{n}", actor["id"].as_str().expect("id")),
+            "type": "Update",
+            "actor": actor["id"],
+            "object": actor,
+        })
+    };
+    let moved_of = |b: &Instance| {
+        let uri = old["id"].as_str().expect("id").to_owned();
+        let db = b.db.clone();
+        async move {
+            actors::find_by_uri(&db, &uri)
+                .await
+                .expect("query")
+                .expect("kept")
+                .moved_to_account_id
+        }
+    };
+
+    // Naming one that does not name it back: not believed.
+    let stranger = sibling(&peer, &old, "stranger");
+    peer.put(&stranger);
+    account_id(&b, &bob, stranger["id"].as_str().expect("id")).await;
+    let mut claimed = old.clone();
+    claimed["movedTo"] = stranger["id"].clone();
+    peer.put(&claimed);
+    assert_eq!(
+        peer.send(&b, &old, &update_of(&claimed, 1)).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(moved_of(&b).await, None);
+
+    // Naming one that does: shown as moved, and Bob still follows it.
+    let mut new = sibling(&peer, &old, "renamed");
+    new["alsoKnownAs"] = json!([old["id"]]);
+    peer.put(&new);
+    let new_id = account_id(&b, &bob, new["id"].as_str().expect("id")).await;
+    let mut redirected = old.clone();
+    redirected["movedTo"] = new["id"].clone();
+    peer.put(&redirected);
+    assert_eq!(
+        peer.send(&b, &old, &update_of(&redirected, 2)).await,
+        StatusCode::ACCEPTED
+    );
+    let (_, shown) = b.get(&format!("/api/v1/accounts/{old_id}"), &bob).await;
+    assert_eq!(shown["moved"]["id"], new_id.as_str(), "{shown}");
+    assert_eq!(relationship(&b, &bob, &old_id).await["following"], true);
+
+    // The redirect withdrawn.
+    peer.put(&old);
+    assert_eq!(
+        peer.send(&b, &old, &update_of(&old, 3)).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(moved_of(&b).await, None);
+}
+
 /// A local account moves to one on another server that names it: its
 /// followers' servers get the Move and their followers follow the new
 /// account; the old actor names where it went.
@@ -182,5 +254,25 @@ async fn a_local_account_moves_to_another_server_with_its_followers() {
         attempt(&a, &alice, json!({"acct": target, "password": PASSWORD})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "moved already"
+    );
+
+    // A later edit of the profile still says where it went.
+    let edited = a
+        .client
+        .patch(a.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&alice)
+        .json(&json!({"display_name": "Alice (moved)"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(edited.status(), StatusCode::OK);
+    let update = perch_db::testing::latest_outbound_of_type(&a.db, "Update")
+        .await
+        .expect("an Update was queued");
+    assert_eq!(update["object"]["name"], "Alice (moved)", "{update}");
+    assert_eq!(
+        update["object"]["movedTo"],
+        format!("{}/users/alice2", c.base_url),
+        "{update}"
     );
 }

@@ -264,3 +264,65 @@ async fn a_deleted_account_leaves_nothing_here_and_is_forgotten_by_the_servers_t
     let bob_now = b.get("/api/v1/accounts/verify_credentials", &bob).await.1;
     assert_eq!(bob_now["following_count"], 0, "{bob_now}");
 }
+
+/// A custom emoji in a display name or note shows with the account, here
+/// and on the servers of its followers: the actor carries an `Emoji` tag,
+/// remembered there under its server, and every rendering of the account
+/// lists it in `emojis`.
+#[tokio::test]
+async fn custom_emoji_in_a_profile_show_with_the_account_here_and_there() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    let picture = a.url("/media/emoji/blobcat-x.png");
+    perch_domain::emojis::add_local(&a.apub.domain, "blobcat", &picture, None)
+        .await
+        .expect("added");
+    let alice_on_b = bob_follows_alice(&a, &b).await;
+    let alice = a.token("alice").await;
+    let edited = a
+        .client
+        .patch(a.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&alice)
+        .json(&json!({"display_name": "Alice :blobcat:", "note": "no :unknown: here"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(edited.status(), StatusCode::OK);
+    let own: Value = edited.json().await.expect("json");
+    assert_eq!(own["emojis"][0]["shortcode"], "blobcat", "{own}");
+    assert_eq!(own["emojis"].as_array().map(Vec::len), Some(1), "{own}");
+
+    let actor: Value = a
+        .client
+        .get(a.url("/users/alice"))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(actor["tag"][0]["type"], "Emoji", "{actor}");
+    assert_eq!(actor["tag"][0]["name"], ":blobcat:", "{actor}");
+    assert_eq!(actor["tag"][0]["icon"]["url"], picture.as_str(), "{actor}");
+    drain(&[&a, &b]).await;
+
+    let bob = b.token("bob").await;
+    let seen = account(&b, &bob, &alice_on_b).await;
+    assert_eq!(seen["display_name"], "Alice :blobcat:", "{seen}");
+    assert_eq!(seen["emojis"][0]["shortcode"], "blobcat", "{seen}");
+    assert_eq!(seen["emojis"][0]["url"], picture.as_str(), "{seen}");
+    // As the author of a status, too.
+    a.post_status(&alice, json!({"status": "hello", "visibility": "public"}))
+        .await;
+    drain(&[&a, &b]).await;
+    let (_, home) = b.get("/api/v1/timelines/home", &bob).await;
+    assert_eq!(
+        home[0]["account"]["emojis"][0]["shortcode"], "blobcat",
+        "{home}"
+    );
+    // Not among B's own emoji.
+    let (_, listed) = b.get("/api/v1/custom_emojis", &bob).await;
+    assert_eq!(listed, json!([]));
+}

@@ -45,11 +45,14 @@ pub(super) async fn credential_account_of(
         language: posting.language,
         follow_requests_count,
     };
-    Ok(credential_account_with_fields(
+    let mut credential = credential_account_with_fields(
         &row,
         &fields,
         source,
         &state.config.public_url,
         user.role(),
-    ))
+    );
+    let emojis = crate::emojis::of_accounts(&state.db, &[&row]).await?;
+    credential.account = crate::emojis::with_emojis(credential.account, &row, &emojis);
+    Ok(credential)
 }

@@ -40,10 +40,11 @@ pub async fn lookup(
         .filter(|row| row.actor_type != "Application" || row.domain.is_some())
         .ok_or_else(ApiError::not_found)?;
     let fields = profiles::fields_of(&state.db, row.id).await?;
-    Ok(Json(account_with_fields(
+    let emojis = crate::emojis::of_accounts(&state.db, &[&row]).await?;
+    Ok(Json(crate::emojis::with_emojis(
+        account_with_fields(&row, &fields, &state.config.public_url),
         &row,
-        &fields,
-        &state.config.public_url,
+        &emojis,
     )))
 }
 

@@ -34,7 +34,7 @@ pub struct MoveParams {
     password: Option<String>,
 }
 
-async fn me(state: &ApiState, auth: &Auth) -> Result<AccountRow, ApiError> {
+pub(super) async fn me(state: &ApiState, auth: &Auth) -> Result<AccountRow, ApiError> {
     accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(auth.account_id()?))
         .await?
         .ok_or_else(ApiError::not_found)

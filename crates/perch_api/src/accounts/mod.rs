@@ -9,6 +9,7 @@ pub mod relationships;
 mod security;
 mod show;
 mod signup;
+mod transfer;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,6 +30,23 @@ pub fn routes() -> Router<ApiState> {
                 .delete(migration::remove_alias),
         )
         .route("/api/v1/perch/move", post(migration::move_account))
+        .route(
+            "/api/v1/perch/exports/follows.csv",
+            get(transfer::export_follows),
+        )
+        .route(
+            "/api/v1/perch/exports/mutes.csv",
+            get(transfer::export_mutes),
+        )
+        .route(
+            "/api/v1/perch/exports/blocks.csv",
+            get(transfer::export_blocks),
+        )
+        .route(
+            "/api/v1/perch/imports",
+            post(transfer::import)
+                .layer(DefaultBodyLimit::max(transfer::MAX_FILE_BYTES + 64 * 1024)),
+        )
         .route("/api/v1/perch/two_factor/setup", post(security::setup))
         .route("/api/v1/perch/two_factor/confirm", post(security::confirm))
         .route("/api/v1/perch/two_factor/disable", post(security::disable))

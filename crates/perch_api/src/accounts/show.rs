@@ -7,7 +7,7 @@ use perch_core::id::Id;
 use perch_db::{accounts, profiles};
 
 use crate::auth::MaybeAuth;
-use crate::entities::account::{Account, account_from_row, account_with_fields};
+use crate::entities::account::{Account, account_with_fields};
 use crate::{ApiError, ApiState};
 
 pub async fn show(
@@ -21,13 +21,15 @@ pub async fn show(
         .filter(|row| row.actor_type != "Application" || row.domain.is_some())
         .ok_or_else(ApiError::not_found)?;
     let fields = profiles::fields_of(&state.db, row.id).await?;
-    let mut account = account_with_fields(&row, &fields, &state.config.public_url);
+    let emojis = crate::emojis::of_accounts(&state.db, &[&row]).await?;
+    let mut account = crate::emojis::with_emojis(
+        account_with_fields(&row, &fields, &state.config.public_url),
+        &row,
+        &emojis,
+    );
     if let Some(target) = row.moved_to_account_id {
         if let Some(target) = accounts::find_by_id(&state.db, Id::from_i64(target)).await? {
-            account.moved = Some(Box::new(account_from_row(
-                &target,
-                &state.config.public_url,
-            )));
+            account.moved = Some(Box::new(crate::emojis::account(&state, &target).await?));
         }
     }
     Ok(Json(account))

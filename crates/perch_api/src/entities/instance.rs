@@ -53,6 +53,8 @@ pub struct InstanceInfo {
     pub polls: PollLimits,
     /// The server's rules, in their order.
     pub rules: Vec<Rule>,
+    /// The Web Push (VAPID) public key, base64url.
+    pub vapid_public_key: String,
 }
 
 /// Upload limits; serialized as-is as `configuration.media_attachments`.
@@ -238,7 +240,7 @@ pub struct Urls {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Vapid {
-    /// Empty until Web Push exists.
+    /// The key push subscriptions are made for (`applicationServerKey`).
     pub public_key: String,
 }
 
@@ -344,7 +346,7 @@ pub fn instance_v2(info: &InstanceInfo) -> InstanceV2 {
                 status: None,
             },
             vapid: Vapid {
-                public_key: String::new(),
+                public_key: info.vapid_public_key.clone(),
             },
             accounts: AccountLimits {
                 max_featured_tags: info.max_featured_tags,
@@ -457,6 +459,7 @@ mod tests {
             media: MediaLimits::default(),
             polls: PollLimits::default(),
             rules: Vec::new(),
+            vapid_public_key: "BPushKey".to_owned(),
         }
     }
 
@@ -517,7 +520,7 @@ mod tests {
         assert_eq!(json["contact"]["email"], "admin@perch.example");
         assert_eq!(json["contact"]["account"], Value::Null);
         let configuration = &json["configuration"];
-        assert_eq!(configuration["vapid"]["public_key"], "");
+        assert_eq!(configuration["vapid"]["public_key"], "BPushKey");
         assert_eq!(configuration["translation"]["enabled"], false);
         assert_eq!(configuration["accounts"]["max_pinned_statuses"], 5);
     }

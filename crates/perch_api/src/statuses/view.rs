@@ -9,7 +9,6 @@ use perch_db::accounts::{self, AccountRow};
 use perch_db::favourites;
 use perch_db::statuses::{self, StatusRow};
 
-use crate::entities::CustomEmoji;
 use crate::entities::media::{MediaAttachment, media_attachment};
 use crate::entities::status::{Status, StatusParts, ViewerState, status_from_parts};
 use crate::{ApiError, ApiState};
@@ -71,7 +70,23 @@ pub async fn render(
         .await?
         .into_iter()
         .collect();
-    let emojis = emojis_of(db, &by_id, &authors).await?;
+    let emojis = crate::emojis::named_in(
+        db,
+        by_id
+            .values()
+            .filter_map(|row| {
+                let author = authors.get(&row.account_id)?;
+                Some((
+                    row.id,
+                    author.domain.as_deref(),
+                    format!("{} {}", row.spoiler_text, row.content),
+                ))
+            })
+            .collect(),
+    )
+    .await?;
+    let account_emojis =
+        crate::emojis::of_accounts(db, &authors.values().collect::<Vec<_>>()).await?;
     // Only one's own statuses can be one's pins.
     let own: Vec<i64> = rows
         .iter()
@@ -109,6 +124,9 @@ pub async fn render(
             &state.config.public_url,
         );
         status.emojis = emojis.get(&row.id).cloned().unwrap_or_default();
+        if let Some(list) = account_emojis.get(&author.id) {
+            status.account.emojis = list.clone();
+        }
         Some(status)
     };
     let mut out = Vec::with_capacity(rows.len());
@@ -125,60 +143,6 @@ pub async fn render(
         out.extend(status);
     }
     Ok(out)
-}
-
-/// The custom emoji each status's text uses, from its author's server's
-/// (one query per server among the statuses).
-async fn emojis_of(
-    db: &perch_db::Db,
-    statuses: &HashMap<i64, &StatusRow>,
-    authors: &HashMap<i64, AccountRow>,
-) -> Result<HashMap<i64, Vec<CustomEmoji>>, ApiError> {
-    let mut by_server: HashMap<Option<&str>, Vec<(i64, Vec<String>)>> = HashMap::new();
-    for row in statuses.values() {
-        let codes = perch_db::emojis::shortcodes_in(
-            &format!("{} {}", row.spoiler_text, row.content),
-            perch_domain::emojis::MAX_PER_NOTE,
-        );
-        let Some(author) = authors.get(&row.account_id) else {
-            continue;
-        };
-        if !codes.is_empty() {
-            by_server
-                .entry(author.domain.as_deref())
-                .or_default()
-                .push((row.id, codes));
-        }
-    }
-    let mut found = HashMap::new();
-    for (server, wanted) in by_server {
-        let mut all: Vec<String> = wanted.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
-        all.sort();
-        all.dedup();
-        let known = perch_db::emojis::named(db, server, &all).await?;
-        for (status_id, codes) in wanted {
-            let list: Vec<CustomEmoji> = known
-                .iter()
-                .filter(|e| codes.contains(&e.shortcode))
-                .map(custom_emoji)
-                .collect();
-            if !list.is_empty() {
-                found.insert(status_id, list);
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// Mastodon's CustomEmoji.
-pub fn custom_emoji(row: &perch_db::emojis::EmojiRow) -> CustomEmoji {
-    CustomEmoji {
-        shortcode: row.shortcode.clone(),
-        url: row.image_url.clone(),
-        static_url: row.image_url.clone(),
-        visible_in_picker: row.visible_in_picker,
-        category: row.category.clone(),
-    }
 }
 
 /// One status, rendered.

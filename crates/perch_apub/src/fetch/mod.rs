@@ -277,6 +277,18 @@ impl Fetcher {
             HeaderValue::from_str(content_type)
                 .map_err(|_| FetchError::InvalidHeader("Content-Type"))?,
         );
+        self.post_with_headers(url, headers, body, signer).await
+    }
+
+    /// [`Fetcher::post`] with the request's headers given whole (a Web
+    /// Push, whose encoding needs several).
+    pub async fn post_with_headers(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        signer: Option<&dyn RequestSigner>,
+    ) -> Result<u16, FetchError> {
         let exchange = async {
             let response = self
                 .send(Method::POST, url, headers, Some(body), signer)

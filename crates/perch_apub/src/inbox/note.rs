@@ -52,7 +52,7 @@ pub(super) fn checked_note(
     object: &Value,
     actor: &Url,
 ) -> Result<Option<ReceivedNote>, InboxError> {
-    let note = match parse_note(object) {
+    let mut note = match parse_note(object) {
         Ok(note) => note,
         Err(error) => {
             tracing::debug!(%error, "ignoring an object we do not store");
@@ -60,9 +60,18 @@ pub(super) fn checked_note(
         }
     };
     if note.attributed_to != *actor {
-        return Err(InboxError::Forbidden(
-            "the note is not the actor's".to_owned(),
-        ));
+        // PeerTube names a video's account and its channel: either of them
+        // may send it, as its author.
+        let named = crate::objects::shapes::items(&object["attributedTo"])
+            .into_iter()
+            .filter_map(crate::objects::shapes::id_of)
+            .any(|author| author == *actor);
+        if !named {
+            return Err(InboxError::Forbidden(
+                "the note is not the actor's".to_owned(),
+            ));
+        }
+        note.attributed_to = actor.clone();
     }
     if !same_origin(&note.id, actor) {
         return Err(InboxError::Forbidden(

@@ -59,6 +59,16 @@ pub fn addressing(note: &StatusNote) -> (Vec<String>, Vec<String>) {
     }
 }
 
+/// The `Emoji` tag of one of this server's custom emoji.
+pub fn emoji_tag(shortcode: &str, url: &str) -> Value {
+    json!({
+        "id": url,
+        "type": "Emoji",
+        "name": format!(":{shortcode}:"),
+        "icon": { "type": "Image", "url": url },
+    })
+}
+
 /// The Note of a local status.
 pub fn build_note(note: &StatusNote) -> Value {
     let (to, cc) = addressing(note);
@@ -70,14 +80,11 @@ pub fn build_note(note: &StatusNote) -> Value {
     tags.extend(note.tags.iter().map(
         |(name, href)| json!({ "type": "Hashtag", "href": href, "name": format!("#{name}") }),
     ));
-    tags.extend(note.emojis.iter().map(|(shortcode, url)| {
-        json!({
-            "id": url,
-            "type": "Emoji",
-            "name": format!(":{shortcode}:"),
-            "icon": { "type": "Image", "url": url },
-        })
-    }));
+    tags.extend(
+        note.emojis
+            .iter()
+            .map(|(shortcode, url)| emoji_tag(shortcode, url)),
+    );
     let attachments: Vec<Value> = note
         .attachments
         .iter()
@@ -474,8 +481,9 @@ pub fn visibility_of(note: &ReceivedNote, followers_url: Option<&str>) -> Visibi
     }
 }
 
-/// Text of a summary that some servers send as HTML.
-fn plain_text(text: &str) -> String {
+/// Text of HTML (a summary that some servers send as HTML, a status for a
+/// push notification), at most 1,000 characters.
+pub fn plain_text(text: &str) -> String {
     let cleaned = ammonia::Builder::empty().clean(text).to_string();
     cleaned
         .replace("&amp;", "&")

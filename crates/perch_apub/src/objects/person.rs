@@ -2,7 +2,7 @@
 
 use perch_core::time::UnixMillis;
 use perch_db::accounts::AccountRow;
-use perch_db::actors::{ActorKey, RemoteActor};
+use perch_db::actors::{ActorKey, LocalActor, RemoteActor};
 use perch_db::profiles::FieldRow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -95,6 +95,9 @@ pub struct Person {
         deserialize_with = "skip_bad_items"
     )]
     pub attachment: Vec<PropertyValue>,
+    /// Tags: the `Emoji` of the name and summary (any other is ignored).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub tag: Value,
     /// What the actor's server takes beyond ActivityPub (Pleroma's
     /// `acceptsChatMessages`).
     #[serde(
@@ -281,8 +284,28 @@ pub fn aliases_of(row: &AccountRow) -> Vec<Url> {
 /// Actor types, as servers send them.
 pub const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
 
-/// Our actor document for a local account, with its profile fields as
-/// `PropertyValue` attachments.
+/// Our actor document for a local account: its profile fields as
+/// `PropertyValue` attachments, the custom emoji of its name and note as
+/// `Emoji` tags, and where it moved, if it did.
+pub fn person_of(actor: &LocalActor) -> Option<Person> {
+    let mut person = person_from_row(&actor.row, &actor.key, &actor.fields)?;
+    person.moved_to = actor
+        .moved_to
+        .as_deref()
+        .and_then(|uri| Url::parse(uri).ok());
+    if !actor.emojis.is_empty() {
+        person.tag = Value::Array(
+            actor
+                .emojis
+                .iter()
+                .map(|emoji| super::note::emoji_tag(&emoji.shortcode, &emoji.image_url))
+                .collect(),
+        );
+    }
+    Some(person)
+}
+
+/// The document of [`person_of`] without tags or `movedTo`.
 pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) -> Option<Person> {
     let id = Url::parse(&row.uri).ok()?;
     let inbox = Url::parse(row.inbox_url.as_deref()?).ok()?;
@@ -329,6 +352,7 @@ pub fn person_from_row(row: &AccountRow, key: &ActorKey, fields: &[FieldRow]) ->
                 value: field.value.clone(),
             })
             .collect(),
+        tag: Value::Null,
         capabilities: (row.actor_type == "Person").then_some(Capabilities {
             accepts_chat_messages: Some(true),
         }),

@@ -14,7 +14,7 @@ use crate::ApubState;
 use crate::activities::AS_CONTEXT;
 use crate::objects::ACTIVITY_JSON;
 use crate::objects::note::timestamp;
-use crate::objects::person::person_from_row;
+use crate::objects::person::person_of;
 
 /// Whether the request asks for ActivityPub JSON (`application/activity+json`
 /// or `application/ld+json` with the ActivityStreams profile, as servers
@@ -81,25 +81,14 @@ pub async fn instance_actor(State(state): State<ApubState>) -> Response {
 }
 
 async fn document(state: &ApubState, row: &AccountRow) -> Response {
-    let key = match actors::key_of_account(&state.db, row.id).await {
-        Ok(Some(key)) => key,
+    let actor = match actors::local_actor(&state.db, row.clone()).await {
+        Ok(Some(actor)) => actor,
         Ok(None) => return not_found(),
         Err(error) => return internal(&error),
     };
-    let fields = match perch_db::profiles::fields_of(&state.db, row.id).await {
-        Ok(fields) => fields,
-        Err(error) => return internal(&error),
-    };
-    let Some(mut person) = person_from_row(row, &key, &fields) else {
+    let Some(person) = person_of(&actor) else {
         return internal(&"stored actor has invalid URLs");
     };
-    // A moved account names where it went.
-    if let Some(target) = row.moved_to_account_id {
-        match accounts::find_by_id(&state.db, perch_core::id::Id::from_i64(target)).await {
-            Ok(target) => person.moved_to = target.and_then(|t| url::Url::parse(&t.uri).ok()),
-            Err(error) => return internal(&error),
-        }
-    }
     let mut response = Json(person).into_response();
     let headers = response.headers_mut();
     headers.insert(
