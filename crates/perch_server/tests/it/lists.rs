@@ -473,6 +473,9 @@ async fn an_exclusive_lists_members_are_left_out_of_the_home_timeline() {
         &format!("stream=user&access_token={}", ann.token),
     )
     .await;
+    // Once a frame is answered, the connection has finished opening (its
+    // presence is announced) and the posts do not race with it.
+    send_and_sync(&mut ws, json!({"type": "subscribe", "stream": "user"})).await;
     post_status(&app, &ben.token, json!({"status": "ben live"})).await;
     post_status(&app, &cat.token, json!({"status": "cat live"})).await;
     let update = next_event(&mut ws, json!(["user"]), "update").await;
