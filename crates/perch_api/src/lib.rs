@@ -27,6 +27,7 @@ pub mod error;
 pub mod follows;
 pub mod images;
 pub mod instance;
+pub mod lists;
 pub mod media;
 pub mod media_files;
 pub mod notifications;
@@ -60,6 +61,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(reports::routes())
         .merge(statuses::routes())
         .merge(timelines::routes())
+        .merge(lists::routes())
         .merge(notifications::routes())
         .merge(push::routes())
         .merge(discovery::routes())

@@ -1,5 +1,5 @@
-//! Media uploads: `POST /api/v2/media` (and v1), `GET` and `PUT
-//! /api/v1/media/:id`.
+//! Media uploads: `POST /api/v2/media` (and v1), `GET`, `PUT` and
+//! `DELETE /api/v1/media/:id`.
 //!
 //! An upload's type is decided by its bytes. It is decoded (off the async
 //! runtime) with limits on its dimensions, so a small file that claims
@@ -40,7 +40,7 @@ pub fn routes() -> Router<ApiState> {
             "/api/v1/media",
             post(upload).layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + 1024 * 1024)),
         )
-        .route("/api/v1/media/{id}", get(show).put(update))
+        .route("/api/v1/media/{id}", get(show).put(update).delete(delete))
 }
 
 /// `focus=x,y`, each in [-1, 1].
@@ -299,6 +299,29 @@ async fn update(
     .await?;
     let row = own(&state, me, &id).await?;
     Ok(Json(media_attachment(&row)))
+}
+
+/// `DELETE /api/v1/media/:id`: an upload no status uses yet, with its
+/// files. Answers `{}`.
+async fn delete(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.require("write:media")?;
+    let me = auth.account_id()?;
+    let row = own(&state, me, &id).await?;
+    // Attached meanwhile: the status keeps it.
+    if row.status_id.is_some() || !media::delete_unattached(&state.db, row.id, me).await? {
+        return Err(ApiError::unprocessable(
+            "Media attachment is currently used by a status",
+        ));
+    }
+    media_files::remove_stored(&state.config, &row.url).await;
+    if let Some(preview) = &row.preview_url {
+        media_files::remove_stored(&state.config, preview).await;
+    }
+    Ok(Json(serde_json::json!({})))
 }
 
 #[cfg(test)]

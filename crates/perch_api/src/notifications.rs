@@ -43,6 +43,7 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/v1/notifications", get(list))
         .route("/api/v1/notifications/clear", post(clear))
+        .route("/api/v1/notifications/unread_count", get(unread_count))
         .route("/api/v1/notifications/{id}", get(show))
         .route("/api/v1/notifications/{id}/dismiss", post(dismiss))
         .route("/api/v1/markers", get(get_markers).post(set_markers))
@@ -236,6 +237,55 @@ async fn clear(
     auth.require("write:notifications")?;
     notifications::clear(&state.db, auth.account_id()?).await?;
     Ok(Json(serde_json::json!({})))
+}
+
+/// Unread notifications counted at most, unless `limit` says otherwise.
+const DEFAULT_UNREAD_LIMIT: i64 = 100;
+const MAX_UNREAD_LIMIT: i64 = 1000;
+
+#[derive(Debug, Default, Deserialize)]
+struct UnreadParams {
+    limit: Option<String>,
+    #[serde(default, rename = "types[]", alias = "types")]
+    types: Vec<String>,
+    #[serde(default, rename = "exclude_types[]", alias = "exclude_types")]
+    exclude_types: Vec<String>,
+}
+
+/// `GET /api/v1/notifications/unread_count`: the notifications newer than
+/// the `notifications` marker (all of them without one), up to `limit`,
+/// as `{"count": n}`.
+async fn unread_count(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(params): Query<UnreadParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.require("read:notifications")?;
+    let me = auth.account_id()?;
+    let limit = params
+        .limit
+        .as_deref()
+        .and_then(|l| l.trim().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_UNREAD_LIMIT)
+        .clamp(1, MAX_UNREAD_LIMIT);
+    let read_up_to = notifications::markers(&state.db, me)
+        .await?
+        .into_iter()
+        .find(|m| m.timeline == "notifications")
+        .map(|m| m.last_read_id);
+    let filter = TypeFilter {
+        include: known(&params.types),
+        exclude: known(&params.exclude_types),
+    };
+    if !params.types.is_empty() && filter.include.is_empty() {
+        return Ok(Json(serde_json::json!({ "count": 0 })));
+    }
+    let page = perch_db::page::Page {
+        since_id: read_up_to,
+        ..perch_db::page::Page::newest(limit)
+    };
+    let unread = notifications::page(&state.db, me, &filter, &page).await?;
+    Ok(Json(serde_json::json!({ "count": unread.len() })))
 }
 
 const MARKER_TIMELINES: &[&str] = &["home", "notifications"];

@@ -5,6 +5,10 @@
 //! every word of the query), and hashtags used here that start with it.
 //! Fetching from other servers and searching statuses by their words are
 //! for signed-in users only, as in Mastodon.
+//!
+//! `GET /api/v1/accounts/search` is the accounts half alone, for signed-in
+//! users (the completion of a mention, a list's member picker), with
+//! `following=true` to keep to the accounts one follows.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -29,7 +33,9 @@ const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 40;
 
 pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/v2/search", get(search))
+    Router::new()
+        .route("/api/v2/search", get(search))
+        .route("/api/v1/accounts/search", get(accounts_search))
 }
 
 #[derive(Deserialize)]
@@ -91,7 +97,7 @@ async fn search(
             let exact = find_account(&state, query, resolve).await?;
             let prefix = query.trim_start_matches('@');
             let named = if offset == 0 && !prefix.contains('@') {
-                search_db::accounts(&state.db, prefix, viewer, page.limit).await?
+                search_db::accounts(&state.db, prefix, viewer, false, page.limit).await?
             } else {
                 Vec::new()
             };
@@ -125,6 +131,74 @@ async fn search(
     let statuses = render(&state, viewer, &found_statuses).await?;
     Ok(Json(
         json!({ "accounts": accounts, "statuses": statuses, "hashtags": hashtags }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AccountSearchParams {
+    q: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    resolve: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    following: Option<bool>,
+}
+
+/// Accounts asked for at once, unless `limit` says otherwise.
+const DEFAULT_ACCOUNTS: i64 = 40;
+const MAX_ACCOUNTS: i64 = 80;
+
+/// `GET /api/v1/accounts/search`: the account an address or actor URL
+/// names (fetched with `resolve=true`), then the accounts whose names
+/// start with `q`.
+async fn accounts_search(
+    State(state): State<ApiState>,
+    auth: crate::auth::Auth,
+    Query(params): Query<AccountSearchParams>,
+) -> Result<Json<Vec<crate::entities::Account>>, ApiError> {
+    auth.require_any(&["read:accounts"])?;
+    let me = auth.account_id()?;
+    let query = params.q.unwrap_or_default();
+    let query = query.trim();
+    let number = |text: Option<&str>, default: i64| -> Result<i64, ApiError> {
+        match text.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => text
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request("limit and offset must be numbers")),
+            None => Ok(default),
+        }
+    };
+    let limit = number(params.limit.as_deref(), DEFAULT_ACCOUNTS)?.clamp(1, MAX_ACCOUNTS);
+    let offset = number(params.offset.as_deref(), 0)?.clamp(0, 10 * MAX_ACCOUNTS);
+    if query.is_empty() {
+        return Ok(Json(Vec::new()));
+    }
+    let following = params.following.unwrap_or(false);
+    let mut found: Vec<accounts::AccountRow> = Vec::new();
+    if offset == 0 {
+        if let Some(row) = find_account(&state, query, params.resolve.unwrap_or(false)).await? {
+            let shown = !following
+                || perch_db::follows::find(&state.db, perch_db::follows::Kind::Follow, me, row.id)
+                    .await?
+                    .is_some();
+            if shown && row.suspended_at.is_none() {
+                found.push(row);
+            }
+        }
+    }
+    let prefix = query.trim_start_matches('@');
+    if !prefix.contains('@') && Url::parse(query).is_err() {
+        let named = search_db::accounts(&state.db, prefix, me, following, offset + limit).await?;
+        for row in named.into_iter().skip(offset as usize) {
+            if !found.iter().any(|a| a.id == row.id) {
+                found.push(row);
+            }
+        }
+    }
+    found.truncate(limit as usize);
+    Ok(Json(
+        crate::emojis::accounts(&state, &found.iter().collect::<Vec<_>>()).await?,
     ))
 }
 

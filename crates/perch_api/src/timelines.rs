@@ -1,5 +1,5 @@
 //! Timelines: home, public, hashtag, an account's statuses, and one's
-//! favourites, newest first, paged with `Link` headers.
+//! favourites and bookmarks, newest first, paged with `Link` headers.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -28,6 +28,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/timelines/tag/{hashtag}", get(tag))
         .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
         .route("/api/v1/favourites", get(liked))
+        .route("/api/v1/bookmarks", get(bookmarked))
 }
 
 fn viewer(auth: &MaybeAuth) -> Result<i64, ApiError> {
@@ -218,6 +219,23 @@ async fn liked(
     let page = params.page(DEFAULT_LIMIT, MAX_LIMIT);
     let rows = favourites::liked_statuses(&state.db, me, &page).await?;
     let base = format!("{}api/v1/favourites", state.config.public_url);
+    let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.0, o.0));
+    let link = link_header(&base, "", bounds, rows.len(), page.limit);
+    let statuses: Vec<StatusRow> = rows.into_iter().map(|(_, s)| s).collect();
+    Ok(paged_json(render(&state, me, &statuses).await?, link))
+}
+
+/// `GET /api/v1/bookmarks`: paged by when the bookmark was made.
+async fn bookmarked(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(params): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    auth.require_any(&["read:bookmarks"])?;
+    let me = auth.account_id()?;
+    let page = params.page(DEFAULT_LIMIT, MAX_LIMIT);
+    let rows = perch_db::bookmarks::bookmarked_statuses(&state.db, me, &page).await?;
+    let base = format!("{}api/v1/bookmarks", state.config.public_url);
     let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.0, o.0));
     let link = link_header(&base, "", bounds, rows.len(), page.limit);
     let statuses: Vec<StatusRow> = rows.into_iter().map(|(_, s)| s).collect();

@@ -414,6 +414,10 @@ const COUNTERS_WITHOUT: &[&str] = &[
 const LOCAL_CONTENT: &[&str] = &[
     "DELETE FROM statuses WHERE account_id = $1",
     "DELETE FROM favourites WHERE account_id = $1",
+    "DELETE FROM bookmarks WHERE account_id = $1",
+    "DELETE FROM lists WHERE account_id = $1",
+    "DELETE FROM list_accounts WHERE account_id = $1",
+    "DELETE FROM account_notes WHERE account_id = $1 OR target_account_id = $1",
     "DELETE FROM status_mentions WHERE account_id = $1",
     "DELETE FROM home_feed WHERE account_id = $1",
     "DELETE FROM notifications WHERE account_id = $1 OR from_account_id = $1",

@@ -102,8 +102,39 @@ pub async fn delete_follow(
     if removed.is_some() {
         adjust_counters(tx, account_id, target_id, -1).await?;
         statuses::remove_from_home(tx, account_id, target_id).await?;
+        crate::lists::unfollowed(tx, account_id, target_id).await?;
     }
     Ok(removed)
+}
+
+/// Whether `account_id` follows `target_id`, holding the follow until `tx`
+/// ends (PostgreSQL locks the row), so that what `tx` adds on the strength
+/// of it cannot outlive an unfollow that runs at the same time: the
+/// unfollow waits, then sees what `tx` wrote. SQLite runs one writer at a
+/// time anyway.
+pub async fn hold_follow(tx: &mut Tx, account_id: i64, target_id: i64) -> Result<bool> {
+    let found: Option<i64> = match tx {
+        Tx::Sqlite(tx) => {
+            sqlx::query_scalar(
+                "SELECT id FROM follows WHERE account_id = $1 AND target_account_id = $2",
+            )
+            .bind(account_id)
+            .bind(target_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar(
+                "SELECT id FROM follows WHERE account_id = $1 AND target_account_id = $2 \
+                 FOR UPDATE",
+            )
+            .bind(account_id)
+            .bind(target_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        }
+    };
+    Ok(found.is_some())
 }
 
 /// Remove a pending request. Returns the removed row.

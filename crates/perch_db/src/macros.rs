@@ -184,3 +184,34 @@ macro_rules! publicly_shown {
          AND (pa.silenced_at IS NOT NULL OR pa.suspended_at IS NOT NULL))"
     };
 }
+
+/// The status `s` is not by a member of one of the exclusive lists of the
+/// account bound at `$v`: those members' statuses are read in the list,
+/// not in the home timeline.
+macro_rules! not_in_exclusive_list {
+    ($v:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM list_accounts xa JOIN lists xl ON xl.id = xa.list_id \
+             WHERE xa.account_id = s.account_id AND xl.account_id = ",
+            $v,
+            " AND xl.exclusive = TRUE)"
+        )
+    };
+}
+
+/// Whether the list `l` shows its member's status `s`: anything but a
+/// reply to someone else, and such a reply when it answers the list's
+/// owner, or, by the list's `replies_policy`, an account the owner follows
+/// (`followed`) or a member of the list (`list`); `none` shows no other
+/// replies.
+macro_rules! list_takes {
+    () => {
+        "(s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id = s.account_id \
+          OR s.in_reply_to_account_id = l.account_id \
+          OR (l.replies_policy = 'followed' AND EXISTS (SELECT 1 FROM follows rf \
+              WHERE rf.account_id = l.account_id \
+                AND rf.target_account_id = s.in_reply_to_account_id)) \
+          OR (l.replies_policy = 'list' AND EXISTS (SELECT 1 FROM list_accounts rl \
+              WHERE rl.list_id = l.id AND rl.account_id = s.in_reply_to_account_id)))"
+    };
+}

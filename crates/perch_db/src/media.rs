@@ -187,3 +187,18 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
     });
     Ok(())
 }
+
+/// Delete `account_id`'s upload `id` if no status uses it; false when there
+/// is no such unattached upload.
+pub async fn delete_unattached(db: &Db, id: i64, account_id: i64) -> Result<bool> {
+    Ok(on_db!(db, pool => {
+        sqlx::query(
+            "DELETE FROM media_attachments WHERE id = $1 AND account_id = $2 AND status_id IS NULL",
+        )
+        .bind(id)
+        .bind(account_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    }) == 1)
+}

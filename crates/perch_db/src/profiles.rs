@@ -163,6 +163,8 @@ pub struct RelationshipRow {
     pub muting_notifications: bool,
     /// `me` blocks `id`'s server.
     pub domain_blocking: bool,
+    /// `me`'s private note about `id` (empty: none).
+    pub note: String,
 }
 
 /// The columns of [`RelationshipRow`] for the accounts `a`, seen by `$1`.
@@ -183,7 +185,9 @@ macro_rules! relationship_select {
            m.account_id IS NOT NULL AS muting, \
            COALESCE(m.hide_notifications, FALSE) AS muting_notifications, \
            EXISTS (SELECT 1 FROM account_domain_blocks d \
-                   WHERE d.account_id = $1 AND d.domain = a.domain) AS domain_blocking \
+                   WHERE d.account_id = $1 AND d.domain = a.domain) AS domain_blocking, \
+           COALESCE((SELECT n.comment FROM account_notes n \
+                     WHERE n.account_id = $1 AND n.target_account_id = a.id), '') AS note \
          FROM accounts a \
          LEFT JOIN follows f ON f.account_id = $1 AND f.target_account_id = a.id \
          LEFT JOIN follow_requests r ON r.account_id = $1 AND r.target_account_id = a.id \
@@ -219,4 +223,37 @@ pub async fn relationships(db: &Db, me: i64, ids: &[i64]) -> Result<Vec<Relation
                 .await?
         }
     })
+}
+
+/// Set `account_id`'s private note about `target_id`; an empty one
+/// removes it.
+pub async fn set_note(
+    db: &Db,
+    account_id: i64,
+    target_id: i64,
+    comment: &str,
+    now: UnixMillis,
+) -> Result<()> {
+    on_db!(db, pool => {
+        if comment.is_empty() {
+            sqlx::query("DELETE FROM account_notes WHERE account_id = $1 AND target_account_id = $2")
+                .bind(account_id)
+                .bind(target_id)
+                .execute(pool)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO account_notes (account_id, target_account_id, comment, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, target_account_id) \
+                 DO UPDATE SET comment = excluded.comment, updated_at = excluded.updated_at",
+            )
+            .bind(account_id)
+            .bind(target_id)
+            .bind(comment)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        }
+    });
+    Ok(())
 }

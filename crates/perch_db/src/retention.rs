@@ -140,3 +140,35 @@ pub async fn home_feeds(db: &Db, keep: i64) -> Result<u64> {
     }
     Ok(deleted)
 }
+
+/// List timelines longer than `keep` entries lose their oldest, a batch at
+/// a time. A list's timeline ends there, as Mastodon's do.
+pub async fn list_feeds(db: &Db, keep: i64) -> Result<u64> {
+    let long: Vec<i64> = on_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT list_id FROM list_feed GROUP BY list_id HAVING COUNT(*) > $1 LIMIT 100",
+        )
+        .bind(keep)
+        .fetch_all(pool)
+        .await?
+    });
+    let mut deleted = 0;
+    for list_id in long {
+        deleted += on_db!(db, pool => {
+            sqlx::query(
+                "DELETE FROM list_feed WHERE list_id = $1 AND status_id IN (\
+                   SELECT status_id FROM list_feed WHERE list_id = $1 AND status_id < (\
+                     SELECT status_id FROM list_feed WHERE list_id = $1 \
+                     ORDER BY status_id DESC LIMIT 1 OFFSET $2) \
+                   ORDER BY status_id LIMIT $3)",
+            )
+            .bind(list_id)
+            .bind(keep - 1)
+            .bind(BATCH)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+    }
+    Ok(deleted)
+}

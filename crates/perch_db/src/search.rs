@@ -181,19 +181,28 @@ pub async fn tags(db: &Db, prefix: &str, limit: i64) -> Result<Vec<String>> {
 
 /// Accounts whose username or display name starts with `prefix`, local
 /// ones first, then the most followed; none that is suspended, nor kept
-/// from `viewer` (0: nobody).
-pub async fn accounts(db: &Db, prefix: &str, viewer: i64, limit: i64) -> Result<Vec<AccountRow>> {
+/// from `viewer` (0: nobody); with `following`, only those `viewer`
+/// follows.
+pub async fn accounts(
+    db: &Db,
+    prefix: &str,
+    viewer: i64,
+    following: bool,
+    limit: i64,
+) -> Result<Vec<AccountRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
             "SELECT ", account_columns!(), " FROM accounts \
              WHERE (lower(username) LIKE $1 ESCAPE '\\' OR lower(display_name) LIKE $1 ESCAPE '\\') \
              AND suspended_at IS NULL AND actor_type <> 'Application' \
              AND ($2 = 0 OR NOT ", kept_from!("$2", "accounts.id", ""), ") \
+             AND ($4 = FALSE OR id IN (SELECT target_account_id FROM follows WHERE account_id = $2)) \
              ORDER BY domain IS NOT NULL, followers_count DESC, id LIMIT $3"
         ))
         .bind(starts_with(prefix))
         .bind(viewer)
         .bind(limit)
+        .bind(following)
         .fetch_all(pool)
         .await?
     }))

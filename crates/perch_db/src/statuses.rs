@@ -203,7 +203,8 @@ async fn add_mentions_and_tags(
 /// Put a new status in the home feeds of those who should see it there:
 /// its local author, its author's local followers (unless it is direct),
 /// and the local accounts in `addressed` (the mentioned, for private and
-/// direct statuses).
+/// direct statuses); and, unless it is direct, in the lists of its author
+/// that show it.
 pub async fn fan_out(
     tx: &mut Tx,
     status_id: i64,
@@ -249,6 +250,9 @@ pub async fn fan_out(
             .execute(&mut **tx)
             .await?;
         }
+    }
+    if to_followers {
+        crate::lists::fan_out(tx, status_id, author_id).await?;
     }
     Ok(())
 }
@@ -326,6 +330,22 @@ pub async fn find_readable(db: &Db, id: i64, viewer: i64) -> Result<Option<Statu
         .fetch_optional(pool)
         .await?
     }))
+}
+
+/// Those of several statuses that `viewer` (0: nobody signed in) may read,
+/// in no particular order.
+pub async fn find_readable_many(db: &Db, ids: &[i64], viewer: i64) -> Result<Vec<StatusRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(fetch_by_ids!(
+        db,
+        ids,
+        query_as,
+        concat!("SELECT ", status_columns!(), " FROM statuses s WHERE s.id"),
+        concat!(" AND ", visible_to!("$2")),
+        viewer
+    ))
 }
 
 /// Several statuses by id, in no particular order.
@@ -651,12 +671,16 @@ pub async fn rebloggers(db: &Db, status_id: i64) -> Result<Vec<i64>> {
     }))
 }
 
-/// The accounts whose home feed holds a status.
+/// The accounts whose home timeline shows a status: those whose home feed
+/// holds it, but not those with its author in an exclusive list.
 pub async fn home_feed_accounts(db: &Db, status_id: i64) -> Result<Vec<i64>> {
     Ok(on_db!(db, pool => {
-        sqlx::query_scalar("SELECT account_id FROM home_feed WHERE status_id = $1")
-            .bind(status_id)
-            .fetch_all(pool)
-            .await?
+        sqlx::query_scalar(concat!(
+            "SELECT h.account_id FROM home_feed h JOIN statuses s ON s.id = h.status_id \
+             WHERE h.status_id = $1 AND ", not_in_exclusive_list!("h.account_id")
+        ))
+        .bind(status_id)
+        .fetch_all(pool)
+        .await?
     }))
 }

@@ -24,7 +24,8 @@ macro_rules! with_media {
 use crate::statuses::StatusRow;
 use crate::{Db, Result};
 
-/// `account_id`'s home feed. Feeds keep their newest entries only (see
+/// `account_id`'s home feed, without the statuses of the members of its
+/// exclusive lists. Feeds keep their newest entries only (see
 /// `retention::home_feeds`): a page that runs past the oldest kept entry
 /// is completed from the statuses of the account and of those it follows,
 /// so paging further back still finds older statuses, in order.
@@ -35,7 +36,7 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
             sqlx::query_as(concat!(
                 "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
                  WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
-                 AND ", not_kept_from!("$1"), " ORDER BY h.status_id ASC LIMIT $4"
+                 AND ", not_kept_from!("$1"), " AND ", not_in_exclusive_list!("$1"), " ORDER BY h.status_id ASC LIMIT $4"
             ))
             .bind(account_id).bind(lower).bind(upper).bind(page.limit)
             .fetch_all(pool).await?
@@ -43,7 +44,7 @@ pub async fn home(db: &Db, account_id: i64, page: &Page) -> Result<Vec<StatusRow
             sqlx::query_as(concat!(
                 "SELECT ", status_columns!(), " FROM home_feed h JOIN statuses s ON s.id = h.status_id \
                  WHERE h.account_id = $1 AND h.status_id > $2 AND h.status_id < $3 \
-                 AND ", not_kept_from!("$1"), " ORDER BY h.status_id DESC LIMIT $4"
+                 AND ", not_kept_from!("$1"), " AND ", not_in_exclusive_list!("$1"), " ORDER BY h.status_id DESC LIMIT $4"
             ))
             .bind(account_id).bind(lower).bind(upper).bind(page.limit)
             .fetch_all(pool).await?
@@ -112,7 +113,7 @@ async fn older_than_feed(
                    AND (+s.account_id = $1 OR +s.account_id IN \
                         (SELECT target_account_id FROM follows WHERE account_id = $1)) \
                    AND ", visible_to!("$1"), " AND ", not_kept_from!("$1"),
-                " ORDER BY s.id DESC LIMIT $4"
+                " AND ", not_in_exclusive_list!("$1"), " ORDER BY s.id DESC LIMIT $4"
             ))
             .bind(account_id).bind(floor).bind(below).bind(limit)
             .fetch_all(pool).await?
@@ -130,7 +131,7 @@ async fn older_than_feed(
                AND (s.account_id = $1 OR s.account_id IN \
                     (SELECT target_account_id FROM follows WHERE account_id = $1)) \
                AND ", visible_to!("$1"), " AND ", not_kept_from!("$1"),
-            " ORDER BY s.id DESC LIMIT $4"
+            " AND ", not_in_exclusive_list!("$1"), " ORDER BY s.id DESC LIMIT $4"
         ))
         .bind(account_id).bind(lower).bind(below).bind(missing)
         .fetch_all(pool).await?

@@ -37,6 +37,7 @@ mod error;
 pub mod federation;
 pub mod follows;
 pub mod imports;
+pub mod lists;
 pub mod media;
 pub mod moderation;
 pub mod pins;

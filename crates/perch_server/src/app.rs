@@ -33,6 +33,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::cors;
 use crate::ids::LeasedIds;
 use crate::ops;
 
@@ -399,6 +400,7 @@ fn router(db: Db, api: ApiState, apub: ApubState) -> Router {
         .fallback(perch_api::fallback)
         .layer(middleware::from_fn(ops::track_requests))
         .layer(middleware::map_response(perch_api::json_charset))
+        .layer(middleware::from_fn(cors::cors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -135,8 +135,8 @@ pub struct Retention {
     pub activity_ids: Duration,
     /// Delivered and given-up deliveries, shown by `perch queue stats`.
     pub deliveries: Duration,
-    /// Entries kept in each home feed; older pages are read from the
-    /// statuses themselves.
+    /// Entries kept in each home feed (older pages are read from the
+    /// statuses themselves) and in each list's timeline.
     pub home_feed_entries: u32,
 }
 

@@ -13,6 +13,7 @@
 mod app;
 pub mod commands;
 pub mod config;
+mod cors;
 mod ids;
 mod maintenance;
 mod ops;

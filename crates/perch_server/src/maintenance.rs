@@ -122,6 +122,10 @@ pub async fn purge_expired(
         retention::home_feeds(db, i64::from(keep.home_feed_entries))
     })
     .await;
+    purged += repeat("old list timeline entries", stop, || {
+        retention::list_feeds(db, i64::from(keep.home_feed_entries))
+    })
+    .await;
     purged
 }
 

@@ -116,6 +116,45 @@ async fn a_deleted_account_leaves_nothing_here_and_is_forgotten_by_the_servers_t
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    // What only this server knows: her bookmark, her list of Carol and
+    // her note about her, and Carol's list of Alice and note about her.
+    let (status, _) = a
+        .post(&format!("/api/v1/statuses/{carols_id}/bookmark"), &alice)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (token, member) in [(&alice, &carol_id), (&carol, &alice_on_a)] {
+        let (status, list) = a
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/lists",
+                token,
+                Some(json!({"title": "friends"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let path = format!(
+            "/api/v1/lists/{}/accounts",
+            list["id"].as_str().expect("id")
+        );
+        let (status, body) = a
+            .send(
+                reqwest::Method::POST,
+                &path,
+                token,
+                Some(json!({"account_ids": [member]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = a
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/accounts/{member}/note"),
+                token,
+                Some(json!({"comment": "a friend"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     drain(&[&a, &b]).await;
     let bob = b.token("bob").await;
     assert_eq!(

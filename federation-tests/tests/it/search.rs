@@ -1,6 +1,7 @@
 //! Search across two instances: a link to a post or an account of another
 //! server, pasted into search with `resolve=true`, is fetched and stored,
 //! and found by its words afterwards; without `resolve` nothing is fetched.
+//! The account search resolves an address the same way.
 
 use perch_federation_tests::{Instance, PASSWORD};
 use reqwest::StatusCode;
@@ -69,4 +70,38 @@ async fn a_pasted_link_to_a_post_or_account_elsewhere_is_resolved() {
     let found = search(&b, &bob, &missing, true).await;
     assert_eq!(found["statuses"], json!([]), "{found}");
     assert_eq!(found["accounts"], json!([]), "{found}");
+}
+
+#[tokio::test]
+async fn account_search_resolves_an_address_of_another_server_only_when_asked() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    let bob = b.token("bob").await;
+    let address = format!("alice@{}", a.domain);
+    let accounts = |resolve: bool| {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &address)
+            .append_pair("resolve", if resolve { "true" } else { "false" })
+            .finish();
+        let (b, bob) = (&b, &bob);
+        async move {
+            let (status, body) = b
+                .get(&format!("/api/v1/accounts/search?{query}"), bob)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+
+    assert_eq!(
+        accounts(false).await,
+        json!([]),
+        "unknown here, not fetched"
+    );
+    let found = accounts(true).await;
+    assert_eq!(found[0]["acct"], address.as_str(), "{found}");
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    // Known now, without fetching.
+    assert_eq!(accounts(false).await[0]["acct"], address.as_str());
 }

@@ -37,11 +37,12 @@ pub(super) async fn credential_account_of(
         .await?
         .unwrap_or_default();
     let fields = profiles::fields_of(&state.db, account_id).await?;
+    let posting = super::preferences::posting_defaults(&row, &user);
     let source = SourceInput {
         note_source,
-        privacy: "public".to_owned(),
-        sensitive: false,
-        language: Some(user.locale.clone()),
+        privacy: posting.privacy.to_owned(),
+        sensitive: posting.sensitive,
+        language: posting.language,
         follow_requests_count,
     };
     let mut credential = credential_account_with_fields(

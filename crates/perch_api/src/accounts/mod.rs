@@ -3,6 +3,7 @@
 mod credentials;
 mod lookup;
 mod migration;
+mod preferences;
 mod profile;
 pub mod relationships;
 mod security;
@@ -63,4 +64,6 @@ pub fn routes() -> Router<ApiState> {
             "/api/v1/accounts/relationships",
             get(relationships::relationships),
         )
+        .route("/api/v1/accounts/{id}/note", post(relationships::set_note))
+        .route("/api/v1/preferences", get(preferences::preferences))
 }

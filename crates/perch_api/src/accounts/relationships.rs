@@ -1,19 +1,23 @@
 //! `GET /api/v1/accounts/relationships?id[]=…`: how the signed-in account
-//! relates to each of the given accounts.
+//! relates to each of the given accounts; `POST /api/v1/accounts/:id/note`,
+//! the private note shown in a relationship.
 
 use std::collections::{HashMap, HashSet};
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
+use perch_core::id::Id;
+use perch_core::time::now_millis;
+use perch_db::accounts;
 use perch_db::profiles::{self, RelationshipRow};
 use serde::Serialize;
 
 use crate::auth::Auth;
+use crate::params::Params;
 use crate::{ApiError, ApiState};
 
 /// Mastodon's Relationship entity, every documented field present.
-/// Endorsements and private notes do not exist yet, so those are false or
-/// empty.
+/// Endorsements do not exist yet, so `endorsed` is false.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Relationship {
     pub id: String,
@@ -51,8 +55,44 @@ pub fn relationship_from_row(row: &RelationshipRow) -> Relationship {
         requested_by: row.requested_by,
         domain_blocking: row.domain_blocking,
         endorsed: false,
-        note: String::new(),
+        note: row.note.clone(),
     }
+}
+
+/// Longest private note, in characters, as Mastodon allows.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NoteParams {
+    comment: Option<String>,
+}
+
+/// `POST /api/v1/accounts/:id/note` with `comment` (empty or absent: no
+/// note). Answers the relationship.
+pub async fn set_note(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(params): Params<NoteParams>,
+) -> Result<Json<Relationship>, ApiError> {
+    auth.require("write:accounts")?;
+    let me = auth.account_id()?;
+    let id: Id = id.parse().map_err(|_| ApiError::not_found())?;
+    let target = accounts::find_by_id(&state.db, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let comment = params.comment.unwrap_or_default();
+    let comment = comment.trim();
+    if comment.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::unprocessable(format!(
+            "Validation failed: Comment is too long (maximum is {MAX_NOTE_CHARS} characters)"
+        )));
+    }
+    profiles::set_note(&state.db, me, target.id, comment, now_millis()).await?;
+    let rows = profiles::relationships(&state.db, me, &[target.id]).await?;
+    rows.first()
+        .map(|row| Json(relationship_from_row(row)))
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET /api/v1/accounts/relationships`: needs `read:follows`. One entry

@@ -14,6 +14,7 @@
 pub mod account;
 pub mod chat;
 pub mod instance;
+pub mod list;
 pub mod media;
 pub mod notification;
 pub mod poll;

@@ -2,7 +2,7 @@
 //! StatusEdit, Context, StatusSource), built from rows by pure functions.
 //!
 //! Every documented field is present; features Perch does not have
-//! (cards, filters, bookmarks) are their empty values.
+//! (cards, filters) are their empty values.
 
 use perch_core::status::Visibility;
 use perch_db::accounts::AccountRow;
@@ -81,6 +81,7 @@ pub struct ViewerState {
     pub muted: bool,
     /// The viewer (its author) pinned the status.
     pub pinned: bool,
+    pub bookmarked: bool,
 }
 
 /// The rows a status is built from.
@@ -170,7 +171,7 @@ pub fn status_from_parts(parts: StatusParts<'_>, public_url: &Url) -> Status {
         favourited: viewer.favourited,
         reblogged: viewer.reblogged,
         muted: viewer.muted,
-        bookmarked: false,
+        bookmarked: viewer.bookmarked,
         pinned: viewer.pinned,
         filtered: Vec::new(),
     }

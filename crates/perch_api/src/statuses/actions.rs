@@ -1,11 +1,13 @@
 //! Deleting one's status; liking and reblogging, and taking either back;
-//! muting a conversation.
+//! muting a conversation; bookmarking.
 //! Repeating an action changes nothing and answers as the first time did.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use perch_core::status::Visibility;
+use perch_core::time::now_millis;
 use perch_db::accounts::AccountRow;
+use perch_db::bookmarks;
 use perch_db::statuses::{self, StatusRow};
 use perch_domain::reactions;
 use serde::Deserialize;
@@ -124,6 +126,31 @@ pub async fn unpin(
     let me = signed_in(&state, &auth, &["write:accounts"]).await?;
     let status = target(&state, &id, &me).await?;
     perch_domain::pins::unpin(&state.domain, &me, &status).await?;
+    answer(&state, &me, status.id).await
+}
+
+/// `POST /api/v1/statuses/:id/bookmark`: kept to read later, privately.
+pub async fn bookmark(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:bookmarks"]).await?;
+    let status = target(&state, &id, &me).await?;
+    let bookmark_id = state.ids.next_id().as_i64();
+    bookmarks::bookmark(&state.db, bookmark_id, me.id, status.id, now_millis()).await?;
+    answer(&state, &me, status.id).await
+}
+
+/// `POST /api/v1/statuses/:id/unbookmark`.
+pub async fn unbookmark(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    let me = signed_in(&state, &auth, &["write:bookmarks"]).await?;
+    let status = target(&state, &id, &me).await?;
+    bookmarks::unbookmark(&state.db, me.id, status.id).await?;
     answer(&state, &me, status.id).await
 }
 

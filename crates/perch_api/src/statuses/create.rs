@@ -213,7 +213,7 @@ fn media_ids(params: &StatusParams) -> Result<Vec<i64>, ApiError> {
 
 /// Locked accounts post to followers by default, as Mastodon's default
 /// privacy setting for them is.
-fn default_visibility(me: &AccountRow) -> Visibility {
+pub(crate) fn default_visibility(me: &AccountRow) -> Visibility {
     if me.locked {
         Visibility::Private
     } else {

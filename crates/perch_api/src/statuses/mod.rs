@@ -12,6 +12,8 @@ mod polls;
 mod read;
 pub mod view;
 
+pub(crate) use create::default_visibility;
+
 use axum::Router;
 use axum::routing::{get, post};
 use perch_core::id::Id;
@@ -23,7 +25,7 @@ use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/api/v1/statuses", post(create::create))
+        .route("/api/v1/statuses", post(create::create).get(read::index))
         .route(
             "/api/v1/statuses/{id}",
             get(read::show).delete(actions::delete).put(create::edit),
@@ -48,6 +50,11 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/statuses/{id}/unpin", post(actions::unpin))
         .route("/api/v1/statuses/{id}/mute", post(actions::mute))
         .route("/api/v1/statuses/{id}/unmute", post(actions::unmute))
+        .route("/api/v1/statuses/{id}/bookmark", post(actions::bookmark))
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(actions::unbookmark),
+        )
         .route("/api/v1/statuses/{id}/reblog", post(actions::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(actions::unreblog))
         .route("/api/v1/polls/{id}", get(polls::show))

@@ -36,6 +36,40 @@ fn check_read(auth: &MaybeAuth) -> Result<(), ApiError> {
     }
 }
 
+/// Statuses asked for at once, at most this many.
+const MAX_MANY: usize = 40;
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ManyParams {
+    #[serde(default, rename = "id[]", alias = "id")]
+    id: Vec<String>,
+}
+
+/// `GET /api/v1/statuses?id[]=…`: those the caller may read, in the order
+/// asked, each once; ids that name nothing readable are left out.
+pub async fn index(
+    State(state): State<ApiState>,
+    auth: MaybeAuth,
+    Query(params): Query<ManyParams>,
+) -> Result<Json<Vec<Status>>, ApiError> {
+    check_read(&auth)?;
+    let viewer = viewer(&auth);
+    let mut ids: Vec<i64> = Vec::new();
+    for id in params.id.iter().filter_map(|id| id.trim().parse().ok()) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > MAX_MANY {
+        return Err(ApiError::unprocessable(format!(
+            "Validation failed: at most {MAX_MANY} ids at once"
+        )));
+    }
+    let mut rows = statuses::find_readable_many(&state.db, &ids, viewer).await?;
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    Ok(Json(render(&state, viewer, &rows).await?))
+}
+
 /// `GET /api/v1/statuses/:id`.
 pub async fn show(
     State(state): State<ApiState>,

@@ -1,7 +1,8 @@
 //! Statuses as a viewer sees them: rows in, Status entities out, with a
 //! fixed number of queries per page however many statuses it holds (the
 //! reblogged originals, authors, mentions, tags, polls, and the viewer's
-//! likes, reblogs and votes are each loaded once for the whole page).
+//! likes, reblogs, bookmarks and votes are each loaded once for the whole
+//! page).
 
 use std::collections::{HashMap, HashSet};
 
@@ -68,6 +69,10 @@ pub async fn render(
         .into_iter()
         .collect();
     let muted = perch_db::blocks::in_muted_conversations(db, viewer, &ids).await?;
+    let bookmarked: HashSet<i64> = perch_db::bookmarks::bookmarked_among(db, viewer, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let emojis = crate::emojis::named_in(
         db,
         by_id
@@ -116,6 +121,7 @@ pub async fn render(
                     reblogged: reblogged.contains(&row.id),
                     muted: muted.contains(&row.id),
                     pinned: pinned.contains(&row.id),
+                    bookmarked: bookmarked.contains(&row.id),
                 },
                 reblog,
                 media: media.get(&row.id).cloned().unwrap_or_default(),

@@ -4,7 +4,8 @@
 //! Each event is read from the database and rendered once per process,
 //! whatever the number of connections; what a connection receives is
 //! decided by the same rules as the REST API (a status reaches the `user`
-//! stream of the accounts whose home feed holds it, the public streams only
+//! stream of the accounts whose home feed holds it, a `list` stream when
+//! the list's timeline holds it, the public streams only
 //! when it is public, `direct` only its participants, and none reaches an
 //! account its author is kept from).
 
@@ -319,6 +320,9 @@ async fn status_event(
     send(Stream::User, &|s| {
         s.account_id.is_some_and(|a| home.contains(&a))
     });
+    for (list, owner) in perch_db::lists::feeds_of(&state.db, id).await? {
+        send(Stream::List(list), &|s| s.account_id == Some(owner));
+    }
 
     let visibility = Visibility::from_i16(row.visibility);
     if visibility == Visibility::Public && row.reblog_of_id.is_none() {

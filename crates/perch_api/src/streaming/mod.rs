@@ -2,7 +2,7 @@
 //! the access token in the `Authorization` header, the `access_token` query
 //! parameter or the offered `Sec-WebSocket-Protocol` (echoed back, as
 //! browsers and Node clients require), an optional first stream in the
-//! query (`stream`, `tag`), and `subscribe` / `unsubscribe` frames after.
+//! query (`stream`, `tag`, `list`), and `subscribe` / `unsubscribe` frames after.
 //!
 //! Chat rides the same connections (see `frames`): a client that
 //! reconnects with `last_seq` (the `seq` of the last event it saw) first
@@ -121,10 +121,19 @@ async fn connect(
     };
     let initial = match query.get("stream") {
         Some(name) => {
-            let stream = Stream::parse(name, query.get("tag").map(String::as_str))
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let stream = Stream::parse(
+                name,
+                query.get("tag").map(String::as_str),
+                query.get("list").map(String::as_str),
+            )
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
             if stream.is_private() && account_id.is_none() {
                 return Err(ApiError::unauthorized("Missing access token"));
+            }
+            if let (Stream::List(list), Some(me)) = (&stream, account_id) {
+                if perch_db::lists::find(&state.db, *list, me).await?.is_none() {
+                    return Err(ApiError::not_found());
+                }
             }
             if !grants.may_subscribe(&stream) {
                 return Err(ApiError::forbidden(session::OUTSIDE_SCOPES));

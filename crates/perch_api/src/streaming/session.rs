@@ -441,7 +441,7 @@ pub async fn run(socket: WebSocket, begun: Box<(ApiState, Opening)>) {
                         let reply = if !rate.allow() {
                             Some(error_frame("Too many frames: slow down", 429))
                         } else {
-                            match handle_client_frame(session, text.as_str()) {
+                            match Box::pin(handle_client_frame(state, session, text.as_str())).await {
                                 Some(reply) => Some(reply),
                                 None => {
                                     let account = opening.account.as_ref();
@@ -604,7 +604,7 @@ pub async fn end_lapsed(state: ApiState, stop: tokio_util::sync::CancellationTok
 
 /// Apply a subscribe/unsubscribe frame; the answer is an error frame, if
 /// any. Other frames (`None` with nothing done) are chat frames.
-fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
+async fn handle_client_frame(state: &ApiState, session: &Session, text: &str) -> Option<String> {
     if text.len() > MAX_CLIENT_FRAME {
         return Some(error_frame("Frame too large", 413));
     }
@@ -620,12 +620,23 @@ fn handle_client_frame(session: &Session, text: &str) -> Option<String> {
     let Some(name) = frame.stream.as_deref() else {
         return Some(error_frame("No stream given", 400));
     };
-    let stream = match Stream::parse(name, frame.tag.as_deref()) {
+    let stream = match Stream::parse(name, frame.tag.as_deref(), frame.list().as_deref()) {
         Ok(stream) => stream,
         Err(error) => return Some(error_frame(&error.to_string(), 400)),
     };
     if stream.is_private() && session.account_id.is_none() {
         return Some(error_frame("Missing access token", 401));
+    }
+    // One's own lists only.
+    if let (Stream::List(list), Some(me), true) = (&stream, session.account_id, subscribe) {
+        match perch_db::lists::find(&state.db, *list, me).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Some(error_frame("Record not found", 404)),
+            Err(error) => {
+                tracing::warn!(%error, "a list subscription could not be checked");
+                return Some(error_frame("Internal server error", 500));
+            }
+        }
     }
     if subscribe && !session.grants.may_subscribe(&stream) {
         return Some(error_frame(OUTSIDE_SCOPES, 403));

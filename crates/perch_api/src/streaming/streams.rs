@@ -21,6 +21,8 @@ pub enum Stream {
     HashtagLocal(String),
     /// Direct conversations.
     Direct,
+    /// The timeline of one of the account's lists.
+    List(i64),
 }
 
 /// What a connection's access token allows it to read and do, checked on
@@ -81,12 +83,14 @@ pub enum StreamError {
     Unknown,
     #[error("No tag for hashtag stream")]
     NoTag,
+    #[error("No list for list stream")]
+    NoList,
 }
 
 impl Stream {
-    /// Mastodon's names; `tag` for the hashtag streams. The `:media`
-    /// variants are not offered.
-    pub fn parse(name: &str, tag: Option<&str>) -> Result<Stream, StreamError> {
+    /// Mastodon's names; `tag` for the hashtag streams, `list` (an id) for
+    /// the list stream. The `:media` variants are not offered.
+    pub fn parse(name: &str, tag: Option<&str>, list: Option<&str>) -> Result<Stream, StreamError> {
         let tag = || {
             tag.map(|t| t.trim_start_matches('#').to_lowercase())
                 .filter(|t| !t.is_empty())
@@ -101,6 +105,10 @@ impl Stream {
             "hashtag" => Stream::Hashtag(tag()?),
             "hashtag:local" => Stream::HashtagLocal(tag()?),
             "direct" => Stream::Direct,
+            "list" => Stream::List(
+                list.and_then(|l| l.trim().parse().ok())
+                    .ok_or(StreamError::NoList)?,
+            ),
             _ => return Err(StreamError::Unknown),
         })
     }
@@ -109,7 +117,7 @@ impl Stream {
     pub fn is_private(&self) -> bool {
         matches!(
             self,
-            Stream::User | Stream::UserNotification | Stream::Direct
+            Stream::User | Stream::UserNotification | Stream::Direct | Stream::List(_)
         )
     }
 
@@ -124,6 +132,7 @@ impl Stream {
             Stream::Hashtag(tag) => json!(["hashtag", tag]),
             Stream::HashtagLocal(tag) => json!(["hashtag:local", tag]),
             Stream::Direct => json!(["direct"]),
+            Stream::List(id) => json!(["list", id.to_string()]),
         }
     }
 }
@@ -135,6 +144,19 @@ pub struct ClientFrame {
     pub kind: String,
     pub stream: Option<String>,
     pub tag: Option<String>,
+    /// A list's id, as a string or a number.
+    pub list: Option<Value>,
+}
+
+impl ClientFrame {
+    /// The list id as text, however it was written.
+    pub fn list(&self) -> Option<String> {
+        match self.list.as_ref()? {
+            Value::String(id) => Some(id.clone()),
+            Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// An event frame: `payload` is the JSON of the entity as a string, or the
@@ -154,13 +176,29 @@ mod tests {
 
     #[test]
     fn names_and_frames() {
-        assert_eq!(Stream::parse("user", None), Ok(Stream::User));
+        assert_eq!(Stream::parse("user", None, None), Ok(Stream::User));
         assert_eq!(
-            Stream::parse("hashtag", Some("#Rust")),
+            Stream::parse("hashtag", Some("#Rust"), None),
             Ok(Stream::Hashtag("rust".to_owned()))
         );
-        assert_eq!(Stream::parse("hashtag", None), Err(StreamError::NoTag));
-        assert_eq!(Stream::parse("list", None), Err(StreamError::Unknown));
+        assert_eq!(
+            Stream::parse("hashtag", None, None),
+            Err(StreamError::NoTag)
+        );
+        assert_eq!(
+            Stream::parse("list", None, Some("42")),
+            Ok(Stream::List(42))
+        );
+        assert_eq!(Stream::parse("list", None, None), Err(StreamError::NoList));
+        assert_eq!(
+            Stream::parse("list", None, Some("x")),
+            Err(StreamError::NoList)
+        );
+        assert_eq!(Stream::List(42).names(), json!(["list", "42"]));
+        assert_eq!(
+            Stream::parse("lists", None, None),
+            Err(StreamError::Unknown)
+        );
         let frame: Value = serde_json::from_str(&event_frame(
             &Stream::PublicLocal,
             "update",

@@ -350,3 +350,89 @@ async fn trimmed_home_feeds_still_page_back_in_order() {
         "no gap, no repeat, nothing not the reader's to see"
     );
 }
+
+#[tokio::test]
+async fn list_timelines_keep_their_newest_entries_and_exclusive_ones_stay_out_of_home() {
+    use perch_db::follows::{self, NewFollow};
+    use perch_db::lists::{self, ListRow};
+    use perch_db::page::Page;
+
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
+    let reader = create(&db, "reader", "reader@example.com").await;
+    let author = create(&db, "author", "author@example.com").await;
+    let list = ListRow {
+        id: 7,
+        account_id: reader.id,
+        title: "authors".to_owned(),
+        replies_policy: "list".to_owned(),
+        exclusive: true,
+        created_at: 0,
+    };
+    let mut tx = db.begin().await.expect("tx");
+    let follow = NewFollow {
+        id: 1,
+        account_id: reader.id,
+        target_account_id: author.id,
+        uri: None,
+        created_at: 0,
+    };
+    follows::insert_follow(&mut tx, &follow)
+        .await
+        .expect("follow");
+    lists::insert(&mut tx, &list).await.expect("list");
+    assert!(
+        lists::add_member(&mut tx, 2, &list, author.id)
+            .await
+            .expect("member")
+    );
+    for id in 101..=110 {
+        statuses::insert(&mut tx, &post(id, author.id, 0), &[], &[])
+            .await
+            .expect("status");
+        statuses::fan_out(&mut tx, id, author.id, true, &[])
+            .await
+            .expect("fan out");
+    }
+    statuses::insert(&mut tx, &post(111, reader.id, 0), &[], &[])
+        .await
+        .expect("status");
+    statuses::fan_out(&mut tx, 111, reader.id, true, &[])
+        .await
+        .expect("fan out");
+    tx.commit().await.expect("commit");
+    assert_eq!(count(&db, "list_feed").await, 10);
+
+    // The author is in an exclusive list of the reader's: not at home,
+    // neither from the feed nor, once it is trimmed, from the statuses.
+    let home = |page: Page| {
+        let db = db.clone();
+        async move {
+            perch_db::timelines::home(&db, reader.id, &page)
+                .await
+                .expect("home")
+                .iter()
+                .map(|s| s.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(home(Page::newest(20)).await, [111]);
+    retention::home_feeds(&db, 3).await.expect("trim");
+    let past_the_feed = Page {
+        max_id: Some(111),
+        since_id: None,
+        min_id: None,
+        limit: 20,
+    };
+    assert_eq!(home(past_the_feed).await, Vec::<i64>::new());
+
+    assert_eq!(retention::list_feeds(&db, 3).await.expect("trim"), 7);
+    assert_eq!(retention::list_feeds(&db, 3).await.expect("trim"), 0);
+    let kept: Vec<i64> = lists::timeline(&db, list.id, reader.id, &Page::newest(20))
+        .await
+        .expect("timeline")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(kept, [110, 109, 108]);
+}

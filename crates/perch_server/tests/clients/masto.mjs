@@ -1,5 +1,7 @@
 // Signs in to a Perch server with masto.js, a widely used Mastodon client
-// library, and reads the account and the instance through it. Run by
+// library, reads the account and the instance through it, and drives the
+// everyday API (posting, timelines, moderation, bookmarks, lists, markers,
+// preferences, search) with another account when one is given. Run by
 // crates/perch_server/tests/it/client_libraries.rs; by hand:
 //
 //   node masto.mjs http://127.0.0.1:8080 alice 'a long passphrase'
@@ -13,7 +15,7 @@
 // adapter, its request encoding and its response parsing): nothing here
 // talks HTTP by hand.
 
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const [url, login, password] = [
   process.argv[2] ?? process.env.PERCH_TEST_URL,
@@ -202,6 +204,93 @@ async function main() {
     await client.v1.admin.domainAllows.$select(allowed.id).remove();
     kept.domain_allows_left = (await client.v1.admin.domainAllows.list()).length;
   }
+  // Everyday reading: bookmarks, a list of a followed account with its
+  // timeline paged by the library, the notifications marker and the
+  // unread count, preferences, account search, several statuses at once
+  // and a private note. The other account signs in too, to post.
+  let everyday = null;
+  if (other) {
+    const target = await client.v1.accounts.lookup({ acct: other });
+    const otherToken = await oauth.token.create({
+      grantType: "password",
+      clientId: app.clientId,
+      clientSecret: app.clientSecret,
+      redirectUri: OOB,
+      scope: SCOPES,
+      username: other,
+      password,
+    });
+    const poster = createRestAPIClient({ url, accessToken: otherToken.accessToken, timeout: TIMEOUT_MS });
+    everyday = {};
+    everyday.bookmarked = (await client.v1.statuses.$select(first.id).bookmark()).bookmarked;
+    everyday.bookmarks = (await client.v1.bookmarks.list()).map((status) => status.id);
+    everyday.unbookmarked = (await client.v1.statuses.$select(first.id).unbookmark()).bookmarked === false;
+    everyday.bookmarks_after = (await client.v1.bookmarks.list()).length;
+
+    everyday.following = (await client.v1.accounts.$select(target.id).follow()).following;
+    const made = await client.v1.lists.create({ title: "masto.js list", repliesPolicy: "followed" });
+    everyday.list = [made.title, made.repliesPolicy, made.exclusive];
+    everyday.list_id = made.id;
+    const list = client.v1.lists.$select(made.id);
+    everyday.renamed = (await list.update({ title: "renamed", exclusive: true })).title;
+    everyday.fetched_list = [(await list.fetch()).title, (await list.fetch()).exclusive];
+    await list.accounts.create({ accountIds: [target.id] });
+    everyday.members = (await list.accounts.list()).map((a) => a.username);
+    everyday.lists_of_member = (await client.v1.accounts.$select(target.id).lists.list()).map((l) => l.id === made.id);
+    everyday.lists = (await client.v1.lists.list()).map((l) => l.title);
+    const one = await poster.v1.statuses.create({ status: "one for the list" });
+    const two = await poster.v1.statuses.create({ status: "two for the list" });
+    everyday.posted = [one.id, two.id];
+    everyday.list_timeline = [];
+    for await (const page of client.v1.timelines.list.$select(made.id).list({ limit: 1 })) {
+      everyday.list_timeline.push(...page.map((status) => status.id));
+      if (everyday.list_timeline.length >= 3) break;
+    }
+    // The list's stream, through the library's streaming client: the
+    // member posts until an update arrives (the subscription frame may
+    // still be on its way when the first post is made), a few at most.
+    const streaming = createStreamingAPIClient({
+      streamingApiUrl: v2.configuration.urls.streaming,
+      accessToken: token.accessToken,
+    });
+    const events = streaming.list.subscribe({ list: made.id }).values();
+    let next = events.next();
+    let live = null;
+    for (let attempt = 0; attempt < 10 && !live; attempt += 1) {
+      await poster.v1.statuses.create({ status: `live ${attempt}` });
+      const waited = await Promise.race([
+        next,
+        new Promise((resolve) => setTimeout(resolve, 2_000, null)),
+      ]);
+      if (waited) live = waited.value;
+    }
+    everyday.list_stream = live && [live.stream, live.event, live.payload.account.id === target.id];
+    streaming.close();
+    // The list is exclusive: its member's posts are not at home.
+    const home = await client.v1.timelines.home.list({ limit: 40 });
+    everyday.member_at_home = home.some((status) => status.account.id === target.id);
+    await list.accounts.remove({ accountIds: [target.id] });
+    everyday.members_after = (await list.accounts.list()).length;
+    await list.remove();
+    everyday.lists_after = (await client.v1.lists.list()).length;
+
+    const before = (await client.v1.notifications.unreadCount.fetch()).count;
+    await poster.v1.statuses.create({ status: `@${login} a mention` });
+    everyday.unread_added = (await client.v1.notifications.unreadCount.fetch()).count - before;
+    const [newest] = await client.v1.notifications.list({ limit: 1 });
+    await client.v1.markers.create({ notifications: { lastReadId: newest.id } });
+    const markers = await client.v1.markers.fetch({ timeline: ["notifications"] });
+    everyday.marker = markers.notifications?.lastReadId === newest.id;
+    everyday.unread_after = (await client.v1.notifications.unreadCount.fetch()).count;
+
+    everyday.preferences = await client.v1.preferences.fetch();
+    everyday.search = (
+      await client.v1.accounts.search.list({ q: other.slice(0, 2), following: true })
+    ).map((a) => a.username);
+    everyday.multi = (await client.v1.statuses.fetch({ id: [two.id, first.id, "1"] })).map((s) => s.id);
+    everyday.multi_expected = [two.id, first.id];
+    everyday.note = (await client.v1.accounts.$select(target.id).note.create({ comment: "from masto.js" })).note;
+  }
   const deleted = await client.v1.statuses.$select(second.id).remove();
   check(deleted.text === "second from masto.js", "delete did not return the source text");
 
@@ -238,6 +327,7 @@ async function main() {
       descendants: context.descendants.map((status) => status.id),
       kept,
       poll,
+      everyday,
     }),
   );
 }

@@ -217,5 +217,47 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
         }),
         "{read}"
     );
+    let everyday = &read["everyday"];
+    let first = &posted[0];
+    let (one, two) = (&everyday["posted"][0], &everyday["posted"][1]);
+    let list_id = everyday["list_id"].as_str().expect("a list id");
+    assert_eq!(
+        everyday,
+        &serde_json::json!({
+            "bookmarked": true,
+            "bookmarks": [first],
+            "unbookmarked": true,
+            "bookmarks_after": 0,
+            "following": true,
+            "list": ["masto.js list", "followed", false],
+            "renamed": "renamed",
+            "fetched_list": ["renamed", true],
+            "members": ["bea"],
+            "lists_of_member": [true],
+            "lists": ["renamed"],
+            "posted": [one, two],
+            "list_timeline": [two, one],
+            "list_id": list_id,
+            "list_stream": [["list", list_id], "update", true],
+            "member_at_home": false,
+            "members_after": 0,
+            "lists_after": 0,
+            "unread_added": 1,
+            "marker": true,
+            "unread_after": 0,
+            "preferences": {
+                "posting:default:visibility": "public",
+                "posting:default:sensitive": false,
+                "posting:default:language": "en",
+                "reading:expand:media": "default",
+                "reading:expand:spoilers": false,
+            },
+            "search": ["bea"],
+            "multi": [two, first],
+            "multi_expected": [two, first],
+            "note": "from masto.js",
+        }),
+        "{read}"
+    );
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }

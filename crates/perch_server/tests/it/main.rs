@@ -2,10 +2,13 @@
 //! their own fresh database (SQLite, or PostgreSQL when the test script
 //! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
 
+mod account_search;
 mod binary;
 mod blocks;
+mod bookmarks;
 mod chat;
 mod client_libraries;
+mod cors;
 mod crash;
 mod discovery;
 mod emojis;
@@ -13,15 +16,18 @@ mod http;
 mod inbound_crash;
 mod instance;
 mod jwt;
+mod lists;
 mod media;
 mod metadata;
 mod moderation;
+mod notes;
 mod oauth;
 mod pins;
 mod polls;
 mod profile;
 mod proxies;
 mod push;
+mod reading;
 mod reports;
 mod roles;
 mod search;

@@ -323,3 +323,78 @@ async fn parallel_uploads_decode_a_few_at_a_time() {
         "{peak} decodes ran at once; the limit is {limit}"
     );
 }
+
+#[tokio::test]
+async fn an_unattached_upload_is_deleted_by_its_owner_with_its_files() {
+    let app = spawn_app().await;
+    let (ann, ben) = (user(&app, "ann").await, user(&app, "ben").await);
+    let uploaded: Value = upload(
+        &app,
+        &ann.token,
+        picture(64, 48, ImageFormat::Png),
+        "a.png",
+        &[],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let id = uploaded["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/media/{id}");
+
+    let (status, body) = app
+        .send(reqwest::Method::DELETE, &path, &ben.token, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not ben's: {body}");
+    let (status, body) = app
+        .send(reqwest::Method::DELETE, &path, &ann.token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({}));
+    assert_eq!(app.get(&path, &ann.token).await.0, StatusCode::NOT_FOUND);
+    for file in ["url", "preview_url"] {
+        let served = app
+            .client
+            .get(uploaded[file].as_str().expect("a URL"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(served.status(), StatusCode::NOT_FOUND, "{file} is gone");
+    }
+    let (status, _) = app
+        .send(reqwest::Method::DELETE, &path, &ann.token, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Once a status uses it, it stays with the status.
+    let used: Value = upload(
+        &app,
+        &ann.token,
+        picture(64, 48, ImageFormat::Png),
+        "b.png",
+        &[],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let posted = post_status(
+        &app,
+        &ann.token,
+        json!({"status": "", "media_ids": [used["id"]]}),
+    )
+    .await;
+    let path = format!("/api/v1/media/{}", used["id"].as_str().expect("id"));
+    let (status, body) = app
+        .send(reqwest::Method::DELETE, &path, &ann.token, None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["error"].is_string());
+    let (_, status) = app
+        .get(
+            &format!("/api/v1/statuses/{}", posted["id"].as_str().expect("id")),
+            &ann.token,
+        )
+        .await;
+    assert_eq!(status["media_attachments"][0]["id"], used["id"]);
+}

@@ -18,7 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::statuses::{User, post_status, user};
 use crate::support::{ServedPerch, TestApp, spawn_app};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -38,7 +38,7 @@ pub(crate) async fn connect(base_url: &str, query: &str) -> Ws {
 
 /// The next text frame as JSON, answering nothing else; fails after the
 /// deadline.
-async fn next_frame(ws: &mut Ws) -> Value {
+pub(crate) async fn next_frame(ws: &mut Ws) -> Value {
     loop {
         let message = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -54,7 +54,7 @@ async fn next_frame(ws: &mut Ws) -> Value {
 }
 
 /// The next event frame's payload, parsed, after checking its framing.
-async fn next_event(ws: &mut Ws, stream: Value, event: &str) -> Value {
+pub(crate) async fn next_event(ws: &mut Ws, stream: Value, event: &str) -> Value {
     let frame = next_frame(ws).await;
     assert_eq!(frame["stream"], stream, "{frame}");
     assert_eq!(frame["event"], event, "{frame}");
@@ -64,7 +64,7 @@ async fn next_event(ws: &mut Ws, stream: Value, event: &str) -> Value {
 
 /// Send a frame, then an invalid one, and wait for the error that answers
 /// the latter: frames are handled in order, so the first has taken effect.
-async fn send_and_sync(ws: &mut Ws, frame: Value) {
+pub(crate) async fn send_and_sync(ws: &mut Ws, frame: Value) {
     ws.send(Message::text(frame.to_string()))
         .await
         .expect("sent");
