@@ -419,7 +419,7 @@ pub async fn mark_all_delivered(
             let mut statuses: Vec<i32> = delivered.iter().map(|(_, status)| *status).collect();
             statuses.sort_unstable();
             statuses.dedup();
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::pool::SQLITE_BEGIN_WRITE).await?;
             for status in statuses {
                 let ids: Vec<i64> = delivered
                     .iter()

@@ -12,6 +12,9 @@ use sqlx::{Connection, PgConnection, Postgres, Sqlite, SqliteConnection, Transac
 
 use crate::{Error, Result};
 
+/// How a SQLite write transaction starts (see [`Db::begin`]).
+pub(crate) const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -153,9 +156,14 @@ impl Db {
         Ok(())
     }
 
+    /// Open a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout: a deferred
+    /// transaction that reads first cannot take the lock later once
+    /// another connection has written, and would fail at its first write
+    /// instead of waiting.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with(SQLITE_BEGIN_WRITE).await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

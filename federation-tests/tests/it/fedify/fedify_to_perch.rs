@@ -313,13 +313,39 @@ async fn what_fedify_sends_reaches_perch() {
     let (_, shown) = status_on(&perch, &alice, &question_here).await;
     assert_eq!(shown["edited_at"], Value::Null, "{shown:#}");
 
-    // POLLS (Fedify to Perch), to be filled in once Perch has polls: the
-    // status above shows Bob's poll (GET /api/v1/statuses/:id: `poll` with
-    // the options "tea" and "coffee", `multiple` false, `expires_at`, and
-    // after the tally above one vote for tea); Alice votes with POST
-    // /api/v1/polls/:id/votes, and `fedify.read("votes?id=…")` lists her
-    // actor under the option she chose (a Note with that `name`, answering
-    // the question, reached Bob).
+    // The status shows Bob's poll with Carol's vote; Alice votes, and her
+    // vote (a Note named after her choice, answering the question) reaches
+    // Bob, who counts it.
+    let poll = &shown["poll"];
+    let titles: Vec<&str> = poll["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .map(|o| o["title"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(titles, ["tea", "coffee"], "{shown:#}");
+    assert_eq!(poll["multiple"], false, "{shown:#}");
+    assert!(poll["expires_at"].is_string(), "{shown:#}");
+    assert_eq!(poll["options"][0]["votes_count"], 1, "{shown:#}");
+    let poll_id = poll["id"].as_str().expect("a poll id");
+    let (status, voted) = perch
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/polls/{poll_id}/votes"),
+            &alice,
+            Some(json!({"choices": ["1"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{voted}");
+    assert_eq!(voted["own_votes"], json!([1]), "{voted}");
+    drain(&[&perch]).await;
+    let votes = fedify
+        .read_until(&format!("votes?id={question_uri}"), |v| {
+            v["coffee"].as_array().is_some_and(|c| !c.is_empty())
+        })
+        .await;
+    assert_eq!(votes["coffee"], json!([alice_uri]), "{votes}");
+    assert_eq!(votes["tea"], json!([fedify.actor("carol")]), "{votes}");
 
     // Perch verifies strictly: an unsigned activity, one signed for Bob by
     // Carol's key, and one changed after Bob signed it are refused, and

@@ -325,15 +325,51 @@ async fn what_perch_sends_reaches_fedify() {
         .read_until("followers?actor=bob", |f| *f == json!([]))
         .await;
 
-    // POLLS (Perch to Fedify), to be filled in once Perch has polls: Alice
-    // posts a poll (POST /api/v1/statuses with `poll`); the peer's inbox
-    // shows a Create whose `object` is a "Question" with its `options`,
-    // `multiple` and `endTime` as Fedify reads them; Bob votes with
-    // `fedify.control("vote", {"actor": "bob", "question": <its uri>,
-    // "choice": <an option>})`; after a drain Alice's poll (GET
-    // /api/v1/polls/:id) counts his vote, and the Update of the Question
-    // Perch sends shows it in the peer's inbox (`object.votes`,
-    // `object.voters`).
+    // Alice posts a poll: Fedify reads it as a Question with its options
+    // and end; Bob votes, Perch counts his vote, and the Update of the
+    // Question she sends carries the new count.
+    let poll = perch
+        .post_status(
+            &alice,
+            json!({
+                "status": "Tea or coffee?",
+                "visibility": "public",
+                "poll": {"options": ["tea", "coffee"], "expires_in": 3600},
+            }),
+        )
+        .await;
+    let question_uri = poll["uri"].as_str().expect("uri").to_owned();
+    drain(&[&perch]).await;
+    let asked = fedify
+        .received("Alice's poll", |e| about(e, "Create", &question_uri))
+        .await;
+    assert_eq!(asked["object"]["type"], "Question", "{asked:#}");
+    assert_eq!(
+        asked["object"]["options"],
+        json!(["tea", "coffee"]),
+        "{asked:#}"
+    );
+    assert_eq!(asked["object"]["multiple"], false, "{asked:#}");
+    assert!(asked["object"]["endTime"].is_string(), "{asked:#}");
+    fedify
+        .control(
+            "vote",
+            json!({"actor": "bob", "question": question_uri, "choice": "coffee"}),
+        )
+        .await;
+    drain(&[&perch]).await;
+    let poll_id = poll["poll"]["id"].as_str().expect("a poll id");
+    let (status, counted) = perch.get(&format!("/api/v1/polls/{poll_id}"), &alice).await;
+    assert_eq!(status, StatusCode::OK, "{counted}");
+    assert_eq!(counted["options"][0]["votes_count"], 0, "{counted}");
+    assert_eq!(counted["options"][1]["votes_count"], 1, "{counted}");
+    assert_eq!(counted["voters_count"], 1, "{counted}");
+    let tallied = fedify
+        .received("the poll's new count", |e| {
+            about(e, "Update", &question_uri) && e["object"]["votes"]["coffee"] == 1
+        })
+        .await;
+    assert_eq!(tallied["object"]["voters"], 1, "{tallied:#}");
 
     // Fedify verifies strictly: an unsigned activity, and one signed for
     // Alice by a key that is not hers, are refused and not applied.
