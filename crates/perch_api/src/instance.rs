@@ -87,7 +87,7 @@ async fn info(state: &ApiState) -> Result<InstanceInfo, ApiError> {
         max_status_chars: u32::try_from(config.max_status_characters).unwrap_or(u32::MAX),
         max_media_attachments: 4,
         characters_reserved_per_url: 23,
-        max_featured_tags: 10,
+        max_featured_tags: perch_domain::featured_tags::MAX_FEATURED_TAGS as u32,
         max_pinned_statuses: 5,
         media: MediaLimits::default(),
         polls: PollLimits::default(),

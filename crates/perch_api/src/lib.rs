@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod emojis;
 pub mod entities;
 pub mod error;
+pub mod featured_tags;
 pub mod follows;
 pub mod images;
 pub mod instance;
@@ -65,6 +66,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(notifications::routes())
         .merge(push::routes())
         .merge(discovery::routes())
+        .merge(featured_tags::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

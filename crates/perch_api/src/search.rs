@@ -204,7 +204,7 @@ async fn accounts_search(
 
 /// Mastodon's Tag entity, without the usage history this server does not
 /// keep yet.
-fn tag_entity(state: &ApiState, name: &str) -> Value {
+pub(crate) fn tag_entity(state: &ApiState, name: &str) -> Value {
     json!({
         "name": name,
         "url": format!("{}tags/{name}", state.config.public_url),

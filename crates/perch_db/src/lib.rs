@@ -29,6 +29,7 @@ pub mod domain_blocks;
 pub mod emojis;
 mod error;
 pub mod favourites;
+pub mod featured_tags;
 pub mod follows;
 pub mod inbound;
 pub mod jwt_keys;

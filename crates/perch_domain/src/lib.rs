@@ -34,6 +34,7 @@ mod context;
 pub mod describe;
 pub mod emojis;
 mod error;
+pub mod featured_tags;
 pub mod federation;
 pub mod follows;
 pub mod imports;

@@ -12,6 +12,7 @@ mod cors;
 mod crash;
 mod discovery;
 mod emojis;
+mod featured_tags;
 mod http;
 mod inbound_crash;
 mod instance;
