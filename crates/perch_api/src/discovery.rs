@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::{delete, get};
 use perch_core::id::Id;
 use perch_core::time::now_millis;
-use perch_db::discovery::{self, Source, TagDay};
+use perch_db::discovery::{self, Source};
 use perch_db::{accounts, domain_blocks};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::pagination::paged_json;
 use crate::params::Query;
 use crate::statuses::view::render;
+use crate::tags::TagItem;
 use crate::{ApiError, ApiState, DomainBlocksShown};
 
 const DAY: i64 = 24 * 3600 * 1000;
@@ -153,42 +154,29 @@ fn next_by_offset(
     .ok()
 }
 
-/// Mastodon's Tag with its history: one entry a day, today first, over
-/// the trend's days, as strings.
-fn tag_with_history(state: &ApiState, name: &str, days: &[TagDay], today: i64) -> Value {
-    let history: Vec<Value> = (0..TREND_DAYS)
-        .map(|back| {
-            let day = today - back;
-            let found = days.iter().find(|d| d.day == day);
-            json!({
-                "day": (day * DAY / 1000).to_string(),
-                "uses": found.map_or(0, |d| d.uses).to_string(),
-                "accounts": found.map_or(0, |d| d.accounts).to_string(),
-            })
-        })
-        .collect();
-    json!({
-        "name": name,
-        "url": format!("{}tags/{name}", state.config.public_url),
-        "history": history,
-        "following": false,
-    })
-}
-
 /// `GET /api/v1/trends/tags` (and `/api/v1/trends`).
 async fn trending_tags(
     State(state): State<ApiState>,
+    auth: MaybeAuth,
     Query(params): Query<OffsetParams>,
 ) -> Result<Response, ApiError> {
+    let viewer = auth
+        .0
+        .as_ref()
+        .map_or(0, |auth| auth.account_id().unwrap_or(0));
     let (limit, offset) = params.limit_and_offset(10, 20);
     let now = now_millis();
     let today = now / DAY;
     let since = (today - TREND_DAYS + 1) * DAY;
     let tags = discovery::trending_tags(&state.db, since, limit, offset).await?;
-    let items: Vec<Value> = tags
+    let items = tags
         .iter()
-        .map(|(name, days)| tag_with_history(&state, name, days, today))
+        .map(|(name, days)| TagItem {
+            name: name.clone(),
+            history: crate::tags::history(days, TREND_DAYS, now),
+        })
         .collect();
+    let items = crate::tags::entities(&state, viewer, items).await?;
     let link = next_by_offset(&state, "/api/v1/trends/tags", items.len(), limit, offset);
     Ok(paged_json(items, link))
 }

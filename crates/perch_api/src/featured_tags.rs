@@ -113,12 +113,8 @@ async fn suggestions(
     auth.require_any(&["read:accounts", "read"])?;
     let me = me(&state, &auth).await?;
     let names = featured_tags::most_used(&state.db, me.id, 10).await?;
-    Ok(Json(
-        names
-            .iter()
-            .map(|name| crate::search::tag_entity(&state, name))
-            .collect(),
-    ))
+    let items = names.into_iter().map(crate::tags::TagItem::named).collect();
+    Ok(Json(crate::tags::entities(&state, me.id, items).await?))
 }
 
 /// `GET /api/v1/accounts/:id/featured_tags`.

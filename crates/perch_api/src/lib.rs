@@ -42,6 +42,7 @@ pub mod search;
 pub mod state;
 pub mod statuses;
 pub mod streaming;
+pub mod tags;
 pub mod timelines;
 
 use axum::Router;
@@ -67,6 +68,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(push::routes())
         .merge(discovery::routes())
         .merge(featured_tags::routes())
+        .merge(tags::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

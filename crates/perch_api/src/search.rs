@@ -26,6 +26,7 @@ use crate::auth::MaybeAuth;
 use crate::pagination::PageParams;
 use crate::params::{Query, lenient_bool};
 use crate::statuses::view::render;
+use crate::tags::TagItem;
 use crate::{ApiError, ApiState};
 
 /// Results of each kind, unless `limit` asks for fewer.
@@ -114,11 +115,9 @@ async fn search(
         if wants("hashtags") && offset == 0 {
             let prefix = query.trim_start_matches('#');
             if !prefix.is_empty() && prefix.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                hashtags = search_db::tags(&state.db, prefix, page.limit)
-                    .await?
-                    .into_iter()
-                    .map(|name| tag_entity(&state, &name))
-                    .collect();
+                let found = search_db::tags(&state.db, prefix, page.limit).await?;
+                let items = found.into_iter().map(TagItem::named).collect();
+                hashtags = crate::tags::entities(&state, viewer, items).await?;
             }
         }
         if wants("statuses") && viewer != 0 {
@@ -200,17 +199,6 @@ async fn accounts_search(
     Ok(Json(
         crate::emojis::accounts(&state, &found.iter().collect::<Vec<_>>()).await?,
     ))
-}
-
-/// Mastodon's Tag entity, without the usage history this server does not
-/// keep yet.
-pub(crate) fn tag_entity(state: &ApiState, name: &str) -> Value {
-    json!({
-        "name": name,
-        "url": format!("{}tags/{name}", state.config.public_url),
-        "history": [],
-        "following": false,
-    })
 }
 
 enum Found {

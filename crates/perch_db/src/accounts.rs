@@ -433,6 +433,7 @@ const LOCAL_CONTENT: &[&str] = &[
     "DELETE FROM user_events WHERE account_id = $1",
     "DELETE FROM markers WHERE account_id = $1",
     "DELETE FROM featured_tags WHERE account_id = $1",
+    "DELETE FROM tag_follows WHERE account_id = $1",
     "DELETE FROM poll_votes WHERE account_id = $1",
     "DELETE FROM push_subscriptions WHERE account_id = $1",
     "DELETE FROM suggestion_dismissals WHERE account_id = $1 OR target_account_id = $1",

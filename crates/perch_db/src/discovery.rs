@@ -92,24 +92,30 @@ pub async fn trending_tags(
     });
     let mut out = Vec::with_capacity(top.len());
     for name in top {
-        let days: Vec<TagDay> = on_db!(db, pool => {
-            sqlx::query_as(
-                "SELECT t.name, s.created_at / 86400000 AS day, COUNT(*) AS uses, \
-                 COUNT(DISTINCT s.account_id) AS accounts \
-                 FROM status_tags st JOIN tags t ON t.id = st.tag_id \
-                 JOIN statuses s ON s.id = st.status_id \
-                 WHERE t.name = $1 AND s.created_at >= $2 AND s.visibility = 0 \
-                 AND s.reblog_of_id IS NULL \
-                 GROUP BY t.name, s.created_at / 86400000 ORDER BY 2 DESC",
-            )
-            .bind(&name)
-            .bind(since)
-            .fetch_all(pool)
-            .await?
-        });
+        let days = tag_days(db, &name, since).await?;
         out.push((name, days));
     }
     Ok(out)
+}
+
+/// How often public original statuses carried the tag `name` each day
+/// since `since`, the latest day first; days without any are left out.
+pub async fn tag_days(db: &Db, name: &str, since: UnixMillis) -> Result<Vec<TagDay>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT t.name, s.created_at / 86400000 AS day, COUNT(*) AS uses, \
+             COUNT(DISTINCT s.account_id) AS accounts \
+             FROM status_tags st JOIN tags t ON t.id = st.tag_id \
+             JOIN statuses s ON s.id = st.status_id \
+             WHERE t.name = $1 AND s.created_at >= $2 AND s.visibility = 0 \
+             AND s.reblog_of_id IS NULL \
+             GROUP BY t.name, s.created_at / 86400000 ORDER BY 2 DESC",
+        )
+        .bind(name)
+        .bind(since)
+        .fetch_all(pool)
+        .await?
+    }))
 }
 
 /// Public original statuses since `since` by discoverable accounts that

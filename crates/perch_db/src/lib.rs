@@ -52,6 +52,7 @@ pub mod retention;
 pub mod search;
 pub mod signature_schemes;
 pub mod statuses;
+pub mod tag_follows;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timelines;

@@ -32,6 +32,11 @@ pub struct ProfileUpdate<'a> {
     pub fields: Option<&'a [FieldRow]>,
     pub avatar_url: Option<&'a str>,
     pub header_url: Option<&'a str>,
+    /// The user's posting defaults (`source[…]`): a visibility, whether
+    /// media start sensitive, and a language (empty: none chosen).
+    pub default_visibility: Option<i16>,
+    pub default_sensitive: Option<bool>,
+    pub default_language: Option<&'a str>,
 }
 
 /// Apply `update` to the local account `account_id` in `tx`. Returns false
@@ -65,6 +70,24 @@ pub async fn update(
         .execute(&mut *conn)
         .await?
         .rows_affected();
+        let posting = update.default_visibility.is_some()
+            || update.default_sensitive.is_some()
+            || update.default_language.is_some();
+        if rows == 1 && posting {
+            sqlx::query(
+                "UPDATE users SET default_visibility = COALESCE($2, default_visibility), \
+                   default_sensitive = COALESCE($3, default_sensitive), \
+                   default_language = CASE WHEN $4 IS NULL THEN default_language \
+                     WHEN $4 = '' THEN NULL ELSE $4 END \
+                 WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .bind(update.default_visibility)
+            .bind(update.default_sensitive)
+            .bind(update.default_language)
+            .execute(&mut *conn)
+            .await?;
+        }
         if let (1, Some(fields)) = (rows, update.fields) {
             sqlx::query("DELETE FROM account_fields WHERE account_id = $1")
                 .bind(account_id)

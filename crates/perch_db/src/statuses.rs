@@ -203,14 +203,18 @@ async fn add_mentions_and_tags(
 /// Put a new status in the home feeds of those who should see it there:
 /// its local author, its author's local followers (unless it is direct),
 /// and the local accounts in `addressed` (the mentioned, for private and
-/// direct statuses); and, unless it is direct, in the lists of its author
-/// that show it.
+/// direct statuses); with `to_tag_followers` (a public original status of
+/// an account not limited), in the feeds of the local accounts that follow
+/// one of its hashtags; and, unless it is direct, in the lists of its
+/// author that show it. Blocks and mutes are left to the reading, which
+/// applies them to every entry alike.
 pub async fn fan_out(
     tx: &mut Tx,
     status_id: i64,
     author_id: i64,
     to_followers: bool,
     addressed: &[i64],
+    to_tag_followers: bool,
 ) -> Result<()> {
     // One statement for every feed: a post is one round trip however many
     // local accounts receive it.
@@ -224,12 +228,16 @@ pub async fn fan_out(
                    WHERE $3 AND f.target_account_id = $2 AND a.domain IS NULL \
                  UNION SELECT id, $1 FROM accounts \
                    WHERE id IN (SELECT value FROM json_each($4)) AND domain IS NULL \
+                 UNION SELECT tf.account_id, $1 FROM status_tags st \
+                   JOIN tag_follows tf ON tf.tag_id = st.tag_id \
+                   WHERE $5 AND st.status_id = $1 \
                  ON CONFLICT DO NOTHING",
             )
             .bind(status_id)
             .bind(author_id)
             .bind(to_followers)
             .bind(crate::pool::json_ids(addressed))
+            .bind(to_tag_followers)
             .execute(&mut **tx)
             .await?;
         }
@@ -241,12 +249,16 @@ pub async fn fan_out(
                    JOIN accounts a ON a.id = f.account_id \
                    WHERE $3 AND f.target_account_id = $2 AND a.domain IS NULL \
                  UNION SELECT id, $1 FROM accounts WHERE id = ANY($4) AND domain IS NULL \
+                 UNION SELECT tf.account_id, $1 FROM status_tags st \
+                   JOIN tag_follows tf ON tf.tag_id = st.tag_id \
+                   WHERE $5 AND st.status_id = $1 \
                  ON CONFLICT DO NOTHING",
             )
             .bind(status_id)
             .bind(author_id)
             .bind(to_followers)
             .bind(addressed)
+            .bind(to_tag_followers)
             .execute(&mut **tx)
             .await?;
         }

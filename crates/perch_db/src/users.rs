@@ -22,6 +22,13 @@ pub struct UserCredentials {
     pub totp_secret: Option<String>,
     pub totp_confirmed_at: Option<i64>,
     pub totp_last_used_step: Option<i64>,
+    /// The visibility new posts start with (perch_core's numbering), when
+    /// the user chose one.
+    pub default_visibility: Option<i16>,
+    /// Whether new posts with media start sensitive.
+    pub default_sensitive: bool,
+    /// The language new posts are in, when the user chose one.
+    pub default_language: Option<String>,
 }
 
 impl UserCredentials {
@@ -54,7 +61,8 @@ impl std::fmt::Debug for UserCredentials {
 macro_rules! credential_columns {
     () => {
         "u.account_id, a.username, u.email, u.password_hash, u.role, u.approved, \
-         u.disabled_at, a.suspended_at, u.locale, u.totp_secret, u.totp_confirmed_at, u.totp_last_used_step"
+         u.disabled_at, a.suspended_at, u.locale, u.totp_secret, u.totp_confirmed_at, u.totp_last_used_step, \
+         u.default_visibility, u.default_sensitive, u.default_language"
     };
 }
 

@@ -16,14 +16,7 @@ pub async fn feature(domain: &Domain, account: &AccountRow, name: &str) -> Resul
     if account.domain.is_some() {
         return Err(DomainError::forbidden("This action is not allowed"));
     }
-    let name = name.trim().trim_start_matches('#').to_lowercase();
-    let valid = !name.is_empty()
-        && name.chars().count() <= 100
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && !name.chars().all(|c| c.is_ascii_digit());
-    if !valid {
-        return Err(DomainError::invalid("Validation failed: Tag is invalid"));
-    }
+    let name = crate::tags::tag_name(name)?;
     let current = featured_tags::of_account(&domain.db, account.id).await?;
     if current.iter().any(|tag| tag.name == name) {
         return Err(DomainError::invalid(

@@ -46,6 +46,7 @@ pub mod polls;
 pub mod reactions;
 pub mod reports;
 pub mod statuses;
+pub mod tags;
 pub mod urls;
 
 pub use context::{Domain, PublishError, Publisher, Received};

@@ -188,7 +188,7 @@ pub async fn reblog(
     if !statuses::insert(&mut change.tx, &new, &[], &[]).await? {
         return Ok(None);
     }
-    statuses::fan_out(&mut change.tx, reblog_id, booster.id, true, &[]).await?;
+    statuses::fan_out(&mut change.tx, reblog_id, booster.id, true, &[], false).await?;
     change
         .notify(
             original.account_id,

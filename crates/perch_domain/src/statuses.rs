@@ -327,6 +327,9 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
         author.id,
         new.visibility != Visibility::Direct,
         &addressed,
+        // As on the public timelines: followed hashtags bring public
+        // statuses of accounts that moderators have not limited.
+        new.visibility == Visibility::Public && author.silenced_at.is_none(),
     )
     .await?;
     for account_id in local_mentioned {

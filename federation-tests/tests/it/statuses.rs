@@ -1,6 +1,7 @@
 //! Statuses across two instances: a post reaches a remote follower's home;
 //! likes, reblogs, edits, deletes and their undos show on the other side
-//! with the right counts; reply threads assemble on both sides.
+//! with the right counts; reply threads assemble on both sides; a followed
+//! hashtag brings remote public posts home.
 
 use perch_federation_tests::{Instance, PASSWORD, drain, png_dot, upload_dot};
 use reqwest::{Method, StatusCode};
@@ -486,4 +487,49 @@ async fn custom_emoji_travel_with_the_posts_that_use_them() {
     // Not one of B's own.
     let (_, own) = b.get("/api/v1/custom_emojis", &bob).await;
     assert_eq!(own, json!([]));
+}
+
+#[tokio::test]
+async fn a_remote_public_post_with_a_followed_hashtag_reaches_home() {
+    let (a, b) = (Instance::start().await, Instance::start().await);
+    a.create_user("alice", PASSWORD).await;
+    b.create_user("bob", PASSWORD).await;
+    b.create_user("carol", PASSWORD).await;
+    let (alice, bob, carol) = (
+        a.token("alice").await,
+        b.token("bob").await,
+        b.token("carol").await,
+    );
+    // Carol follows alice, so alice's posts reach B; bob follows only the
+    // hashtag.
+    follow(&b, &carol, &a, "alice").await;
+    let (status, tag) = b.post("/api/v1/tags/fediverse/follow", &bob).await;
+    assert_eq!(status, StatusCode::OK, "{tag}");
+
+    let tagged = a
+        .post_status(&alice, json!({"status": "hello #Fediverse"}))
+        .await;
+    a.post_status(&alice, json!({"status": "no tag here"}))
+        .await;
+    a.post_status(
+        &alice,
+        json!({"status": "quiet #fediverse", "visibility": "unlisted"}),
+    )
+    .await;
+    drain(&[&a, &b]).await;
+    let feed = home(&b, &bob).await;
+    let uris: Vec<&str> = feed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s["uri"].as_str().expect("uri"))
+        .collect();
+    assert_eq!(uris, [tagged["uri"].as_str().expect("uri")], "{feed}");
+    assert_eq!(feed[0]["account"]["acct"], format!("alice@{}", a.domain));
+    let carol_feed = home(&b, &carol).await;
+    assert_eq!(
+        carol_feed.as_array().map(Vec::len),
+        Some(3),
+        "carol follows alice: {carol_feed}"
+    );
 }

@@ -40,9 +40,9 @@ pub(super) async fn credential_account_of(
     let posting = super::preferences::posting_defaults(&row, &user);
     let source = SourceInput {
         note_source,
-        privacy: posting.privacy.to_owned(),
+        privacy: posting.visibility.as_str().to_owned(),
         sensitive: posting.sensitive,
-        language: posting.language,
+        language: posting.language_shown(&user),
         follow_requests_count,
     };
     let mut credential = credential_account_with_fields(

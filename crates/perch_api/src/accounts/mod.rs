@@ -4,6 +4,7 @@ mod credentials;
 mod lookup;
 mod migration;
 mod preferences;
+pub(crate) use preferences::{PostingDefaults, posting_defaults};
 mod profile;
 pub mod relationships;
 mod security;

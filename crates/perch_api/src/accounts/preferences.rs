@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use perch_core::id::Id;
+use perch_core::status::Visibility;
 use perch_db::accounts::{self, AccountRow};
 use perch_db::users::{self, UserCredentials};
 use serde::Serialize;
@@ -15,21 +16,33 @@ use crate::statuses::default_visibility;
 use crate::{ApiError, ApiState};
 
 /// What a new post starts with.
-pub(super) struct PostingDefaults {
-    pub privacy: &'static str,
+pub(crate) struct PostingDefaults {
+    pub visibility: Visibility,
     pub sensitive: bool,
     pub language: Option<String>,
 }
 
-/// The posting defaults of `account` (`user`): the visibility a post
-/// without one gets (followers only for a locked account, public
-/// otherwise), not sensitive, in the user's language. Perch keeps no
-/// other per-account choice yet.
-pub(super) fn posting_defaults(account: &AccountRow, user: &UserCredentials) -> PostingDefaults {
+impl PostingDefaults {
+    /// The language clients start a post in: the chosen one, else the
+    /// user's own.
+    pub(crate) fn language_shown(&self, user: &UserCredentials) -> Option<String> {
+        self.language
+            .clone()
+            .or_else(|| Some(user.locale.clone()).filter(|l| !l.is_empty()))
+    }
+}
+
+/// The posting defaults of `account` (`user`), the one rule for them: the
+/// visibility the user chose (`source[privacy]`), else followers only for
+/// a locked account and public otherwise; sensitive when the user said
+/// so; the language the user chose, else none.
+pub(crate) fn posting_defaults(account: &AccountRow, user: &UserCredentials) -> PostingDefaults {
     PostingDefaults {
-        privacy: default_visibility(account).as_str(),
-        sensitive: false,
-        language: Some(user.locale.clone()).filter(|l| !l.is_empty()),
+        visibility: user
+            .default_visibility
+            .map_or_else(|| default_visibility(account), Visibility::from_i16),
+        sensitive: user.default_sensitive,
+        language: user.default_language.clone().filter(|l| !l.is_empty()),
     }
 }
 
@@ -64,9 +77,9 @@ pub async fn preferences(
         .ok_or_else(ApiError::not_found)?;
     let posting = posting_defaults(&account, &user);
     Ok(Json(Preferences {
-        visibility: posting.privacy,
+        visibility: posting.visibility.as_str(),
         sensitive: posting.sensitive,
-        language: posting.language,
+        language: posting.language_shown(&user),
         expand_media: "default",
         expand_spoilers: false,
     }))

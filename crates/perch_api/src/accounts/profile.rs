@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use perch_core::id::Id;
+use perch_core::status::Visibility;
 use perch_db::accounts;
 use perch_db::profiles::{FieldRow, ProfileUpdate};
 use perch_domain::accounts as accounts_domain;
@@ -53,6 +54,28 @@ struct TextParams {
     #[serde(default, deserialize_with = "lenient_bool")]
     discoverable: Option<bool>,
     fields_attributes: Option<JsonFields>,
+    /// The posting defaults, in JSON.
+    source: Option<SourceParams>,
+    /// The same in forms.
+    #[serde(rename = "source[privacy]")]
+    source_privacy: Option<String>,
+    #[serde(
+        default,
+        rename = "source[sensitive]",
+        deserialize_with = "lenient_bool"
+    )]
+    source_sensitive: Option<bool>,
+    #[serde(rename = "source[language]")]
+    source_language: Option<String>,
+}
+
+/// `source`: what the user's new posts start with.
+#[derive(Debug, Default, Deserialize)]
+struct SourceParams {
+    privacy: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    sensitive: Option<bool>,
+    language: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +148,9 @@ pub async fn update_credentials(
         fields: checked.fields.as_deref(),
         avatar_url: avatar_url.as_deref(),
         header_url: header_url.as_deref(),
+        default_visibility: checked.default_visibility.map(Visibility::as_i16),
+        default_sensitive: checked.default_sensitive,
+        default_language: checked.default_language.as_deref(),
     };
     let applied = match accounts_domain::update_profile(&state.domain, account_id, &change).await {
         Ok(true) => Ok(()),
@@ -364,6 +390,11 @@ fn form_fields(pairs: &[(String, String)]) -> Option<Vec<FieldAttributes>> {
 /// rendered.
 struct Checked {
     text: TextParams,
+    /// The posting defaults to set: a visibility, sensitivity, a language
+    /// (empty: none).
+    default_visibility: Option<Visibility>,
+    default_sensitive: Option<bool>,
+    default_language: Option<String>,
     display_name: Option<String>,
     /// HTML and source.
     note: Option<(String, String)>,
@@ -463,11 +494,53 @@ fn validate(mut update: UpdateRequest) -> Result<Checked, ApiError> {
     let avatar = image("avatar", update.avatar);
     let header = image("header", update.header);
 
+    let source = update.text.source.take().unwrap_or_default();
+    let privacy = update.text.source_privacy.take().or(source.privacy);
+    // A post may be direct, but no post starts out so (Mastodon's rule).
+    let default_visibility = match privacy.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) => match name.parse::<Visibility>() {
+            Ok(visibility) if visibility != Visibility::Direct => Some(visibility),
+            _ => {
+                refuse(
+                    "source.privacy".to_owned(),
+                    FieldError {
+                        error: "ERR_INCLUSION",
+                        description: "is not included in the list".to_owned(),
+                    },
+                );
+                None
+            }
+        },
+    };
+    let default_sensitive = update.text.source_sensitive.or(source.sensitive);
+    let default_language = update
+        .text
+        .source_language
+        .take()
+        .or(source.language)
+        .map(|code| code.trim().to_ascii_lowercase());
+    if default_language
+        .as_deref()
+        .is_some_and(|code| !code.is_empty() && !crate::statuses::is_language_code(code))
+    {
+        refuse(
+            "source.language".to_owned(),
+            FieldError {
+                error: "ERR_INVALID",
+                description: "is not a valid ISO 639 code".to_owned(),
+            },
+        );
+    }
+
     if !details.is_empty() {
         return Err(ApiError::validation(details));
     }
     Ok(Checked {
         text: update.text,
+        default_visibility,
+        default_sensitive,
+        default_language,
         display_name,
         note: note.map(|source| (note_html(&source), source)),
         fields: fields.map(|fields| {

@@ -192,7 +192,9 @@ fn data_of(
         }
     }
     let alerts = format!(",{},", wanted.join(","));
-    let policy = match text(params, &["data", "policy"]) {
+    // Some client libraries (masto.js) send the policy beside `data`.
+    let policy = text(params, &["data", "policy"]).or_else(|| text(params, &["policy"]));
+    let policy = match policy {
         Some(policy) if POLICIES.contains(&policy) => policy.to_owned(),
         Some(_) => {
             return Err(ApiError::unprocessable(

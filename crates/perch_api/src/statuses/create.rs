@@ -16,6 +16,7 @@ use super::compose::{Composed, compose, length};
 use super::polls::{Number, PollParams, requested};
 use super::view::render_one;
 use super::{readable, signed_in};
+use crate::accounts::{PostingDefaults, posting_defaults};
 use crate::auth::Auth;
 use crate::entities::status::Status;
 use crate::params::{Params, lenient_bool};
@@ -73,7 +74,11 @@ struct Checked {
     language: Option<String>,
 }
 
-fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
+fn check(
+    state: &ApiState,
+    params: &StatusParams,
+    defaults: &PostingDefaults,
+) -> Result<Checked, ApiError> {
     if params.scheduled_at.is_some() {
         return Err(ApiError::unprocessable(
             "Validation failed: Scheduled statuses are not supported",
@@ -113,7 +118,7 @@ fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
         )));
     }
     let language = match params.language.as_deref().map(str::trim) {
-        None | Some("") => None,
+        None | Some("") => defaults.language.clone(),
         Some(code) if is_language_code(code) => Some(code.to_ascii_lowercase()),
         Some(_) => {
             return Err(ApiError::unprocessable(
@@ -123,7 +128,7 @@ fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
     };
     Ok(Checked {
         // A content warning hides the text, so it makes the status sensitive.
-        sensitive: params.sensitive.unwrap_or(false) || !spoiler_text.is_empty(),
+        sensitive: params.sensitive.unwrap_or(defaults.sensitive) || !spoiler_text.is_empty(),
         text,
         spoiler_text,
         language,
@@ -131,7 +136,7 @@ fn check(state: &ApiState, params: &StatusParams) -> Result<Checked, ApiError> {
 }
 
 /// ISO 639-1 or 639-3: two or three ASCII letters.
-fn is_language_code(code: &str) -> bool {
+pub(crate) fn is_language_code(code: &str) -> bool {
     (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
@@ -154,10 +159,14 @@ pub async fn create(
             return existing(&state, me.id, done).await;
         }
     }
-    let checked = check(&state, &params)?;
+    let user = perch_db::users::find_by_account_id(&state.db, me.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let defaults = posting_defaults(&me, &user);
+    let checked = check(&state, &params, &defaults)?;
     let poll = params.poll()?;
     let visibility = match params.visibility.as_deref() {
-        None | Some("") => default_visibility(&me),
+        None | Some("") => defaults.visibility,
         Some(v) => v
             .parse::<Visibility>()
             .map_err(|e| ApiError::unprocessable(format!("Validation failed: {e}")))?,
@@ -212,7 +221,8 @@ fn media_ids(params: &StatusParams) -> Result<Vec<i64>, ApiError> {
 }
 
 /// Locked accounts post to followers by default, as Mastodon's default
-/// privacy setting for them is.
+/// privacy setting for them is, unless their user chose otherwise (see
+/// [`posting_defaults`]).
 pub(crate) fn default_visibility(me: &AccountRow) -> Visibility {
     if me.locked {
         Visibility::Private
@@ -263,7 +273,13 @@ pub async fn edit(
     }
     let mut params = params;
     params.media_ids = current_ids;
-    let checked = check(&state, &params)?;
+    // An edit without a language keeps the status's own.
+    let kept = PostingDefaults {
+        visibility: Visibility::from_i16(current.visibility),
+        sensitive: false,
+        language: current.language.clone(),
+    };
+    let checked = check(&state, &params, &kept)?;
     let Composed {
         html,
         mentions,

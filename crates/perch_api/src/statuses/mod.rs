@@ -12,7 +12,7 @@ mod polls;
 mod read;
 pub mod view;
 
-pub(crate) use create::default_visibility;
+pub(crate) use create::{default_visibility, is_language_code};
 
 use axum::Router;
 use axum::routing::{get, post};

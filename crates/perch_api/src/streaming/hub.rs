@@ -335,6 +335,17 @@ async fn status_event(
             },
             &|_| true,
         );
+        if !rendered.media_attachments.is_empty() {
+            send(Stream::PublicMedia, &|_| true);
+            send(
+                if row.local {
+                    Stream::PublicLocalMedia
+                } else {
+                    Stream::PublicRemoteMedia
+                },
+                &|_| true,
+            );
+        }
         for (_, tag) in statuses::tags_of(&state.db, &[id]).await? {
             send(Stream::Hashtag(tag.clone()), &|_| true);
             if row.local {

@@ -16,6 +16,10 @@ pub enum Stream {
     Public,
     PublicLocal,
     PublicRemote,
+    /// The public streams' statuses that carry media (`public:media`…).
+    PublicMedia,
+    PublicLocalMedia,
+    PublicRemoteMedia,
     /// Public statuses with a tag (lower-cased).
     Hashtag(String),
     HashtagLocal(String),
@@ -89,7 +93,7 @@ pub enum StreamError {
 
 impl Stream {
     /// Mastodon's names; `tag` for the hashtag streams, `list` (an id) for
-    /// the list stream. The `:media` variants are not offered.
+    /// the list stream.
     pub fn parse(name: &str, tag: Option<&str>, list: Option<&str>) -> Result<Stream, StreamError> {
         let tag = || {
             tag.map(|t| t.trim_start_matches('#').to_lowercase())
@@ -102,6 +106,9 @@ impl Stream {
             "public" => Stream::Public,
             "public:local" => Stream::PublicLocal,
             "public:remote" => Stream::PublicRemote,
+            "public:media" => Stream::PublicMedia,
+            "public:local:media" => Stream::PublicLocalMedia,
+            "public:remote:media" => Stream::PublicRemoteMedia,
             "hashtag" => Stream::Hashtag(tag()?),
             "hashtag:local" => Stream::HashtagLocal(tag()?),
             "direct" => Stream::Direct,
@@ -129,6 +136,9 @@ impl Stream {
             Stream::Public => json!(["public"]),
             Stream::PublicLocal => json!(["public:local"]),
             Stream::PublicRemote => json!(["public:remote"]),
+            Stream::PublicMedia => json!(["public:media"]),
+            Stream::PublicLocalMedia => json!(["public:local:media"]),
+            Stream::PublicRemoteMedia => json!(["public:remote:media"]),
             Stream::Hashtag(tag) => json!(["hashtag", tag]),
             Stream::HashtagLocal(tag) => json!(["hashtag:local", tag]),
             Stream::Direct => json!(["direct"]),
@@ -195,6 +205,14 @@ mod tests {
             Err(StreamError::NoList)
         );
         assert_eq!(Stream::List(42).names(), json!(["list", "42"]));
+        assert_eq!(
+            Stream::parse("public:local:media", None, None),
+            Ok(Stream::PublicLocalMedia)
+        );
+        assert_eq!(
+            Stream::PublicRemoteMedia.names(),
+            json!(["public:remote:media"])
+        );
         assert_eq!(
             Stream::parse("lists", None, None),
             Err(StreamError::Unknown)

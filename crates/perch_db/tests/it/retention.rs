@@ -302,14 +302,14 @@ async fn trimmed_home_feeds_still_page_back_in_order() {
         statuses::insert(&mut tx, &post(id, author.id, visibility), &[], &[])
             .await
             .expect("status");
-        statuses::fan_out(&mut tx, id, author.id, visibility != 3, &[])
+        statuses::fan_out(&mut tx, id, author.id, visibility != 3, &[], false)
             .await
             .expect("fan out");
     }
     statuses::insert(&mut tx, &post(111, reader.id, 0), &[], &[])
         .await
         .expect("status");
-    statuses::fan_out(&mut tx, 111, reader.id, true, &[])
+    statuses::fan_out(&mut tx, 111, reader.id, true, &[], false)
         .await
         .expect("fan out");
     statuses::insert(&mut tx, &post(112, stranger.id, 0), &[], &[])
@@ -390,14 +390,14 @@ async fn list_timelines_keep_their_newest_entries_and_exclusive_ones_stay_out_of
         statuses::insert(&mut tx, &post(id, author.id, 0), &[], &[])
             .await
             .expect("status");
-        statuses::fan_out(&mut tx, id, author.id, true, &[])
+        statuses::fan_out(&mut tx, id, author.id, true, &[], false)
             .await
             .expect("fan out");
     }
     statuses::insert(&mut tx, &post(111, reader.id, 0), &[], &[])
         .await
         .expect("status");
-    statuses::fan_out(&mut tx, 111, reader.id, true, &[])
+    statuses::fan_out(&mut tx, 111, reader.id, true, &[], false)
         .await
         .expect("fan out");
     tx.commit().await.expect("commit");

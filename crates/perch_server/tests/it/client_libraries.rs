@@ -51,7 +51,13 @@ fn libraries_installed(library: &str) -> bool {
 
 /// Run `node tests/clients/<script> BASE_URL LOGIN PASSWORD` and return the
 /// JSON line it printed, failing with its output if it did not succeed.
-async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> Value {
+async fn run_client(
+    script: &str,
+    base_url: &str,
+    login: &str,
+    other: &str,
+    env: &[(&str, &str)],
+) -> Value {
     let child = Command::new("node")
         .arg(script)
         .arg(base_url)
@@ -59,6 +65,7 @@ async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> V
         .arg(PASSWORD)
         .env("PERCH_TEST_OTHER", other)
         .env("PERCH_TEST_OTHER_PASSWORD", PASSWORD)
+        .envs(env.iter().copied())
         .current_dir(clients_dir())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -85,62 +92,102 @@ async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> V
     serde_json::from_str(line).unwrap_or_else(|error| panic!("{script} printed {line:?}: {error}"))
 }
 
+/// A `perch serve` process set up the operator's way (a database, `perch
+/// serve`, `perch user create`), with the administrator alice and the
+/// user bea.
+struct Served {
+    server: ServedPerch,
+    alice_id: String,
+    dir: tempfile::TempDir,
+    database: TestDatabase,
+}
+
+impl Served {
+    /// Start it with `extra` settings beside the database and data dir.
+    async fn start(extra: &[(&str, &str)]) -> Served {
+        let database = TestDatabase::create().await;
+        let dir = tempfile::tempdir().expect("temporary dir");
+        let data_dir = dir.path().join("data");
+        let data_dir = data_dir.to_str().expect("utf-8 path");
+        let mut vars = vec![
+            ("PERCH_DATABASE_URL", database.url()),
+            ("PERCH_DATA_DIR", data_dir),
+            ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
+        ];
+        vars.extend(extra.iter().copied());
+        let server = ServedPerch::start(dir.path(), &vars);
+        let mut create = perch(dir.path());
+        create
+            .args([
+                "user",
+                "create",
+                "--username",
+                "alice",
+                "--email",
+                "alice@example.com",
+                "--role",
+                "admin",
+            ])
+            .arg("--password-stdin")
+            .envs(vars)
+            .env("PERCH_PUBLIC_URL", &server.base_url);
+        let created =
+            tokio::task::spawn_blocking(move || run_with_stdin(create, &format!("{PASSWORD}\n")))
+                .await
+                .expect("perch user create ran");
+        assert!(created.status.success(), "{}", stderr(&created));
+        let alice_id = stdout(&created)
+            .split("(id ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .expect("the new account's id")
+            .to_owned();
+        let (dir_path, url, public) = (
+            dir.path().to_owned(),
+            database.url().to_owned(),
+            server.base_url.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            create_user_with_binary(&dir_path, &url, &public, "bea", PASSWORD)
+        })
+        .await
+        .expect("perch user create ran");
+        Served {
+            server,
+            alice_id,
+            dir,
+            database,
+        }
+    }
+
+    /// Run `perch ARGS` against this server's database and data dir.
+    async fn perch(&self, args: &[&str]) -> std::process::Output {
+        let mut command = perch(self.dir.path());
+        command
+            .args(args)
+            .env("PERCH_DATABASE_URL", self.database.url())
+            .env("PERCH_DATA_DIR", self.dir.path().join("data"))
+            .env("PERCH_PUBLIC_URL", &self.server.base_url);
+        tokio::task::spawn_blocking(move || run_with_stdin(command, ""))
+            .await
+            .expect("perch ran")
+    }
+}
+
 #[tokio::test]
 async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     if !libraries_installed("masto") {
         return;
     }
-    // The operator's way: a database, `perch serve`, `perch user create`.
-    let database = TestDatabase::create().await;
-    let dir = tempfile::tempdir().expect("temporary dir");
-    let data_dir = dir.path().join("data");
-    let data_dir = data_dir.to_str().expect("utf-8 path");
-    let vars = [
-        ("PERCH_DATABASE_URL", database.url()),
-        ("PERCH_DATA_DIR", data_dir),
-        ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
-    ];
-    let server = ServedPerch::start(dir.path(), &vars);
-    let mut create = perch(dir.path());
-    create
-        .args([
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--role",
-            "admin",
-        ])
-        .arg("--password-stdin")
-        .envs(vars)
-        .env("PERCH_PUBLIC_URL", &server.base_url);
-    let created =
-        tokio::task::spawn_blocking(move || run_with_stdin(create, &format!("{PASSWORD}\n")))
-            .await
-            .expect("perch user create ran");
-    assert!(created.status.success(), "{}", stderr(&created));
-    let id = stdout(&created)
-        .split("(id ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .expect("the new account's id")
-        .to_owned();
+    // The temporary directory and the database live as long as the test.
+    let Served {
+        server,
+        alice_id: id,
+        dir: _dir,
+        database: _database,
+    } = Served::start(&[]).await;
     let domain = server.base_url.trim_start_matches("http://").to_owned();
-    // A second account, for alice to block and mute.
-    let (dir_path, url, public) = (
-        dir.path().to_owned(),
-        database.url().to_owned(),
-        server.base_url.clone(),
-    );
-    tokio::task::spawn_blocking(move || {
-        create_user_with_binary(&dir_path, &url, &public, "bea", PASSWORD)
-    })
-    .await
-    .expect("perch user create ran");
-
-    let read = run_client("masto.mjs", &server.base_url, "alice", "bea").await;
+    let read = run_client("masto.mjs", &server.base_url, "alice", "bea", &[]).await;
 
     assert_eq!(read["library"], "masto", "{read}");
     assert_eq!(read["id"], id, "{read}");
@@ -260,4 +307,71 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
         "{read}"
     );
     assert!(server.terminate().success(), "perch serve stops cleanly");
+}
+
+#[tokio::test]
+async fn masto_js_finds_its_way_around_tags_trends_suggestions_push_and_streams() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let served = Served::start(&[("PERCH_PUBLIC_DOMAIN_BLOCKS", "all")]).await;
+    let picture = served.dir.path().join("dot.png");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(8, 8))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encodes");
+    std::fs::write(&picture, png.into_inner()).expect("written");
+    let picture = picture.to_str().expect("utf-8 path");
+    let added = served
+        .perch(&["emoji", "add", "--shortcode", "blobcat", "--file", picture])
+        .await;
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let read = run_client(
+        "masto-discovery.mjs",
+        &served.server.base_url,
+        "alice",
+        "bea",
+        &[("PERCH_TEST_PICTURE", picture)],
+    )
+    .await;
+    let tagged = &read["home_expected"][0];
+    let expected = serde_json::json!({
+        "followed": ["perchtrend", true, "string"],
+        "home": [tagged],
+        "home_expected": [tagged],
+        "tag_page": [true, 7],
+        "followed_tags": ["perchtrend"],
+        "featuring": true,
+        "featured": ["perchtrend"],
+        "featured_of_account": ["perchtrend"],
+        "featured_after": 0,
+        "suggested_tags": [],
+        "unfollowed": false,
+        "trending_tags": [["perchtrend", 7]],
+        "trending_statuses": [tagged],
+        "trending_links": 0,
+        "suggested": [[true, ["most_interactions"]]],
+        "suggested_after": 0,
+        "custom_emojis": [["blobcat", true]],
+        "peers": [],
+        "activity": read["activity"],
+        "domain_blocks": [["spam.example", "suspend", "spam"]],
+        "vapid": "string",
+        "push_created": [true, false, "followed"],
+        "push_key": true,
+        "push_changed": [true, true],
+        "push_fetched": true,
+        "push_removed": true,
+        "source": ["unlisted", "de"],
+        "preferences": ["unlisted", "de"],
+        "defaulted": ["unlisted", "de"],
+        "media_stream": [["public:media"], true, 1],
+    });
+    assert_eq!(read, expected, "{read}");
+    let weeks = read["activity"].as_array().expect("weeks");
+    assert!(
+        !weeks.is_empty() && weeks.iter().all(|w| w == "string"),
+        "{read}"
+    );
 }

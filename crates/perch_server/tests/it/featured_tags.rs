@@ -79,13 +79,16 @@ async fn hashtags_are_featured_counted_suggested_and_shown_to_anyone() {
     let (_, suggested) = server
         .get("/api/v1/featured_tags/suggestions", &alice)
         .await;
+    assert!(suggested[0]["id"].is_string(), "{suggested}");
     assert_eq!(
         suggested,
         json!([{
+            "id": suggested[0]["id"],
             "name": "cats",
             "url": server.url("/tags/cats"),
             "history": [],
             "following": false,
+            "featuring": false,
         }])
     );
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::statuses::{post_status, user};
 use crate::support::{TestApp, spawn_app};
 
-fn picture(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn picture(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
     });
@@ -23,7 +23,7 @@ fn picture(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     bytes: Vec<u8>,

@@ -1,5 +1,6 @@
 //! What clients read at once: several statuses by id, the account's
-//! preferences, and the count of unread notifications.
+//! preferences (and the posting defaults set through the credentials),
+//! and the count of unread notifications.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -139,6 +140,96 @@ async fn preferences_have_mastodons_keys_and_agree_with_the_credentials() {
         app.get("/api/v1/preferences", &writer).await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn posting_defaults_are_kept_from_the_credentials_and_start_every_post() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let patch = |form: Vec<(&'static str, &'static str)>| {
+        let request = app
+            .client
+            .patch(app.url("/api/v1/accounts/update_credentials"))
+            .bearer_auth(&ann.token)
+            .form(&form);
+        async move {
+            let response = request.send().await.expect("sent");
+            let status = response.status();
+            (status, response.json::<Value>().await.expect("json"))
+        }
+    };
+    let (status, me) = patch(vec![
+        ("source[privacy]", "unlisted"),
+        ("source[sensitive]", "true"),
+        ("source[language]", "DE"),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["source"]["privacy"], "unlisted", "{me}");
+    assert_eq!(me["source"]["sensitive"], true);
+    assert_eq!(me["source"]["language"], "de");
+    let (_, preferences) = app.get("/api/v1/preferences", &ann.token).await;
+    assert_eq!(preferences["posting:default:visibility"], "unlisted");
+    assert_eq!(preferences["posting:default:sensitive"], true);
+    assert_eq!(preferences["posting:default:language"], "de");
+    let posted = post_status(&app, &ann.token, json!({"status": "by default"})).await;
+    assert_eq!(posted["visibility"], "unlisted", "{posted}");
+    assert_eq!(posted["sensitive"], true);
+    assert_eq!(posted["language"], "de");
+    let chosen = post_status(
+        &app,
+        &ann.token,
+        json!({"status": "chosen", "visibility": "public", "sensitive": false, "language": "fr"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &chosen["visibility"],
+            &chosen["sensitive"],
+            &chosen["language"]
+        ),
+        (&json!("public"), &json!(false), &json!("fr"))
+    );
+
+    // JSON bodies set them too; an empty language clears the choice, and
+    // what the other settings were stays.
+    let response = app
+        .client
+        .patch(app.url("/api/v1/accounts/update_credentials"))
+        .bearer_auth(&ann.token)
+        .json(&json!({"source": {"privacy": "private", "language": ""}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.expect("json");
+    assert_eq!(me["source"]["privacy"], "private", "{me}");
+    assert_eq!(me["source"]["sensitive"], true, "{me}");
+    assert_eq!(
+        me["source"]["language"], "en",
+        "the user's own, again: {me}"
+    );
+
+    // No post starts direct, and a language must be one; nothing is kept
+    // of a refused change.
+    for (key, value) in [
+        ("source[privacy]", "direct"),
+        ("source[privacy]", "everyone"),
+        ("source[language]", "english"),
+    ] {
+        let (status, body) = patch(vec![(key, value), ("display_name", "Not kept")]).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{key}={value}: {body}"
+        );
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let (_, me) = app
+        .get("/api/v1/accounts/verify_credentials", &ann.token)
+        .await;
+    assert_eq!(me["source"]["privacy"], "private");
+    assert_ne!(me["display_name"], "Not kept");
 }
 
 #[tokio::test]

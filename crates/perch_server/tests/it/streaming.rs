@@ -425,3 +425,40 @@ async fn subscriptions_per_connection_are_capped() {
     let update = next_event(&mut ws, json!(["hashtag", "onetoomany"]), "update").await;
     assert_eq!(update["id"], posted["id"]);
 }
+
+#[tokio::test]
+async fn the_media_streams_carry_only_public_statuses_with_attachments() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann").await;
+    let mut ws = connect(&app.base_url, "stream=public:media").await;
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "public:local:media"}),
+    )
+    .await;
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "public:remote:media"}),
+    )
+    .await;
+    post_status(&app, &ann.token, json!({"status": "words alone"})).await;
+    let bytes = crate::media::picture(32, 24, image::ImageFormat::Png);
+    let response = crate::media::upload(&app, &ann.token, bytes, "a.png", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let media: Value = response.json().await.expect("json");
+    let pictured = post_status(
+        &app,
+        &ann.token,
+        json!({"status": "a picture", "media_ids": [media["id"]]}),
+    )
+    .await;
+    // Events arrive in order: the status without media, posted first,
+    // would come first if these streams carried it.
+    let update = next_event(&mut ws, json!(["public:media"]), "update").await;
+    assert_eq!(update["id"], pictured["id"], "{update}");
+    let update = next_event(&mut ws, json!(["public:local:media"]), "update").await;
+    assert_eq!(update["id"], pictured["id"], "{update}");
+    // Nothing remote was posted: the next frame answers this bad one.
+    ws.send(Message::text("sync")).await.expect("sent");
+    assert_eq!(next_frame(&mut ws).await["status"], 400);
+}
