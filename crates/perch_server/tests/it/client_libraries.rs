@@ -261,3 +261,89 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     );
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
+
+#[tokio::test]
+async fn masto_js_drives_v2_and_v1_filters() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let vars = [
+        ("PERCH_DATABASE_URL", database.url()),
+        ("PERCH_DATA_DIR", data_dir),
+        ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
+    ];
+    let server = ServedPerch::start(dir.path(), &vars);
+    let (dir_path, url, public) = (
+        dir.path().to_owned(),
+        database.url().to_owned(),
+        server.base_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        create_user_with_binary(&dir_path, &url, &public, "alice", PASSWORD)
+    })
+    .await
+    .expect("perch user create ran");
+
+    let read = run_client("masto-filters.mjs", &server.base_url, "alice", "").await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    let v2 = &read["v2"];
+    assert_eq!(v2["title"], "masto.js TV", "{read}");
+    assert_eq!(
+        v2["context"],
+        serde_json::json!(["home", "thread"]),
+        "{read}"
+    );
+    assert_eq!(v2["action"], "warn", "{read}");
+    assert_eq!(
+        v2["keywords"],
+        serde_json::json!([["finale", true]]),
+        "the removed keyword is gone: {read}"
+    );
+    assert_eq!(v2["listed"], 1, "{read}");
+    assert_eq!(
+        v2["nested"],
+        serde_json::json!({
+            "keywords": ["finale", "recap"],
+            "renamed": "recaps",
+            "fetched": true,
+            "statuses": [read["posted"]],
+            "status": read["posted"],
+        }),
+        "{read}"
+    );
+    assert_eq!(v2["gone"], 404, "{read}");
+    assert_eq!(v2["invalid"], 422, "{read}");
+    assert_eq!(
+        read["filtered"],
+        serde_json::json!({
+            "filter": v2["id"],
+            "keyword_matches": ["finale"],
+            "status_matches": [read["filtered_status"]],
+        }),
+        "{read}"
+    );
+    let v1 = &read["v1"];
+    assert_eq!(
+        v1["created"],
+        serde_json::json!(["masto.js v1", ["public"], true, false]),
+        "{read}"
+    );
+    assert_eq!(
+        v1["listed"],
+        serde_json::json!(["finale", "masto.js v1"]),
+        "{read}"
+    );
+    assert_eq!(
+        v1["updated"],
+        serde_json::json!(["masto.js v1 changed", ["notifications", "public"], false]),
+        "{read}"
+    );
+    assert_eq!(v1["fetched"], "masto.js v1 changed", "{read}");
+    assert_eq!(v1["gone"], 404, "{read}");
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}
