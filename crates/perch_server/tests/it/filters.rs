@@ -696,7 +696,7 @@ async fn warn_marks_and_hide_leaves_out_in_the_filters_contexts() {
     // Asked for by id, the hidden status shows, marked.
     let path = format!("/api/v1/statuses/{}", id(&hidden));
     let one = get(&app, &ann, &path).await;
-    assert_eq!(filters_of(&one), [hide_id.clone()]);
+    assert_eq!(filters_of(&one), [hide_id.as_str()]);
     assert_eq!(one["filtered"][0]["keyword_matches"], json!(["secret"]));
     assert_eq!(
         filters_of(&get(&app, &ann, &format!("/api/v1/statuses/{}", id(&plain))).await),
@@ -750,7 +750,7 @@ async fn warn_marks_and_hide_leaves_out_in_the_filters_contexts() {
     )
     .await;
     let bookmarks = get(&app, &ann, "/api/v1/bookmarks").await;
-    assert_eq!(filters_of(&bookmarks[0]), [hide_id.clone()]);
+    assert_eq!(filters_of(&bookmarks[0]), [hide_id.as_str()]);
 
     // A deleted filter no longer applies.
     ok(
@@ -883,12 +883,12 @@ async fn status_filters_match_the_status_and_its_reblogs() {
     // Cat's reblog, in ann's home: marked, and so is the original in it.
     let home = get(&app, &ann, "/api/v1/timelines/home").await;
     assert_eq!(home.as_array().map(Vec::len), Some(1));
-    assert_eq!(filters_of(&home[0]), [filter_id.clone()]);
-    assert_eq!(filters_of(&home[0]["reblog"]), [filter_id.clone()]);
+    assert_eq!(filters_of(&home[0]), [filter_id.as_str()]);
+    assert_eq!(filters_of(&home[0]["reblog"]), [filter_id.as_str()]);
     assert_eq!(home[0]["filtered"][0]["status_matches"], json!([row["id"]]));
     assert_eq!(home[0]["filtered"][0]["keyword_matches"], Value::Null);
     let public = get(&app, &ann, "/api/v1/timelines/public").await;
-    assert_eq!(filters_of(&public[0]), [filter_id.clone()]);
+    assert_eq!(filters_of(&public[0]), [filter_id.as_str()]);
 
     // Hidden: neither shows.
     ok(
