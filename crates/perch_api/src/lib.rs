@@ -25,6 +25,7 @@ pub mod emojis;
 pub mod entities;
 pub mod error;
 pub mod featured_tags;
+pub mod filters;
 pub mod follows;
 pub mod images;
 pub mod instance;
@@ -69,6 +70,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(discovery::routes())
         .merge(featured_tags::routes())
         .merge(tags::routes())
+        .merge(filters::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
         .merge(search::routes())

@@ -19,7 +19,8 @@ use crate::auth::Auth;
 use crate::entities::list::{List, list_from_row};
 use crate::pagination::{PageParams, keyed_page, link_header, paged_json};
 use crate::params::{Params, Query, lenient_bool};
-use crate::statuses::view::render;
+use crate::statuses::filtering::FilterScope;
+use crate::statuses::view::render_in;
 use crate::{ApiError, ApiState};
 
 const DEFAULT_STATUSES: i64 = 20;
@@ -258,5 +259,7 @@ async fn timeline(
     );
     let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.id, o.id));
     let link = link_header(&base, "", bounds, rows.len(), page.limit);
-    Ok(paged_json(render(&state, me, &rows).await?, link))
+    // Lists are read with the home timeline's filters, as Mastodon's are.
+    let scope = FilterScope::timeline(perch_core::filter::FilterContext::Home);
+    Ok(paged_json(render_in(&state, me, &rows, scope).await?, link))
 }

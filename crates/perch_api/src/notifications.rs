@@ -22,7 +22,8 @@ use crate::entities::notification::{Marker, Notification, marker, notification};
 use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::{Params, Query};
 use crate::reports::render as report_entity;
-use crate::statuses::view::render;
+use crate::statuses::filtering::FilterScope;
+use crate::statuses::view::render_in;
 use crate::{ApiError, ApiState};
 
 /// The notification types Perch produces.
@@ -69,7 +70,7 @@ fn known(list: &[String]) -> Vec<String> {
 }
 
 /// Rows rendered, in order; a notification whose status the owner may no
-/// longer read is left out.
+/// longer read, or hides by a filter of the notifications, is left out.
 async fn render_rows(
     state: &ApiState,
     me: i64,
@@ -83,7 +84,8 @@ async fn render_rows(
         .collect();
     let status_ids: Vec<i64> = rows.iter().filter_map(|r| r.status_id).collect();
     let status_rows = statuses::find_many(&state.db, &status_ids).await?;
-    let rendered = render(state, me, &status_rows).await?;
+    let scope = FilterScope::timeline(perch_core::filter::FilterContext::Notifications);
+    let rendered = render_in(state, me, &status_rows, scope).await?;
     let by_id: HashMap<String, _> = rendered.into_iter().map(|s| (s.id.clone(), s)).collect();
     // The staff's notifications show while the viewer's role still grants
     // what they are about.

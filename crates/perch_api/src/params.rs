@@ -141,3 +141,123 @@ pub fn lenient_bool<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<bo
         },
     })
 }
+
+/// Parameters as one JSON value, whichever way they came: a JSON body as
+/// it is, and a form's pairs (as [`Params`] reads them into a `Value`:
+/// a list of name and value pairs) nested the way Rails nests their
+/// names: `a[b]=1` is `{"a": {"b": "1"}}`, `a[]=1&a[]=2` is
+/// `{"a": ["1", "2"]}`, and `a[][k]=1&a[][j]=2&a[][k]=3` is a list of two
+/// objects (a name seen again starts the next one).
+pub fn nested(params: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Array(pairs) = params else {
+        return params;
+    };
+    let mut root = Value::Object(serde_json::Map::new());
+    for pair in pairs {
+        let Value::Array(kv) = pair else { continue };
+        let [Value::String(name), value] = kv.as_slice() else {
+            continue;
+        };
+        let segments = name_segments(name);
+        insert_nested(&mut root, &segments, value.clone());
+    }
+    root
+}
+
+/// `a[b][]` as `["a", "b", ""]`; an empty segment is a list's next item.
+fn name_segments(name: &str) -> Vec<&str> {
+    let (head, mut rest) = match name.find('[') {
+        Some(open) => (&name[..open], &name[open..]),
+        None => (name, ""),
+    };
+    let mut segments = vec![head];
+    while let Some(inner) = rest.strip_prefix('[') {
+        let Some(close) = inner.find(']') else {
+            break;
+        };
+        segments.push(&inner[..close]);
+        rest = &inner[close + 1..];
+    }
+    segments
+}
+
+fn insert_nested(target: &mut serde_json::Value, segments: &[&str], value: serde_json::Value) {
+    use serde_json::{Map, Value};
+    let Some((first, rest)) = segments.split_first() else {
+        *target = value;
+        return;
+    };
+    if first.is_empty() {
+        if !target.is_array() {
+            *target = Value::Array(Vec::new());
+        }
+        let Value::Array(items) = target else { return };
+        match rest.first() {
+            None => items.push(value),
+            Some(key) => {
+                // The last object takes the key unless it has it already.
+                let fits = items
+                    .last()
+                    .and_then(Value::as_object)
+                    .is_some_and(|last| !last.contains_key(*key));
+                if !fits {
+                    items.push(Value::Object(Map::new()));
+                }
+                if let Some(last) = items.last_mut() {
+                    insert_nested(last, rest, value);
+                }
+            }
+        }
+        return;
+    }
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = target {
+        let slot = map.entry((*first).to_owned()).or_insert(Value::Null);
+        insert_nested(slot, rest, value);
+    }
+}
+
+#[cfg(test)]
+mod nested_tests {
+    use super::nested;
+    use serde_json::json;
+
+    fn pairs(list: &[(&str, &str)]) -> serde_json::Value {
+        json!(list.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn form_names_nest_as_rails_nests_them() {
+        let value = nested(pairs(&[
+            ("title", "Spoilers"),
+            ("context[]", "home"),
+            ("context[]", "public"),
+            ("keywords_attributes[][keyword]", "a"),
+            ("keywords_attributes[][whole_word]", "false"),
+            ("keywords_attributes[][keyword]", "b"),
+            ("other[0][keyword]", "c"),
+            ("other[1][keyword]", "d"),
+        ]));
+        assert_eq!(
+            value,
+            json!({
+                "title": "Spoilers",
+                "context": ["home", "public"],
+                "keywords_attributes": [
+                    {"keyword": "a", "whole_word": "false"},
+                    {"keyword": "b"}
+                ],
+                "other": {"0": {"keyword": "c"}, "1": {"keyword": "d"}},
+            })
+        );
+    }
+
+    #[test]
+    fn json_stays_as_it_is() {
+        let body = json!({"context": ["home"]});
+        assert_eq!(nested(body.clone()), body);
+    }
+}

@@ -1,5 +1,7 @@
 //! Timelines: home, public, hashtag, an account's statuses, and one's
-//! favourites and bookmarks, newest first, paged with `Link` headers.
+//! favourites and bookmarks, newest first, paged with `Link` headers, with
+//! the viewer's filters of each timeline's context (none for favourites
+//! and bookmarks, which only mark).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -15,8 +17,10 @@ use serde::Deserialize;
 use crate::auth::{Auth, MaybeAuth};
 use crate::pagination::{PageParams, link_header, paged_json};
 use crate::params::{Query, lenient_bool};
-use crate::statuses::view::render;
+use crate::statuses::filtering::FilterScope;
+use crate::statuses::view::{render, render_in};
 use crate::{ApiError, ApiState};
+use perch_core::filter::FilterContext;
 
 const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 40;
@@ -45,6 +49,7 @@ fn viewer(auth: &MaybeAuth) -> Result<i64, ApiError> {
 async fn page_of(
     state: &ApiState,
     viewer: i64,
+    context: FilterContext,
     path: &str,
     extra: &str,
     rows: Vec<StatusRow>,
@@ -57,7 +62,8 @@ async fn page_of(
     );
     let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.id, o.id));
     let link = link_header(&base, extra, bounds, rows.len(), limit);
-    Ok(paged_json(render(state, viewer, &rows).await?, link))
+    let statuses = render_in(state, viewer, &rows, FilterScope::timeline(context)).await?;
+    Ok(paged_json(statuses, link))
 }
 
 /// `GET /api/v1/timelines/home`.
@@ -70,7 +76,16 @@ async fn home(
     let me = auth.account_id()?;
     let page = params.page(DEFAULT_LIMIT, MAX_LIMIT);
     let rows = timelines::home(&state.db, me, &page).await?;
-    page_of(&state, me, "/api/v1/timelines/home", "", rows, page.limit).await
+    page_of(
+        &state,
+        me,
+        FilterContext::Home,
+        "/api/v1/timelines/home",
+        "",
+        rows,
+        page.limit,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +140,7 @@ async fn public(
     page_of(
         &state,
         viewer,
+        FilterContext::Public,
         "/api/v1/timelines/public",
         &params.extra(),
         rows,
@@ -145,7 +161,17 @@ async fn tag(
     let name = hashtag.trim_start_matches('#').to_lowercase();
     let rows = timelines::tag(&state.db, &name, viewer, params.filter()?, &page).await?;
     let path = format!("/api/v1/timelines/tag/{}", urlencode(&name));
-    page_of(&state, viewer, &path, &params.extra(), rows, page.limit).await
+    let context = FilterContext::Public;
+    page_of(
+        &state,
+        viewer,
+        context,
+        &path,
+        &params.extra(),
+        rows,
+        page.limit,
+    )
+    .await
 }
 
 fn urlencode(text: &str) -> String {
@@ -187,7 +213,17 @@ async fn account_statuses(
         } else {
             Vec::new()
         };
-        return page_of(&state, viewer, &path, "pinned=true", rows, page.limit).await;
+        let context = FilterContext::Account;
+        return page_of(
+            &state,
+            viewer,
+            context,
+            &path,
+            "pinned=true",
+            rows,
+            page.limit,
+        )
+        .await;
     }
     let filter = AccountFilter {
         only_media: params.only_media == Some(true),
@@ -205,7 +241,17 @@ async fn account_statuses(
     if filter.only_media {
         extra.push("only_media=true");
     }
-    page_of(&state, viewer, &path, &extra.join("&"), rows, page.limit).await
+    let context = FilterContext::Account;
+    page_of(
+        &state,
+        viewer,
+        context,
+        &path,
+        &extra.join("&"),
+        rows,
+        page.limit,
+    )
+    .await
 }
 
 /// `GET /api/v1/favourites`: paged by when the like happened.

@@ -5,7 +5,8 @@
 //! [`account`] (constructed once at the edge, then trusted), [`password`]
 //! for hashing and verifying local passwords, [`keys`] for actors' RSA key
 //! pairs, [`content`] for what typed text becomes (and the one HTML
-//! escaper), and [`outbound`], the events the domain publishes.
+//! escaper), [`filter`] for what a reader's filters match, and [`outbound`],
+//! the events the domain publishes.
 //!
 //! Must not: issue SQL, speak HTTP, or build ActivityPub JSON. Everything here
 //! is pure or CPU-bound so that it can be unit-tested without I/O.
@@ -13,6 +14,7 @@
 pub mod account;
 pub mod content;
 pub mod federation;
+pub mod filter;
 pub mod id;
 pub mod keys;
 pub mod outbound;

@@ -426,6 +426,7 @@ const LOCAL_CONTENT: &[&str] = &[
     "DELETE FROM blocks WHERE account_id = $1 OR target_account_id = $1",
     "DELETE FROM mutes WHERE account_id = $1 OR target_account_id = $1",
     "DELETE FROM account_domain_blocks WHERE account_id = $1",
+    "DELETE FROM filters WHERE account_id = $1",
     "DELETE FROM conversation_mutes WHERE account_id = $1",
     "DELETE FROM chats WHERE account_low = $1 OR account_high = $1",
     "DELETE FROM chat_messages WHERE sender_id = $1",

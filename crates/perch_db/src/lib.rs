@@ -30,6 +30,7 @@ pub mod emojis;
 mod error;
 pub mod favourites;
 pub mod featured_tags;
+pub mod filters;
 pub mod follows;
 pub mod inbound;
 pub mod jwt_keys;

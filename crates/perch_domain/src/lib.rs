@@ -6,7 +6,7 @@
 //! [`reactions`] (favourite, reblog and their undoing), [`follows`]
 //! (follow, unfollow, answers to requests, removal of followers),
 //! [`chats`] (send, acknowledge, delete), [`blocks`] (blocks, mutes,
-//! domain blocks by users), [`polls`] (votes, remote totals, the end of
+//! domain blocks by users), [`filters`] (one's filters), [`polls`] (votes, remote totals, the end of
 //! polls), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
 //! function owns its transaction, takes who acts and, for a remote activity,
@@ -36,6 +36,7 @@ pub mod emojis;
 mod error;
 pub mod featured_tags;
 pub mod federation;
+pub mod filters;
 pub mod follows;
 pub mod imports;
 pub mod lists;

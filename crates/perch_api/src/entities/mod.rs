@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod chat;
+pub mod filter;
 pub mod instance;
 pub mod list;
 pub mod media;

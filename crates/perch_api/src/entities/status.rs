@@ -2,7 +2,8 @@
 //! StatusEdit, Context, StatusSource), built from rows by pure functions.
 //!
 //! Every documented field is present; features Perch does not have
-//! (cards, filters) are their empty values.
+//! (cards) are their empty values. `filtered` is filled in by
+//! `statuses::filtering` for the viewer.
 
 use perch_core::status::Visibility;
 use perch_db::accounts::AccountRow;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::account::{Account, account_from_row};
+use super::filter::FilterResult;
 use super::media::MediaAttachment;
 use super::poll::Poll;
 use super::{CustomEmoji, iso8601_millis};
@@ -49,7 +51,8 @@ pub struct Status {
     pub muted: bool,
     pub bookmarked: bool,
     pub pinned: bool,
-    pub filtered: Vec<serde_json::Value>,
+    /// The viewer's filters that match it (empty for nobody signed in).
+    pub filtered: Vec<FilterResult>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -8,6 +8,7 @@
 mod actions;
 mod compose;
 mod create;
+pub mod filtering;
 mod polls;
 mod read;
 pub mod view;

@@ -9,7 +9,10 @@ use perch_db::accounts;
 use perch_db::favourites;
 use perch_db::statuses;
 
-use super::view::{render, render_one};
+use perch_core::filter::FilterContext;
+
+use super::filtering::FilterScope;
+use super::view::{render, render_in, render_one_in};
 use super::{readable, signed_in};
 use crate::auth::{Auth, MaybeAuth};
 use crate::entities::account::{Account, account_from_row};
@@ -79,7 +82,9 @@ pub async fn show(
     check_read(&auth)?;
     let viewer = viewer(&auth);
     let row = readable(&state, &id, viewer).await?;
-    Ok(Json(render_one(&state, viewer, &row).await?))
+    // Asked for by id, a status is shown whatever hides it in its thread.
+    let scope = FilterScope::shown(FilterContext::Thread);
+    Ok(Json(render_one_in(&state, viewer, &row, scope).await?))
 }
 
 /// `GET /api/v1/statuses/:id/context`.
@@ -93,9 +98,10 @@ pub async fn context(
     let row = readable(&state, &id, viewer).await?;
     let ancestors = statuses::ancestors(&state.db, row.id, viewer, MAX_ANCESTORS).await?;
     let descendants = statuses::descendants(&state.db, row.id, viewer, MAX_DESCENDANTS).await?;
+    let scope = FilterScope::timeline(FilterContext::Thread);
     Ok(Json(Context {
-        ancestors: render(&state, viewer, &ancestors).await?,
-        descendants: render(&state, viewer, &descendants).await?,
+        ancestors: render_in(&state, viewer, &ancestors, scope).await?,
+        descendants: render_in(&state, viewer, &descendants, scope).await?,
     }))
 }
 

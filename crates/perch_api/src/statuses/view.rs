@@ -2,7 +2,7 @@
 //! fixed number of queries per page however many statuses it holds (the
 //! reblogged originals, authors, mentions, tags, polls, and the viewer's
 //! likes, reblogs, bookmarks and votes are each loaded once for the whole
-//! page).
+//! page), and the viewer's filters applied (read once for the page too).
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,14 +14,28 @@ use perch_db::statuses::{self, StatusRow};
 use crate::entities::media::{MediaAttachment, media_attachment};
 use crate::entities::poll::{Poll, PollViewer, poll_entity};
 use crate::entities::status::{Status, StatusParts, ViewerState, status_from_parts};
+use crate::statuses::filtering::{self, FilterScope};
 use crate::{ApiError, ApiState};
 
-/// Render `rows` for `viewer` (0: nobody signed in), in order. A reblog
-/// whose original is gone is left out.
+/// Render `rows` for `viewer` (0: nobody signed in), in order, marked by
+/// every filter of the viewer's that matches (none hides: no context is
+/// the viewer's). A reblog whose original is gone is left out.
 pub async fn render(
     state: &ApiState,
     viewer: i64,
     rows: &[StatusRow],
+) -> Result<Vec<Status>, ApiError> {
+    render_in(state, viewer, rows, FilterScope::ANYWHERE).await
+}
+
+/// [`render`] with the viewer's filters of `scope`: those of its context
+/// mark the statuses they match, and leave out those a `hide` filter
+/// matches where the scope says so.
+pub async fn render_in(
+    state: &ApiState,
+    viewer: i64,
+    rows: &[StatusRow],
+    scope: FilterScope,
 ) -> Result<Vec<Status>, ApiError> {
     let db = &state.db;
     let original_ids: Vec<i64> = rows.iter().filter_map(|r| r.reblog_of_id).collect();
@@ -102,6 +116,11 @@ pub async fn render(
         .collect();
     let polls = PagePolls::load(db, viewer, &ids).await?;
     let now = perch_core::time::now_millis();
+    let filters = if viewer == 0 || rows.is_empty() {
+        Vec::new()
+    } else {
+        perch_db::filters::of_account(db, viewer, Some(now)).await?
+    };
     let build = |row: &StatusRow, reblog: Option<Status>| -> Option<Status> {
         let author = authors.get(&row.account_id)?;
         let mut status = status_from_parts(
@@ -146,7 +165,11 @@ pub async fn render(
             }
             None => build(row, None),
         };
-        out.extend(status);
+        if let Some(mut status) = status
+            && filtering::apply(&filters, scope, now, row.id, row.reblog_of_id, &mut status)
+        {
+            out.push(status);
+        }
     }
     Ok(out)
 }
@@ -207,7 +230,17 @@ pub async fn render_one(
     viewer: i64,
     row: &StatusRow,
 ) -> Result<Status, ApiError> {
-    render(state, viewer, std::slice::from_ref(row))
+    render_one_in(state, viewer, row, FilterScope::ANYWHERE).await
+}
+
+/// One status, rendered with the viewer's filters of `scope`.
+pub async fn render_one_in(
+    state: &ApiState,
+    viewer: i64,
+    row: &StatusRow,
+    scope: FilterScope,
+) -> Result<Status, ApiError> {
+    render_in(state, viewer, std::slice::from_ref(row), scope)
         .await?
         .pop()
         .ok_or_else(ApiError::not_found)

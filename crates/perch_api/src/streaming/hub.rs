@@ -7,7 +7,8 @@
 //! stream of the accounts whose home feed holds it, a `list` stream when
 //! the list's timeline holds it, the public streams only
 //! when it is public, `direct` only its participants, and none reaches an
-//! account its author is kept from).
+//! account its author is kept from); each reader's filters then apply to
+//! what it gets (see `filters`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::filters::{Delivery, Readers};
 use super::frames;
 use super::session::{self, Registry, Session};
 use super::streams::{Stream, event_frame};
@@ -303,13 +305,22 @@ async fn status_event(
         .collect();
     let rendered = render_one(state, 0, &row).await?;
     let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
+    let readers = Readers::load(state, &sessions, &row, &rendered).await?;
     let send = |stream: Stream, accepts: &dyn Fn(&Session) -> bool| {
         let frame: Utf8Bytes = event_frame(&stream, event, &payload).into();
         for session in sessions
             .iter()
             .filter(|s| s.grants.statuses && s.is_subscribed(&stream) && accepts(s))
         {
-            session.push(frame.clone());
+            match readers.delivery(session.account_id, &stream, event) {
+                Ok(Delivery::Shared) => session.push(frame.clone()),
+                Ok(Delivery::Own(own)) => session.push(own),
+                Ok(Delivery::LeftOut) => {}
+                Err(error) => tracing::warn!(
+                    error = error.message(),
+                    "a filtered status could not be rendered for its reader"
+                ),
+            }
         }
     };
 

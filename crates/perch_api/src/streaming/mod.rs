@@ -10,6 +10,7 @@
 //!
 //! [`hub`] turns live events into frames; [`session`] runs connections.
 
+mod filters;
 mod frames;
 mod hub;
 mod queue;

@@ -375,3 +375,75 @@ async fn masto_js_finds_its_way_around_tags_trends_suggestions_push_and_streams(
         "{read}"
     );
 }
+
+#[tokio::test]
+async fn masto_js_drives_v2_and_v1_filters() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let Served {
+        server,
+        dir: _dir,
+        database: _database,
+        ..
+    } = Served::start(&[]).await;
+
+    let read = run_client("masto-filters.mjs", &server.base_url, "alice", "", &[]).await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    let v2 = &read["v2"];
+    assert_eq!(v2["title"], "masto.js TV", "{read}");
+    assert_eq!(
+        v2["context"],
+        serde_json::json!(["home", "thread"]),
+        "{read}"
+    );
+    assert_eq!(v2["action"], "warn", "{read}");
+    assert_eq!(
+        v2["keywords"],
+        serde_json::json!([["finale", true]]),
+        "the removed keyword is gone: {read}"
+    );
+    assert_eq!(v2["listed"], 1, "{read}");
+    assert_eq!(
+        v2["nested"],
+        serde_json::json!({
+            "keywords": ["finale", "recap"],
+            "renamed": "recaps",
+            "fetched": true,
+            "statuses": [read["posted"]],
+            "status": read["posted"],
+        }),
+        "{read}"
+    );
+    assert_eq!(v2["gone"], 404, "{read}");
+    assert_eq!(v2["invalid"], 422, "{read}");
+    assert_eq!(
+        read["filtered"],
+        serde_json::json!({
+            "filter": v2["id"],
+            "keyword_matches": ["finale"],
+            "status_matches": [read["filtered_status"]],
+        }),
+        "{read}"
+    );
+    let v1 = &read["v1"];
+    assert_eq!(
+        v1["created"],
+        serde_json::json!(["masto.js v1", ["public"], true, false]),
+        "{read}"
+    );
+    assert_eq!(
+        v1["listed"],
+        serde_json::json!(["finale", "masto.js v1"]),
+        "{read}"
+    );
+    assert_eq!(
+        v1["updated"],
+        serde_json::json!(["masto.js v1 changed", ["notifications", "public"], false]),
+        "{read}"
+    );
+    assert_eq!(v1["fetched"], "masto.js v1 changed", "{read}");
+    assert_eq!(v1["gone"], 404, "{read}");
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}

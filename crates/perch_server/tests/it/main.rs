@@ -13,6 +13,7 @@ mod crash;
 mod discovery;
 mod emojis;
 mod featured_tags;
+mod filters;
 mod followed_tags;
 mod http;
 mod inbound_crash;
