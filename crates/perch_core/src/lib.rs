@@ -12,6 +12,7 @@
 
 pub mod account;
 pub mod content;
+pub mod emoji;
 pub mod federation;
 pub mod id;
 pub mod keys;

@@ -10,6 +10,7 @@
 //! Must not: contain business rules, SQL or protocol JSON; it wires the other
 //! crates together.
 
+pub mod announcements;
 mod app;
 pub mod commands;
 pub mod config;

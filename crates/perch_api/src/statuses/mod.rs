@@ -1,5 +1,6 @@
 //! Statuses through the client API: posting, editing and deleting one's
-//! own; reading, liking and reblogging what one may see; their polls.
+//! own; reading, liking and reblogging what one may see; their polls;
+//! statuses scheduled for later.
 //!
 //! Handlers parse, authorise and render; every change is a call into
 //! perch_domain (`statuses`, `reactions`), the same functions the inbox
@@ -10,6 +11,7 @@ mod compose;
 mod create;
 mod polls;
 mod read;
+pub mod scheduled;
 pub mod view;
 
 pub(crate) use create::default_visibility;
@@ -25,6 +27,7 @@ use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
+        .merge(scheduled::routes())
         .route("/api/v1/statuses", post(create::create).get(read::index))
         .route(
             "/api/v1/statuses/{id}",

@@ -261,3 +261,95 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
     );
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
+
+#[tokio::test]
+async fn masto_js_drives_conversations_scheduled_statuses_and_announcements() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path").to_owned();
+    let vars = [
+        ("PERCH_DATABASE_URL", database.url().to_owned()),
+        ("PERCH_DATA_DIR", data_dir),
+        ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
+    ];
+    let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = ServedPerch::start(dir.path(), &borrowed);
+    for name in ["alice", "bea"] {
+        let (dir_path, url, public) = (
+            dir.path().to_owned(),
+            database.url().to_owned(),
+            server.base_url.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            create_user_with_binary(&dir_path, &url, &public, name, PASSWORD)
+        })
+        .await
+        .expect("perch user create ran");
+    }
+    // The staff's announcement, as an operator publishes it.
+    let mut announce = perch(dir.path());
+    announce
+        .args(["announcement", "add", "--text", "Hello from the staff"])
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("PERCH_PUBLIC_URL", &server.base_url);
+    let announced = tokio::task::spawn_blocking(move || run_with_stdin(announce, ""))
+        .await
+        .expect("perch announcement add ran");
+    assert!(announced.status.success(), "{}", stderr(&announced));
+
+    let read = run_client("masto-conversations.mjs", &server.base_url, "alice", "bea").await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    assert_eq!(
+        read["conversations"],
+        serde_json::json!({
+            "event": [["direct"], "conversation"],
+            "event_conversation": {
+                "id_is_string": true,
+                "unread": true,
+                "accounts": ["alice"],
+                "last_status_is_posted": true,
+            },
+            "listed": [[true, ["alice"], true]],
+            "same_as_event": true,
+            "own": [[false, ["bea"]]],
+            "read": false,
+            "after_remove": 0,
+            "own_after": 1,
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["scheduled"],
+        serde_json::json!({
+            "made": {
+                "id_is_string": true,
+                "scheduled_at": true,
+                "text": "later, from masto.js",
+                "visibility": "unlisted",
+                "media": [],
+            },
+            "listed": [true],
+            "moved": true,
+            "fetched": true,
+            "too_soon": 422,
+            "after_remove": 0,
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["announcements"],
+        serde_json::json!({
+            "listed": [["<p>Hello from the staff</p>", false, 0]],
+            "read_after": true,
+            "reactions": [["👍", 1, true]],
+            "reactions_after": 0,
+        }),
+        "{read}"
+    );
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}
