@@ -16,10 +16,12 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod announcements;
 pub mod auth;
 pub mod blocks;
 pub mod chats;
 pub mod client_ip;
+pub mod conversations;
 pub mod discovery;
 pub mod emojis;
 pub mod entities;
@@ -73,6 +75,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(filters::routes())
         .merge(streaming::routes())
         .merge(chats::routes())
+        .merge(conversations::routes())
+        .merge(announcements::routes())
         .merge(search::routes())
         .merge(instance::routes())
         .merge(media::routes())

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod content;
+pub mod emoji;
 pub mod federation;
 pub mod filter;
 pub mod id;

@@ -321,7 +321,11 @@ pub async fn find_many(db: &Db, ids: &[i64]) -> Result<Vec<AccountRow>> {
 pub async fn purge_remote(tx: &mut Tx, account_id: i64) -> Result<()> {
     on_tx!(tx, conn => {
         let delete = "DELETE FROM accounts WHERE id = $1 AND domain IS NOT NULL";
-        for statement in COUNTERS_WITHOUT.iter().chain([&delete]) {
+        for statement in COUNTERS_WITHOUT
+            .iter()
+            .chain([&delete])
+            .chain(CONVERSATIONS_WITHOUT)
+        {
             sqlx::query(statement).bind(account_id).execute(&mut *conn).await?;
         }
     });
@@ -375,7 +379,11 @@ pub async fn delete_local(
         .await?;
         urls.sort();
         urls.dedup();
-        for statement in COUNTERS_WITHOUT.iter().chain(LOCAL_CONTENT) {
+        for statement in COUNTERS_WITHOUT
+            .iter()
+            .chain(LOCAL_CONTENT)
+            .chain(CONVERSATIONS_WITHOUT)
+        {
             sqlx::query(statement).bind(account_id).execute(&mut *conn).await?;
         }
         DeletedFiles { urls }
@@ -409,12 +417,28 @@ const COUNTERS_WITHOUT: &[&str] = &[
      AND following_count > 0",
 ];
 
+/// Once an account's statuses are gone: the conversations it took part
+/// in show their newest remaining status, and those left empty go.
+const CONVERSATIONS_WITHOUT: &[&str] = &[
+    "UPDATE conversations SET last_status_id = COALESCE((SELECT MAX(cs.status_id) \
+       FROM conversation_statuses cs WHERE cs.conversation_id = conversations.id), \
+       last_status_id) \
+     WHERE participant_ids LIKE '%,' || CAST($1 AS TEXT) || ',%'",
+    "DELETE FROM conversations WHERE participant_ids LIKE '%,' || CAST($1 AS TEXT) || ',%' \
+     AND NOT EXISTS (SELECT 1 FROM conversation_statuses cs \
+                     WHERE cs.conversation_id = conversations.id)",
+];
+
 /// What of a local account is deleted with it (each statement binds the
 /// account as `$1`); what hangs on its statuses and chats goes by cascade.
 const LOCAL_CONTENT: &[&str] = &[
     "DELETE FROM statuses WHERE account_id = $1",
     "DELETE FROM favourites WHERE account_id = $1",
     "DELETE FROM bookmarks WHERE account_id = $1",
+    "DELETE FROM conversations WHERE account_id = $1",
+    "DELETE FROM scheduled_statuses WHERE account_id = $1",
+    "DELETE FROM announcement_dismissals WHERE account_id = $1",
+    "DELETE FROM announcement_reactions WHERE account_id = $1",
     "DELETE FROM lists WHERE account_id = $1",
     "DELETE FROM list_accounts WHERE account_id = $1",
     "DELETE FROM account_notes WHERE account_id = $1 OR target_account_id = $1",

@@ -40,6 +40,14 @@ pub enum LiveEvent {
     Typing { chat_id: i64, from: i64, to: i64 },
     /// An account came online or went offline.
     Presence { account_id: i64, online: bool },
+    /// A conversation of a local account changed (a status came or went).
+    Conversation { account_id: i64, id: i64 },
+    /// An announcement was published.
+    Announcement { id: i64 },
+    /// Someone reacted to an announcement, or took a reaction back.
+    AnnouncementReaction { announcement_id: i64, name_id: i64 },
+    /// An announcement was deleted.
+    AnnouncementDeleted { id: i64 },
 }
 
 impl LiveEvent {
@@ -57,6 +65,15 @@ impl LiveEvent {
             LiveEvent::Presence { account_id, online } => {
                 format!("presence:{account_id}:{}", i64::from(*online))
             }
+            LiveEvent::Conversation { account_id, id } => {
+                format!("conversation:{account_id}:{id}")
+            }
+            LiveEvent::Announcement { id } => format!("announcement:{id}"),
+            LiveEvent::AnnouncementReaction {
+                announcement_id,
+                name_id,
+            } => format!("announcement.reaction:{announcement_id}:{name_id}"),
+            LiveEvent::AnnouncementDeleted { id } => format!("announcement.deleted:{id}"),
         }
     }
 
@@ -94,6 +111,18 @@ impl LiveEvent {
                 account_id: *account_id,
                 online: *online == 1,
             },
+            ("conversation", [account_id, id]) => LiveEvent::Conversation {
+                account_id: *account_id,
+                id: *id,
+            },
+            ("announcement", [id]) => LiveEvent::Announcement { id: *id },
+            ("announcement.reaction", [announcement_id, name_id]) => {
+                LiveEvent::AnnouncementReaction {
+                    announcement_id: *announcement_id,
+                    name_id: *name_id,
+                }
+            }
+            ("announcement.deleted", [id]) => LiveEvent::AnnouncementDeleted { id: *id },
             _ => return None,
         })
     }
@@ -268,6 +297,16 @@ mod tests {
                 account_id: 7,
                 id: 9,
             },
+            LiveEvent::Conversation {
+                account_id: 7,
+                id: 11,
+            },
+            LiveEvent::Announcement { id: 3 },
+            LiveEvent::AnnouncementReaction {
+                announcement_id: 3,
+                name_id: 4,
+            },
+            LiveEvent::AnnouncementDeleted { id: 3 },
         ] {
             assert_eq!(LiveEvent::decode(&event.encode()), Some(event));
         }

@@ -124,17 +124,20 @@ pub async fn attach(
     account_id: i64,
     status_id: i64,
     media_ids: &[i64],
+    scheduled_id: Option<i64>,
 ) -> Result<Vec<i64>> {
     let mut refused = Vec::new();
     for id in media_ids {
         let attached = on_tx!(tx, conn => {
             sqlx::query(
                 "UPDATE media_attachments SET status_id = $1 \
-                 WHERE id = $2 AND account_id = $3 AND status_id IS NULL",
+                 WHERE id = $2 AND account_id = $3 AND status_id IS NULL \
+                 AND (scheduled_status_id IS NULL OR scheduled_status_id = $4)",
             )
             .bind(status_id)
             .bind(id)
             .bind(account_id)
+            .bind(scheduled_id)
             .execute(&mut *conn)
             .await?
             .rows_affected()
@@ -164,13 +167,27 @@ pub async fn for_statuses(db: &Db, status_ids: &[i64]) -> Result<Vec<MediaRow>> 
     ))
 }
 
+/// The uploads scheduled status `scheduled_id` keeps, in upload order.
+pub async fn for_scheduled(db: &Db, scheduled_id: i64) -> Result<Vec<MediaRow>> {
+    Ok(on_db!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT ", media_columns!(),
+            " FROM media_attachments WHERE scheduled_status_id = $1 ORDER BY id"
+        ))
+        .bind(scheduled_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// Uploads never attached and older than `before`, to delete with their
 /// files.
 pub async fn unattached_before(db: &Db, before: UnixMillis) -> Result<Vec<MediaRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(concat!(
             "SELECT ", media_columns!(),
-            " FROM media_attachments WHERE status_id IS NULL AND created_at < $1 ORDER BY id"
+            " FROM media_attachments WHERE status_id IS NULL AND scheduled_status_id IS NULL \
+             AND created_at < $1 ORDER BY id"
         ))
         .bind(before)
         .fetch_all(pool)
@@ -193,7 +210,8 @@ pub async fn delete(db: &Db, id: i64) -> Result<()> {
 pub async fn delete_unattached(db: &Db, id: i64, account_id: i64) -> Result<bool> {
     Ok(on_db!(db, pool => {
         sqlx::query(
-            "DELETE FROM media_attachments WHERE id = $1 AND account_id = $2 AND status_id IS NULL",
+            "DELETE FROM media_attachments WHERE id = $1 AND account_id = $2 AND status_id IS NULL \
+             AND scheduled_status_id IS NULL",
         )
         .bind(id)
         .bind(account_id)

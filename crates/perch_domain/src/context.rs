@@ -118,13 +118,19 @@ impl Change<'_> {
         .await?)
     }
 
+    /// A new id.
+    pub fn next_id(&self) -> i64 {
+        self.domain.next_id()
+    }
+
     /// A live event to publish after the commit.
     pub fn live(&mut self, events: impl IntoIterator<Item = LiveEvent>) {
         self.live.extend(events);
     }
 
     /// Notify local `account_id` (remote accounts and one's own actions are
-    /// skipped by the store) that `from` did `kind`.
+    /// skipped by the store) that `from` did `kind`; whether it was stored
+    /// (it is not when `from` is kept from the account).
     pub async fn notify(
         &mut self,
         account_id: i64,
@@ -132,12 +138,13 @@ impl Change<'_> {
         kind: &str,
         status_id: Option<i64>,
         at: UnixMillis,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let id = self.domain.next_id();
         let event =
             notifications::notify(&mut self.tx, id, account_id, from, kind, status_id, at).await?;
+        let stored = event.is_some();
         self.live.extend(event);
-        Ok(())
+        Ok(stored)
     }
 
     /// Notify the staff whose role grants `permission` (perch_core's

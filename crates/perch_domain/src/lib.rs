@@ -3,9 +3,12 @@
 //! A REST handler (a local user acting), an inbox worker (a remote server's
 //! verified activity), the CLI and the housekeeping jobs all change the
 //! database through the functions here: [`statuses`] (post, edit, delete),
-//! [`reactions`] (favourite, reblog and their undoing), [`follows`]
+//! [`reactions`] (favourite, reblog and their undoing), [`announcements`]
+//! (the staff's, and users' reactions to them), [`scheduled`] (statuses
+//! to post later), [`follows`]
 //! (follow, unfollow, answers to requests, removal of followers),
-//! [`chats`] (send, acknowledge, delete), [`blocks`] (blocks, mutes,
+//! [`chats`] (send, acknowledge, delete), [`conversations`] (direct
+//! statuses filed for their participants), [`blocks`] (blocks, mutes,
 //! domain blocks by users), [`filters`] (one's filters), [`polls`] (votes, remote totals, the end of
 //! polls), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
@@ -28,9 +31,11 @@
 //! issue SQL (storage goes through perch_db).
 
 pub mod accounts;
+pub mod announcements;
 pub mod blocks;
 pub mod chats;
 mod context;
+pub mod conversations;
 pub mod describe;
 pub mod emojis;
 mod error;
@@ -46,6 +51,7 @@ pub mod pins;
 pub mod polls;
 pub mod reactions;
 pub mod reports;
+pub mod scheduled;
 pub mod statuses;
 pub mod tags;
 pub mod urls;

@@ -14,6 +14,7 @@ use perch_db::live::LiveEvent;
 use perch_db::media::{self, MediaRow};
 use perch_db::statuses::{self, Edit, NewStatus, StatusRow};
 
+use crate::conversations::{self, DirectStatus};
 use crate::describe::{NoteParts, attachment_of, load_status_note, local_emojis, status_note};
 use crate::error::{DomainError, Result};
 use crate::polls::PostPoll;
@@ -31,6 +32,9 @@ pub enum Origin<'a> {
         media_ids: &'a [i64],
         /// A retried request with the same key gets the first status.
         idempotency_key: Option<&'a str>,
+        /// The scheduled status this publishes: it leaves the queue in
+        /// the same transaction, and its uploads are its to attach.
+        scheduled_id: Option<i64>,
     },
     /// Received from the author's server: its id and page are the
     /// origin's, its attachments are referenced. `received` is `None` for a
@@ -236,6 +240,13 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
         Origin::Remote { .. } => (Vec::new(), None),
     };
     let mention_ids: Vec<i64> = new.mentions.iter().map(|a| a.id).collect();
+    // A direct reply joins its parent's thread; anything else starts one.
+    let context_id = match (new.visibility, new.parent) {
+        (Visibility::Direct, Some(parent)) => {
+            perch_db::blocks::thread_root(&domain.db, parent.id).await?
+        }
+        _ => id,
+    };
     let mut change = domain.begin().await?;
     if let Origin::Remote { received, .. } = &new.origin {
         if !change.first_time(*received).await? {
@@ -261,9 +272,16 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
         Origin::Local {
             media_ids,
             idempotency_key,
+            scheduled_id,
             ..
         } => {
-            if !media::attach(&mut change.tx, author.id, id, media_ids)
+            if let Some(scheduled_id) = scheduled_id {
+                if !perch_db::scheduled_statuses::take(&mut change.tx, *scheduled_id).await? {
+                    // Published or cancelled meanwhile: post nothing.
+                    return Ok(Posted::Duplicate);
+                }
+            }
+            if !media::attach(&mut change.tx, author.id, id, media_ids, *scheduled_id)
                 .await?
                 .is_empty()
             {
@@ -332,10 +350,33 @@ pub async fn post(domain: &Domain, new: NewPost<'_>) -> Result<Posted> {
         new.visibility == Visibility::Public && author.silenced_at.is_none(),
     )
     .await?;
+    let mut notified = Vec::with_capacity(local_mentioned.len());
     for account_id in local_mentioned {
-        change
+        if change
             .notify(account_id, author.id, "mention", Some(id), now)
-            .await?;
+            .await?
+        {
+            notified.push(account_id);
+        }
+    }
+    if new.visibility == Visibility::Direct {
+        let mentioned: Vec<i64> = mention_ids
+            .iter()
+            .copied()
+            .filter(|m| *m != author.id)
+            .collect();
+        conversations::add_direct(
+            &mut change,
+            &DirectStatus {
+                status_id: id,
+                author_id: author.id,
+                author_local: local,
+                mentioned: &mentioned,
+                recipients: &notified,
+                context_id,
+            },
+        )
+        .await?;
     }
     change.live([LiveEvent::StatusCreated {
         id,
@@ -516,6 +557,9 @@ pub async fn delete(
     let mut change = domain.begin().await?;
     if !change.first_time(received).await? {
         return Ok(());
+    }
+    if Visibility::from_i16(status.visibility) == Visibility::Direct {
+        conversations::remove_status(&mut change, status.id).await?;
     }
     statuses::delete(&mut change.tx, status.id).await?;
     change.live([LiveEvent::StatusDeleted {

@@ -191,6 +191,10 @@ impl Application {
         );
         if self.config.delivery_worker {
             workers.spawn(perch_api::push::worker(self.api.clone(), stop.clone()));
+            workers.spawn(perch_api::statuses::scheduled::worker(
+                self.api.clone(),
+                stop.clone(),
+            ));
         }
         workers.spawn(crate::maintenance::end_mutes(
             self.api.domain.clone(),

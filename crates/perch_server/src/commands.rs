@@ -518,15 +518,15 @@ impl std::str::FromStr for AccountCommand {
 /// What a `perch admin …` command works with: the database, a lease of
 /// ids and the domain layer (the same rules as `perch serve`), acting as
 /// the instance actor with the owner's standing.
-struct Operator {
-    db: perch_db::Db,
+pub(crate) struct Operator {
+    pub(crate) db: perch_db::Db,
     ids: LeasedIds,
-    domain: perch_domain::Domain,
+    pub(crate) domain: perch_domain::Domain,
     actor: accounts::AccountRow,
 }
 
 impl Operator {
-    async fn open(config: &Config) -> anyhow::Result<Self> {
+    pub(crate) async fn open(config: &Config) -> anyhow::Result<Self> {
         telemetry::init(&config.log);
         prepare_data_dir(&config.data_dir)?;
         let db = connect_and_migrate(config).await?;
@@ -554,7 +554,7 @@ impl Operator {
         }
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.ids.release(&self.db).await;
         self.db.close().await;
     }

@@ -107,8 +107,9 @@ pub struct Config {
     pub signature_max_age: Duration,
     /// Furthest accepted HTTP-signature date, in seconds after now.
     pub signature_max_future: Duration,
-    /// Run the background delivery worker (tests turn it off and drain the
-    /// queue themselves).
+    /// Run the background delivery workers: federation deliveries, Web
+    /// Push and the publishing of scheduled statuses (tests turn them off
+    /// and drain the queues themselves).
     pub delivery_worker: bool,
     /// Run the inbound queue's worker in this process (tests turn it off
     /// and drain the queue themselves).

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use perch_core::federation::Severity;
 use perch_core::role::Role;
+use perch_server::announcements::AnnouncementCommand;
 use perch_server::commands::{
     self, AccountCommand, CreateUser, DomainAllowCommand, DomainBlockCommand, RuleAction,
 };
@@ -51,6 +52,35 @@ enum Command {
     /// The server's custom emoji (`:shortcode:` in statuses)
     #[command(subcommand)]
     Emoji(EmojiCommand),
+    /// Announcements to every local user, shown by their apps
+    #[command(subcommand)]
+    Announcement(AnnouncementArgs),
+}
+
+#[derive(Subcommand)]
+enum AnnouncementArgs {
+    /// Publish an announcement now (plain text; links and hashtags are
+    /// linked); prints its id
+    Add {
+        #[arg(long)]
+        text: String,
+        /// When the event it announces starts (RFC 3339)
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// When it ends (RFC 3339); past it, the announcement is no longer shown
+        #[arg(long)]
+        ends_at: Option<String>,
+        /// The event lasts whole days
+        #[arg(long)]
+        all_day: bool,
+    },
+    /// List the announcements: id, start, end, text
+    List,
+    /// Delete an announcement
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -322,6 +352,24 @@ fn main() -> ExitCode {
                 category,
             }) => commands::add_emoji(config, &shortcode, &file, category.as_deref()).await,
             Command::Emoji(EmojiCommand::List) => commands::list_emojis(config).await,
+            Command::Announcement(args) => {
+                let command = match args {
+                    AnnouncementArgs::Add {
+                        text,
+                        starts_at,
+                        ends_at,
+                        all_day,
+                    } => AnnouncementCommand::Add {
+                        text,
+                        starts_at,
+                        ends_at,
+                        all_day,
+                    },
+                    AnnouncementArgs::List => AnnouncementCommand::List,
+                    AnnouncementArgs::Remove { id } => AnnouncementCommand::Remove { id },
+                };
+                perch_server::announcements::announcement(config, command).await
+            }
             Command::Emoji(EmojiCommand::Remove { shortcode }) => {
                 commands::remove_emoji(config, &shortcode).await
             }

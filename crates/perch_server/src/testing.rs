@@ -357,8 +357,9 @@ impl Drop for TestServer {
     }
 }
 
-/// Run every server's delivery queue, inbound queue and push queue until a
-/// whole round does nothing: what was delivered is applied, and its answers
+/// Run every server's delivery queue, inbound queue, push queue and due
+/// scheduled statuses until a whole round does nothing: what was delivered
+/// is applied, and its answers
 /// (an Accept to a Follow) are delivered and applied too. Bounded in rounds.
 pub async fn drain(servers: &[&TestServer]) {
     for _ in 0..DRAIN_ROUNDS {
@@ -373,6 +374,12 @@ pub async fn drain(servers: &[&TestServer]) {
             attempted += perch_api::push::run_due(&server.api)
                 .await
                 .expect("push pass");
+            attempted += perch_api::statuses::scheduled::run_due(
+                &server.api,
+                perch_core::time::now_millis(),
+            )
+            .await
+            .expect("scheduled statuses pass");
         }
         if attempted == 0 {
             return;

@@ -2,6 +2,7 @@
 
 mod blocks;
 mod chat;
+mod conversations;
 mod domain_blocks;
 mod fedify;
 mod follows;

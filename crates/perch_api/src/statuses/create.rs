@@ -1,10 +1,12 @@
 //! `POST /api/v1/statuses` and `PUT /api/v1/statuses/:id`: the request is
 //! checked and its text composed here; the domain layer stores, fans out,
-//! notifies and publishes.
+//! notifies and publishes. A status scheduled for later is checked the
+//! same way and posted, when due, through the same [`post_as`].
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use perch_core::status::{MAX_MEDIA_ATTACHMENTS, MAX_SPOILER_CHARACTERS, Visibility};
 use perch_db::accounts::AccountRow;
 use perch_db::media;
@@ -14,6 +16,7 @@ use serde::Deserialize;
 
 use super::compose::{Composed, compose, length};
 use super::polls::{Number, PollParams, requested};
+use super::scheduled;
 use super::view::render_one;
 use super::{readable, signed_in};
 use crate::accounts::{PostingDefaults, posting_defaults};
@@ -79,11 +82,6 @@ fn check(
     params: &StatusParams,
     defaults: &PostingDefaults,
 ) -> Result<Checked, ApiError> {
-    if params.scheduled_at.is_some() {
-        return Err(ApiError::unprocessable(
-            "Validation failed: Scheduled statuses are not supported",
-        ));
-    }
     if params.media_ids.len() > MAX_MEDIA_ATTACHMENTS {
         return Err(ApiError::unprocessable(format!(
             "Validation failed: Media attachments are limited to {MAX_MEDIA_ATTACHMENTS}"
@@ -140,13 +138,14 @@ pub(crate) fn is_language_code(code: &str) -> bool {
     (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-/// `POST /api/v1/statuses`.
+/// `POST /api/v1/statuses`: the new status, or, with a `scheduled_at`
+/// ahead, the ScheduledStatus (one in the past posts now, as Mastodon).
 pub async fn create(
     State(state): State<ApiState>,
     auth: Auth,
     headers: HeaderMap,
     Params(params): Params<StatusParams>,
-) -> Result<Json<Status>, ApiError> {
+) -> Result<Response, ApiError> {
     let me = signed_in(&state, &auth, &["write:statuses"]).await?;
     let key = headers
         .get("idempotency-key")
@@ -156,15 +155,68 @@ pub async fn create(
         .map(str::to_owned);
     if let Some(key) = &key {
         if let Some(done) = statuses::by_idempotency_key(&state.domain, me.id, key).await? {
-            return existing(&state, me.id, done).await;
+            return Ok(existing(&state, me.id, done).await?.into_response());
         }
     }
+    if let Some(at) = scheduled::requested_time(params.scheduled_at.as_deref())? {
+        let prepared = prepare(&state, &me, &params).await?;
+        let scheduled = scheduled::schedule(&state, &auth, &me, prepared, at).await?;
+        return Ok(scheduled.into_response());
+    }
+    match post_as(&state, &me, &params, key.as_deref(), None).await? {
+        Posted::Created(id) | Posted::Existing(id) => {
+            Ok(existing(&state, me.id, id).await?.into_response())
+        }
+        Posted::Duplicate => Err(ApiError::not_found()),
+    }
+}
+
+/// A request checked as a post: what posting it needs besides its text.
+pub(super) struct Prepared {
+    checked: Checked,
+    pub poll: Option<PostPoll>,
+    /// How long the poll was asked to last, in seconds.
+    pub poll_expires_in: Option<i64>,
+    pub visibility: Visibility,
+    pub parent: Option<perch_db::statuses::StatusRow>,
+    pub media_ids: Vec<i64>,
+}
+
+impl Prepared {
+    pub fn text(&self) -> &str {
+        &self.checked.text
+    }
+
+    pub fn spoiler_text(&self) -> &str {
+        &self.checked.spoiler_text
+    }
+
+    pub fn sensitive(&self) -> bool {
+        self.checked.sensitive
+    }
+
+    pub fn language(&self) -> Option<&str> {
+        self.checked.language.as_deref()
+    }
+}
+
+/// Check `params` as `me`'s new status.
+async fn prepare(
+    state: &ApiState,
+    me: &AccountRow,
+    params: &StatusParams,
+) -> Result<Prepared, ApiError> {
     let user = perch_db::users::find_by_account_id(&state.db, me.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let defaults = posting_defaults(&me, &user);
-    let checked = check(&state, &params, &defaults)?;
+    let defaults = posting_defaults(me, &user);
+    let checked = check(state, params, &defaults)?;
     let poll = params.poll()?;
+    let poll_expires_in = params
+        .poll
+        .as_ref()
+        .and_then(PollParams::expires_in_seconds)
+        .or_else(|| params.poll_expires_in.as_ref().and_then(Number::value));
     let visibility = match params.visibility.as_deref() {
         None | Some("") => defaults.visibility,
         Some(v) => v
@@ -172,19 +224,45 @@ pub async fn create(
             .map_err(|e| ApiError::unprocessable(format!("Validation failed: {e}")))?,
     };
     let parent = match params.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(id) => Some(readable(&state, id, me.id).await?),
+        Some(id) => Some(readable(state, id, me.id).await?),
         None => None,
     };
+    Ok(Prepared {
+        checked,
+        poll,
+        poll_expires_in,
+        visibility,
+        parent,
+        media_ids: media_ids(params)?,
+    })
+}
+
+/// Post `params` as `me`'s new status, through the domain's one way to
+/// post; `scheduled_id` names the scheduled status it publishes.
+pub(super) async fn post_as(
+    state: &ApiState,
+    me: &AccountRow,
+    params: &StatusParams,
+    key: Option<&str>,
+    scheduled_id: Option<i64>,
+) -> Result<Posted, ApiError> {
+    let Prepared {
+        checked,
+        poll,
+        visibility,
+        parent,
+        media_ids,
+        ..
+    } = prepare(state, me, params).await?;
     let Composed {
         html,
         mentions,
         tags,
-    } = compose(&state, &checked.text).await?;
-    let media_ids = media_ids(&params)?;
-    let posted = statuses::post(
+    } = compose(state, &checked.text).await?;
+    Ok(statuses::post(
         &state.domain,
         NewPost {
-            author: &me,
+            author: me,
             content: html,
             spoiler_text: checked.spoiler_text,
             sensitive: checked.sensitive,
@@ -197,14 +275,35 @@ pub async fn create(
             origin: Origin::Local {
                 source_text: checked.text,
                 media_ids: &media_ids,
-                idempotency_key: key.as_deref(),
+                idempotency_key: key,
+                scheduled_id,
             },
         },
     )
-    .await?;
-    match posted {
-        Posted::Created(id) | Posted::Existing(id) => existing(&state, me.id, id).await,
-        Posted::Duplicate => Err(ApiError::not_found()),
+    .await?)
+}
+
+impl StatusParams {
+    /// The request a scheduled status stored, to post it as asked.
+    pub(super) fn from_scheduled(stored: &scheduled::StoredParams) -> StatusParams {
+        StatusParams {
+            status: Some(stored.text.clone()),
+            in_reply_to_id: stored.in_reply_to_id.clone(),
+            visibility: Some(stored.visibility.clone()),
+            spoiler_text: stored.spoiler_text.clone(),
+            sensitive: stored.sensitive,
+            language: stored.language.clone(),
+            media_ids: stored.media_ids.clone().unwrap_or_default(),
+            poll: stored.poll.as_ref().map(|poll| {
+                PollParams::from_form(
+                    poll.options.clone(),
+                    Some(Number::Int(poll.expires_in)),
+                    Some(poll.multiple),
+                    Some(poll.hide_totals),
+                )
+            }),
+            ..StatusParams::default()
+        }
     }
 }
 

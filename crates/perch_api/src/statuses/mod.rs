@@ -1,5 +1,6 @@
 //! Statuses through the client API: posting, editing and deleting one's
-//! own; reading, liking and reblogging what one may see; their polls.
+//! own; reading, liking and reblogging what one may see; their polls;
+//! statuses scheduled for later.
 //!
 //! Handlers parse, authorise and render; every change is a call into
 //! perch_domain (`statuses`, `reactions`), the same functions the inbox
@@ -11,6 +12,7 @@ mod create;
 pub mod filtering;
 mod polls;
 mod read;
+pub mod scheduled;
 pub mod view;
 
 pub(crate) use create::{default_visibility, is_language_code};
@@ -26,6 +28,7 @@ use crate::{ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
+        .merge(scheduled::routes())
         .route("/api/v1/statuses", post(create::create).get(read::index))
         .route(
             "/api/v1/statuses/{id}",

@@ -31,7 +31,7 @@ pub enum Number {
 }
 
 impl Number {
-    fn value(&self) -> Option<i64> {
+    pub fn value(&self) -> Option<i64> {
         match self {
             Number::Int(n) => Some(*n),
             Number::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Some(*f as i64),
@@ -54,6 +54,11 @@ pub struct PollParams {
 }
 
 impl PollParams {
+    /// The seconds it asks to last, when they are a number.
+    pub fn expires_in_seconds(&self) -> Option<i64> {
+        self.expires_in.as_ref().and_then(Number::value)
+    }
+
     /// The form fields' poll.
     pub fn from_form(
         options: Vec<String>,

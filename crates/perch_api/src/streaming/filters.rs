@@ -121,6 +121,9 @@ fn context_of(stream: &Stream) -> Option<FilterContext> {
         Stream::Public
         | Stream::PublicLocal
         | Stream::PublicRemote
+        | Stream::PublicMedia
+        | Stream::PublicLocalMedia
+        | Stream::PublicRemoteMedia
         | Stream::Hashtag(_)
         | Stream::HashtagLocal(_) => Some(FilterContext::Public),
         Stream::UserNotification => Some(FilterContext::Notifications),

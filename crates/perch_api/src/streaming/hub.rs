@@ -6,24 +6,22 @@
 //! decided by the same rules as the REST API (a status reaches the `user`
 //! stream of the accounts whose home feed holds it, a `list` stream when
 //! the list's timeline holds it, the public streams only
-//! when it is public, `direct` only its participants, and none reaches an
-//! account its author is kept from); each reader's filters then apply to
-//! what it gets (see `filters`).
+//! when it is public, `direct` the conversations of its account, and none
+//! reaches an account its author is kept from); each reader's filters then
+//! apply to what it gets (see `filters`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use perch_core::status::Visibility;
-use perch_db::accounts::{self, AccountRow};
 use perch_db::blocks;
 use perch_db::chats::MessageRow;
 use perch_db::live::LiveEvent;
 use perch_db::notifications;
 use perch_db::presence;
-use perch_db::statuses::{self, StatusRow};
+use perch_db::statuses;
 use perch_db::user_events::{self, EventRow};
-use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +30,6 @@ use super::filters::{Delivery, Readers};
 use super::frames;
 use super::session::{self, Registry, Session};
 use super::streams::{Stream, event_frame};
-use crate::entities::account::account_from_row;
 use crate::notifications::render_one as render_notification;
 use crate::statuses::view::render_one;
 use crate::{ApiError, ApiState};
@@ -110,7 +107,14 @@ fn lane_of(event: &LiveEvent) -> usize {
         | LiveEvent::StatusDeleted { author, .. } => author,
         LiveEvent::Notification { account_id, .. }
         | LiveEvent::UserEvent { account_id, .. }
-        | LiveEvent::Presence { account_id, .. } => account_id,
+        | LiveEvent::Presence { account_id, .. }
+        | LiveEvent::Conversation { account_id, .. } => account_id,
+        LiveEvent::Announcement { id }
+        | LiveEvent::AnnouncementDeleted { id }
+        | LiveEvent::AnnouncementReaction {
+            announcement_id: id,
+            ..
+        } => id,
         LiveEvent::Typing { to, .. } => to,
     };
     // Snowflake-like ids end in a sequence; mix so that lanes fill evenly.
@@ -218,6 +222,24 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
                     session.push(event_frame(&stream, "delete", &id).into());
                 }
             }
+            Ok(())
+        }
+        LiveEvent::Conversation { account_id, id } => conversation(state, account_id, id).await,
+        LiveEvent::Announcement { id } => {
+            if let Some(rendered) = crate::announcements::for_stream(state, id).await? {
+                to_users(registry, "announcement", &rendered.to_string());
+            }
+            Ok(())
+        }
+        LiveEvent::AnnouncementReaction { name_id, .. } => {
+            if let Some(payload) = crate::announcements::reaction_for_stream(state, name_id).await?
+            {
+                to_users(registry, "announcement.reaction", &payload.to_string());
+            }
+            Ok(())
+        }
+        LiveEvent::AnnouncementDeleted { id } => {
+            to_users(registry, "announcement.delete", &id.to_string());
             Ok(())
         }
         // Read ahead with the rest of its batch (`dispatch_batch`).
@@ -364,49 +386,41 @@ async fn status_event(
             }
         }
     }
-    if visibility == Visibility::Direct && event == "update" {
-        conversation(state, &sessions, &row, &rendered).await?;
-    }
     Ok(())
 }
 
-/// A direct status as a `conversation` event to its participants (its
-/// author and the accounts it mentions), each seeing the others.
-async fn conversation(
-    state: &ApiState,
-    sessions: &[Arc<Session>],
-    row: &StatusRow,
-    rendered: &crate::entities::status::Status,
-) -> Result<(), ApiError> {
-    let mut people: Vec<AccountRow> = statuses::mentions_of(&state.db, &[row.id])
-        .await?
-        .into_iter()
-        .map(|(_, account)| account)
-        .collect();
-    people.extend(accounts::find_many(&state.db, &[row.account_id]).await?);
-    for session in sessions
+/// An event about announcements to every signed-in connection on the
+/// `user` stream, as Mastodon sends them to every local user.
+fn to_users(registry: &Registry, event: &str, payload: &str) {
+    let frame: Utf8Bytes = event_frame(&Stream::User, event, payload).into();
+    for session in registry
+        .all()
         .iter()
-        .filter(|s| s.grants.statuses && s.is_subscribed(&Stream::Direct))
+        .filter(|s| s.account_id.is_some() && s.is_subscribed(&Stream::User))
     {
-        let Some(me) = session
-            .account_id
-            .filter(|a| people.iter().any(|p| p.id == *a))
-        else {
-            continue;
-        };
-        let others: Vec<_> = people
-            .iter()
-            .filter(|p| p.id != me)
-            .map(|p| account_from_row(p, &state.config.public_url))
-            .collect();
-        let payload = json!({
-            "id": row.id.to_string(),
-            "unread": row.account_id != me,
-            "accounts": others,
-            "last_status": rendered,
-        })
-        .to_string();
-        session.push(event_frame(&Stream::Direct, "conversation", &payload).into());
+        session.push(frame.clone());
+    }
+}
+
+/// A changed conversation to its account's `direct` streams, as
+/// Mastodon's `conversation` event.
+async fn conversation(state: &ApiState, account_id: i64, id: i64) -> Result<(), ApiError> {
+    let sessions: Vec<Arc<Session>> = state
+        .streaming
+        .of_account(account_id)
+        .into_iter()
+        .filter(|s| s.grants.statuses && s.is_subscribed(&Stream::Direct))
+        .collect();
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let Some(rendered) = crate::conversations::for_stream(state, account_id, id).await? else {
+        return Ok(());
+    };
+    let payload = serde_json::to_string(&rendered).map_err(|e| ApiError::internal(&e))?;
+    let frame: Utf8Bytes = event_frame(&Stream::Direct, "conversation", &payload).into();
+    for session in sessions {
+        session.push(frame.clone());
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ async fn attach_only_ones_own_unattached_uploads() {
     statuses::insert(&mut tx, &status, &[], &[])
         .await
         .expect("status");
-    let refused = media::attach(&mut tx, ann.id, 100, &[2, 1, 3])
+    let refused = media::attach(&mut tx, ann.id, 100, &[2, 1, 3], None)
         .await
         .expect("attach");
     tx.commit().await.expect("commit");
@@ -78,7 +78,7 @@ async fn attach_only_ones_own_unattached_uploads() {
     assert_eq!(attached, [1, 2]);
     let mut tx = db.begin().await.expect("tx");
     assert_eq!(
-        media::attach(&mut tx, ann.id, 100, &[1])
+        media::attach(&mut tx, ann.id, 100, &[1], None)
             .await
             .expect("attach"),
         [1],

@@ -447,3 +447,81 @@ async fn masto_js_drives_v2_and_v1_filters() {
     assert_eq!(v1["gone"], 404, "{read}");
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
+
+#[tokio::test]
+async fn masto_js_drives_conversations_scheduled_statuses_and_announcements() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let served = Served::start(&[]).await;
+    // The staff's announcement, as an operator publishes it.
+    let announced = served
+        .perch(&["announcement", "add", "--text", "Hello from the staff"])
+        .await;
+    assert!(announced.status.success(), "{}", stderr(&announced));
+
+    let read = run_client(
+        "masto-conversations.mjs",
+        &served.server.base_url,
+        "alice",
+        "bea",
+        &[],
+    )
+    .await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    assert_eq!(
+        read["conversations"],
+        serde_json::json!({
+            "event": [["direct"], "conversation"],
+            "event_conversation": {
+                "id_is_string": true,
+                "unread": true,
+                "accounts": ["alice"],
+                "last_status_is_posted": true,
+            },
+            "listed": [[true, ["alice"], true]],
+            "same_as_event": true,
+            "own": [[false, ["bea"]]],
+            "read": false,
+            "after_remove": 0,
+            "own_after": 1,
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["scheduled"],
+        serde_json::json!({
+            "made": {
+                "id_is_string": true,
+                "scheduled_at": true,
+                "text": "later, from masto.js",
+                "visibility": "unlisted",
+                "media": [],
+            },
+            "listed": [true],
+            "moved": true,
+            "fetched": true,
+            "too_soon": 422,
+            "after_remove": 0,
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["announcements"],
+        serde_json::json!({
+            "listed": [["<p>Hello from the staff</p>", false, 0]],
+            "read_after": true,
+            "reactions": [["👍", 1, true]],
+            "reactions_after": 0,
+        }),
+        "{read}"
+    );
+    let Served {
+        server,
+        dir: _dir,
+        database: _database,
+        ..
+    } = served;
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}

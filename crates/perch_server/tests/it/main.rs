@@ -3,11 +3,13 @@
 //! provides `PERCH_TEST_POSTGRES_URL`), and the real `perch` binary.
 
 mod account_search;
+mod announcements;
 mod binary;
 mod blocks;
 mod bookmarks;
 mod chat;
 mod client_libraries;
+mod conversations;
 mod cors;
 mod crash;
 mod discovery;
@@ -33,6 +35,7 @@ mod push;
 mod reading;
 mod reports;
 mod roles;
+mod scheduled;
 mod search;
 mod security;
 mod signup;
