@@ -462,3 +462,41 @@ async fn the_media_streams_carry_only_public_statuses_with_attachments() {
     ws.send(Message::text("sync")).await.expect("sent");
     assert_eq!(next_frame(&mut ws).await["status"], 400);
 }
+
+#[tokio::test]
+async fn the_local_hashtag_stream_leaves_out_what_other_servers_post() {
+    use perch_server::testing::{PASSWORD, TestServer, drain};
+    let (here, there) = (TestServer::start().await, TestServer::start().await);
+    here.create_user("ann", PASSWORD).await;
+    there.create_user("rae", PASSWORD).await;
+    let (ann, rae) = (here.token("ann").await, there.token("rae").await);
+    // Ann follows rae, so rae's posts reach this server.
+    let rae_id = here.resolve(&ann, &format!("rae@{}", there.domain)).await;
+    let (status, _) = here
+        .post(&format!("/api/v1/accounts/{rae_id}/follow"), &ann)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&[&here, &there]).await;
+
+    let mut ws = connect(&here.base_url, "stream=hashtag&tag=birds").await;
+    send_and_sync(
+        &mut ws,
+        json!({"type": "subscribe", "stream": "hashtag:local", "tag": "Birds"}),
+    )
+    .await;
+    let remote = there
+        .post_status(&rae, json!({"status": "a heron #birds"}))
+        .await;
+    drain(&[&here, &there]).await;
+    let local = here
+        .post_status(&ann, json!({"status": "a robin #Birds"}))
+        .await;
+    // In order: the remote post on the hashtag stream only, then the local
+    // one on both.
+    let first = next_event(&mut ws, json!(["hashtag", "birds"]), "update").await;
+    assert_eq!(first["uri"], remote["uri"], "{first}");
+    let second = next_event(&mut ws, json!(["hashtag", "birds"]), "update").await;
+    assert_eq!(second["id"], local["id"], "{second}");
+    let third = next_event(&mut ws, json!(["hashtag:local", "birds"]), "update").await;
+    assert_eq!(third["id"], local["id"], "{third}");
+}
