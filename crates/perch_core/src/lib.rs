@@ -5,7 +5,9 @@
 //! [`account`] (constructed once at the edge, then trusted), [`password`]
 //! for hashing and verifying local passwords, [`keys`] for actors' RSA key
 //! pairs, [`content`] for what typed text becomes (and the one HTML
-//! escaper), and [`outbound`], the events the domain publishes.
+//! escaper), [`notifications`] for how notifications are grouped and
+//! which ones a recipient's policy holds back, and [`outbound`], the events
+//! the domain publishes.
 //!
 //! Must not: issue SQL, speak HTTP, or build ActivityPub JSON. Everything here
 //! is pure or CPU-bound so that it can be unit-tested without I/O.
@@ -15,6 +17,7 @@ pub mod content;
 pub mod federation;
 pub mod id;
 pub mod keys;
+pub mod notifications;
 pub mod outbound;
 pub mod password;
 pub mod poll;

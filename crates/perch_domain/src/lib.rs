@@ -6,7 +6,8 @@
 //! [`reactions`] (favourite, reblog and their undoing), [`follows`]
 //! (follow, unfollow, answers to requests, removal of followers),
 //! [`chats`] (send, acknowledge, delete), [`blocks`] (blocks, mutes,
-//! domain blocks by users), [`polls`] (votes, remote totals, the end of
+//! domain blocks by users), [`notifications`] (answers to notification
+//! requests), [`polls`] (votes, remote totals, the end of
 //! polls), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
 //! function owns its transaction, takes who acts and, for a remote activity,
@@ -41,6 +42,7 @@ pub mod imports;
 pub mod lists;
 pub mod media;
 pub mod moderation;
+pub mod notifications;
 pub mod pins;
 pub mod polls;
 pub mod reactions;
