@@ -52,6 +52,17 @@ fn libraries_installed(library: &str) -> bool {
 /// Run `node tests/clients/<script> BASE_URL LOGIN PASSWORD` and return the
 /// JSON line it printed, failing with its output if it did not succeed.
 async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> Value {
+    run_client_with(script, base_url, login, other, &[]).await
+}
+
+/// [`run_client`] with more environment variables for the script.
+async fn run_client_with(
+    script: &str,
+    base_url: &str,
+    login: &str,
+    other: &str,
+    vars: &[(&str, &str)],
+) -> Value {
     let child = Command::new("node")
         .arg(script)
         .arg(base_url)
@@ -59,6 +70,7 @@ async fn run_client(script: &str, base_url: &str, login: &str, other: &str) -> V
         .arg(PASSWORD)
         .env("PERCH_TEST_OTHER", other)
         .env("PERCH_TEST_OTHER_PASSWORD", PASSWORD)
+        .envs(vars.iter().copied())
         .current_dir(clients_dir())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -256,6 +268,123 @@ async fn masto_js_signs_in_with_the_password_grant_and_reads_the_account() {
             "multi": [two, first],
             "multi_expected": [two, first],
             "note": "from masto.js",
+        }),
+        "{read}"
+    );
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}
+
+#[tokio::test]
+async fn masto_js_reads_grouped_notifications_and_answers_notification_requests() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary dir");
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let vars = [
+        ("PERCH_DATABASE_URL", database.url()),
+        ("PERCH_DATA_DIR", data_dir),
+        ("PERCH_ALLOW_PRIVATE_ADDRESSES", "true"),
+    ];
+    let server = ServedPerch::start(dir.path(), &vars);
+    let (dir_path, url, public) = (
+        dir.path().to_owned(),
+        database.url().to_owned(),
+        server.base_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        for name in ["alice", "bea", "cy"] {
+            create_user_with_binary(&dir_path, &url, &public, name, PASSWORD);
+        }
+    })
+    .await
+    .expect("perch user create ran");
+
+    let read = run_client_with(
+        "masto-notifications.mjs",
+        &server.base_url,
+        "alice",
+        "bea",
+        &[("PERCH_TEST_THIRD", "cy")],
+    )
+    .await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    let grouped = &read["grouped"];
+    assert_eq!(
+        grouped["pages"][0],
+        serde_json::json!(["mention", "follow"]),
+        "{read}"
+    );
+    assert_eq!(
+        grouped["pages"][1],
+        serde_json::json!(["reblog", "favourite"]),
+        "{read}"
+    );
+    assert!(
+        grouped["pages"]
+            .as_array()
+            .expect("pages")
+            .iter()
+            .skip(2)
+            .all(|page| page == &serde_json::json!([])),
+        "nothing past the last group: {read}"
+    );
+    let bea_id = grouped["samples"][0].clone();
+    assert!(bea_id.is_string(), "{read}");
+    assert_eq!(
+        grouped,
+        &serde_json::json!({
+            "pages": grouped["pages"],
+            "key_prefix": true,
+            "count": 1,
+            "samples": [bea_id],
+            "status_listed": true,
+            "mention_status": true,
+            "accounts": ["bea"],
+            "ungrouped_keys": [true],
+            "one": [[true, "favourite"]],
+            "group_accounts": ["bea"],
+            "unread": 4,
+            "after_dismiss": ["mention", "follow", "reblog"],
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["policy"],
+        serde_json::json!({
+            "initial": ["accept", "filter"],
+            "updated": "filter",
+            "v1": [true, false],
+            "v1_updated": true,
+        }),
+        "{read}"
+    );
+    let requests = &read["requests"];
+    let mut listed = requests["listed"].as_array().expect("listed").clone();
+    listed.sort_by_key(|r| r[0].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        listed,
+        [
+            serde_json::json!(["bea", "1"]),
+            serde_json::json!(["cy", "1"])
+        ],
+        "{read}"
+    );
+    assert_eq!(
+        requests,
+        &serde_json::json!({
+            "listed": requests["listed"],
+            "summary": {"pendingRequestsCount": 2, "pendingNotificationsCount": 2},
+            "fetched": [true, true],
+            "hidden": 0,
+            "merged": true,
+            "dismissed_one": {},
+            "after": 0,
+            "merged_in": true,
+            "accepted_many": 0,
         }),
         "{read}"
     );
