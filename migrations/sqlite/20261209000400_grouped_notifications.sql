@@ -26,7 +26,7 @@ CREATE INDEX notifications_filtered ON notifications (account_id, from_account_i
 -- mentions and limited accounts: accept, filter or drop. No row: the
 -- defaults.
 CREATE TABLE notification_policies (
-    account_id BIGINT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
     for_not_following TEXT NOT NULL,
     for_not_followers TEXT NOT NULL,
     for_new_accounts TEXT NOT NULL,
