@@ -341,7 +341,7 @@ async fn likes_reblogs_and_follows_come_grouped_and_the_rest_one_by_one() {
     let group = &one["notification_groups"][0];
     assert_eq!(group["notifications_count"], 3);
     assert_eq!(group["page_min_id"], Value::Null, "no page here");
-    assert_eq!(field(&one["statuses"], "id"), [post.clone()]);
+    assert_eq!(field(&one["statuses"], "id"), [post.as_str()]);
     let (status, accounts, _) = get_linked(
         &server,
         &format!("/api/v2/notifications/{like_key}/accounts"),
