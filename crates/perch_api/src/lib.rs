@@ -34,6 +34,8 @@ pub mod instance;
 pub mod lists;
 pub mod media;
 pub mod media_files;
+pub mod notification_groups;
+pub mod notification_policy;
 pub mod notifications;
 pub mod oauth;
 pub mod pagination;
@@ -68,6 +70,8 @@ pub fn router(state: ApiState) -> Router {
         .merge(timelines::routes())
         .merge(lists::routes())
         .merge(notifications::routes())
+        .merge(notification_groups::routes())
+        .merge(notification_policy::routes())
         .merge(push::routes())
         .merge(discovery::routes())
         .merge(featured_tags::routes())

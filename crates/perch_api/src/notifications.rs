@@ -1,6 +1,8 @@
 //! Notifications and read markers: `/api/v1/notifications` (list with
-//! `types[]` / `exclude_types[]`, show, dismiss, clear) and
-//! `/api/v1/markers`.
+//! `types[]` / `exclude_types[]` / `account_id` / `include_filtered`, show,
+//! dismiss, clear) and `/api/v1/markers`. Grouped notifications are in
+//! [`crate::notification_groups`], the policy and its requests in
+//! [`crate::notification_policy`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,14 +22,14 @@ use crate::auth::Auth;
 use crate::entities::account::account_from_row;
 use crate::entities::notification::{Marker, Notification, marker, notification};
 use crate::pagination::{PageParams, link_header, paged_json};
-use crate::params::{Params, Query};
+use crate::params::{Params, Query, lenient_bool};
 use crate::reports::render as report_entity;
 use crate::statuses::filtering::FilterScope;
 use crate::statuses::view::render_in;
 use crate::{ApiError, ApiState};
 
 /// The notification types Perch produces.
-const TYPES: &[&str] = &[
+pub(crate) const TYPES: &[&str] = &[
     "mention",
     "status",
     "reblog",
@@ -58,11 +60,42 @@ struct ListParams {
     types: Vec<String>,
     #[serde(default, rename = "exclude_types[]", alias = "exclude_types")]
     exclude_types: Vec<String>,
+    account_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    include_filtered: Option<bool>,
+}
+
+/// The sender named by `account_id`: one that is not an id matches no
+/// notification.
+pub(crate) fn sender_param(account_id: Option<&str>) -> Option<i64> {
+    account_id.map(|id| id.trim().parse().unwrap_or(-1))
+}
+
+/// The query parameters a list keeps in its `Link` header, besides paging.
+pub(crate) fn filter_params(filter: &TypeFilter) -> Vec<String> {
+    let mut extra: Vec<String> = filter
+        .include
+        .iter()
+        .map(|t| format!("types[]={t}"))
+        .collect();
+    extra.extend(
+        filter
+            .exclude
+            .iter()
+            .map(|t| format!("exclude_types[]={t}")),
+    );
+    if let Some(from) = filter.from_account_id {
+        extra.push(format!("account_id={from}"));
+    }
+    if filter.include_filtered {
+        extra.push("include_filtered=true".to_owned());
+    }
+    extra
 }
 
 /// Known types only: an unknown one filters nothing out, and asking only
 /// for unknown types yields nothing.
-fn known(list: &[String]) -> Vec<String> {
+pub(crate) fn known(list: &[String]) -> Vec<String> {
     list.iter()
         .filter(|t| TYPES.contains(&t.as_str()))
         .cloned()
@@ -137,6 +170,7 @@ async fn render_rows(
         out.push(notification(
             row.id,
             &row.kind,
+            &row.group_key,
             row.created_at,
             crate::emojis::with_emojis(
                 account_from_row(from, &state.config.public_url),
@@ -177,19 +211,11 @@ async fn list(
     let filter = TypeFilter {
         include,
         exclude: known(&params.exclude_types),
+        from_account_id: sender_param(params.account_id.as_deref()),
+        include_filtered: params.include_filtered.unwrap_or(false),
     };
     let rows = notifications::page(&state.db, me, &filter, &page).await?;
-    let mut extra: Vec<String> = filter
-        .include
-        .iter()
-        .map(|t| format!("types[]={t}"))
-        .collect();
-    extra.extend(
-        filter
-            .exclude
-            .iter()
-            .map(|t| format!("exclude_types[]={t}")),
-    );
+    let extra = filter_params(&filter);
     let base = format!("{}api/v1/notifications", state.config.public_url);
     let bounds = rows.first().zip(rows.last()).map(|(n, o)| (n.id, o.id));
     let link = link_header(&base, &extra.join("&"), bounds, rows.len(), page.limit);
@@ -242,8 +268,8 @@ async fn clear(
 }
 
 /// Unread notifications counted at most, unless `limit` says otherwise.
-const DEFAULT_UNREAD_LIMIT: i64 = 100;
-const MAX_UNREAD_LIMIT: i64 = 1000;
+pub(crate) const DEFAULT_UNREAD_LIMIT: i64 = 100;
+pub(crate) const MAX_UNREAD_LIMIT: i64 = 1000;
 
 #[derive(Debug, Default, Deserialize)]
 struct UnreadParams {
@@ -252,6 +278,7 @@ struct UnreadParams {
     types: Vec<String>,
     #[serde(default, rename = "exclude_types[]", alias = "exclude_types")]
     exclude_types: Vec<String>,
+    account_id: Option<String>,
 }
 
 /// `GET /api/v1/notifications/unread_count`: the notifications newer than
@@ -278,6 +305,8 @@ async fn unread_count(
     let filter = TypeFilter {
         include: known(&params.types),
         exclude: known(&params.exclude_types),
+        from_account_id: sender_param(params.account_id.as_deref()),
+        include_filtered: false,
     };
     if !params.types.is_empty() && filter.include.is_empty() {
         return Ok(Json(serde_json::json!({ "count": 0 })));

@@ -5,8 +5,10 @@
 //! [`account`] (constructed once at the edge, then trusted), [`password`]
 //! for hashing and verifying local passwords, [`keys`] for actors' RSA key
 //! pairs, [`content`] for what typed text becomes (and the one HTML
-//! escaper), [`filter`] for what a reader's filters match, and [`outbound`],
-//! the events the domain publishes.
+//! escaper), [`filter`] for what a reader's filters match,
+//! [`notifications`] for how notifications are grouped and which ones a
+//! recipient's policy holds back, and [`outbound`], the events the domain
+//! publishes.
 //!
 //! Must not: issue SQL, speak HTTP, or build ActivityPub JSON. Everything here
 //! is pure or CPU-bound so that it can be unit-tested without I/O.
@@ -18,6 +20,7 @@ pub mod federation;
 pub mod filter;
 pub mod id;
 pub mod keys;
+pub mod notifications;
 pub mod outbound;
 pub mod password;
 pub mod poll;

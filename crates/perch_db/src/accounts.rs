@@ -342,7 +342,8 @@ pub struct DeletedFiles {
 /// Delete local account `account_id` in `tx`: everything of it goes (its
 /// statuses with what hangs on them, its likes and reblogs of others'
 /// statuses with the counters corrected, its follows both ways, blocks,
-/// mutes, chats, notifications, media and credentials), and its
+/// mutes, chats, notifications with their policy and requests, media and
+/// credentials), and its
 /// row stays, emptied, suspended and marked deleted, with its key: the
 /// Delete of the actor is signed with it, its username is not given again,
 /// and its actor is answered with a Tombstone. Reports about it and by it
@@ -445,6 +446,9 @@ const LOCAL_CONTENT: &[&str] = &[
     "DELETE FROM status_mentions WHERE account_id = $1",
     "DELETE FROM home_feed WHERE account_id = $1",
     "DELETE FROM notifications WHERE account_id = $1 OR from_account_id = $1",
+    "DELETE FROM notification_requests WHERE account_id = $1 OR from_account_id = $1",
+    "DELETE FROM notification_permissions WHERE account_id = $1 OR from_account_id = $1",
+    "DELETE FROM notification_policies WHERE account_id = $1",
     "DELETE FROM follows WHERE account_id = $1 OR target_account_id = $1",
     "DELETE FROM follow_requests WHERE account_id = $1 OR target_account_id = $1",
     "DELETE FROM blocks WHERE account_id = $1 OR target_account_id = $1",

@@ -2,8 +2,12 @@
 //! update, poll, and the staff's admin.report and admin.sign_up) and read markers.
 //!
 //! One event notifies once: a repeated like or follow finds the unique index
-//! `notifications_once` and changes nothing.
+//! `notifications_once` and changes nothing. Each is stored with its group
+//! key (see [`crate::notification_groups`]) and, when the recipient's
+//! policy holds it back, as filtered (see [`crate::notification_policies`]
+//! and [`crate::notification_requests`]).
 
+use perch_core::notifications::{Verdict, ungrouped_key};
 use perch_core::time::UnixMillis;
 
 use crate::live::LiveEvent;
@@ -34,6 +38,10 @@ pub struct NotificationRow {
     /// The report of an `admin.report` notification.
     pub report_id: Option<i64>,
     pub created_at: i64,
+    /// The group it was stored in (`ungrouped-<id>` when none).
+    pub group_key: String,
+    /// Held back by the recipient's notification policy.
+    pub filtered: bool,
 }
 
 /// Store a notification unless it exists, or it would notify an account of
@@ -41,23 +49,35 @@ pub struct NotificationRow {
 /// hears of it, as in Mastodon), or the notified account is not local, or the one who
 /// caused it is kept from it (a block either way, a mute that hides
 /// notifications, a block of its server: `kept_from!`), or it is
-/// suspended, or silenced and not followed by the notified account, or it
-/// is about a status in a conversation the notified account muted. When stored, the
-/// live event to publish once the transaction commits.
+/// suspended, or it is about a status in a conversation the notified
+/// account muted, or the notified account's policy drops it. A notification
+/// the policy filters is stored apart, counted in its sender's notification
+/// request, and neither streamed nor pushed. When stored and not filtered,
+/// the live event to publish once the transaction commits.
 pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<LiveEvent>> {
     if new.account_id == new.from_account_id && new.kind != "poll" {
         return Ok(None);
     }
+    let filtered = match crate::notification_policies::verdict(tx, new).await? {
+        None | Some(Verdict::Drop) => return Ok(None),
+        Some(Verdict::Filter) => true,
+        Some(Verdict::Notify) => false,
+    };
+    // Filtered notifications stay out of groups, as in Mastodon: once
+    // accepted they show one by one.
+    let group_key = if filtered {
+        ungrouped_key(new.id)
+    } else {
+        crate::notification_groups::key_for(tx, new).await?
+    };
     let inserted = on_tx!(tx, conn => {
         sqlx::query(concat!(
             "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, \
-             created_at) \
-             SELECT $1, $2, $3, $4, $5, $6 FROM accounts WHERE id = $2 AND domain IS NULL \
+             created_at, group_key, filtered) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM accounts WHERE id = $2 AND domain IS NULL \
              AND NOT ", kept_from!("$2", "$3", " AND km.hide_notifications"), " \
              AND NOT EXISTS (SELECT 1 FROM accounts sa WHERE sa.id = $3 \
-               AND (sa.suspended_at IS NOT NULL OR (sa.silenced_at IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM follows sf \
-                   WHERE sf.account_id = $2 AND sf.target_account_id = $3)))) \
+               AND sa.suspended_at IS NOT NULL) \
              AND ($5 IS NULL OR NOT EXISTS ( \
                WITH RECURSIVE up (id, parent, depth) AS ( \
                  SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = $5 \
@@ -75,22 +95,29 @@ pub async fn insert(tx: &mut Tx, new: &NewNotification<'_>) -> Result<Option<Liv
         .bind(new.kind)
         .bind(new.status_id)
         .bind(new.created_at)
+        .bind(&group_key)
+        .bind(filtered)
         .execute(&mut *conn)
         .await?
         .rows_affected()
     });
-    if inserted == 1 {
-        crate::push::enqueue_for(
-            tx,
-            new.id,
-            new.account_id,
-            new.from_account_id,
-            new.kind,
-            new.created_at,
-        )
-        .await?;
+    if inserted != 1 {
+        return Ok(None);
     }
-    Ok((inserted == 1).then_some(LiveEvent::Notification {
+    if filtered {
+        crate::notification_requests::record(tx, new).await?;
+        return Ok(None);
+    }
+    crate::push::enqueue_for(
+        tx,
+        new.id,
+        new.account_id,
+        new.from_account_id,
+        new.kind,
+        new.created_at,
+    )
+    .await?;
+    Ok(Some(LiveEvent::Notification {
         account_id: new.account_id,
         id: new.id,
     }))
@@ -123,8 +150,9 @@ pub async fn notify(
 /// account is neither disabled nor suspended, other than `from` and
 /// `except` (a moderator is not told of a report about themselves). The
 /// staff's own blocks and mutes do not hold these back: handling them is
-/// the role's duty. `next_id` gives each notification its id; the live
-/// events to publish once the transaction commits.
+/// the role's duty, and no notification policy holds them back either.
+/// `next_id` gives each notification its id; the live events to publish
+/// once the transaction commits.
 #[allow(clippy::too_many_arguments)]
 pub async fn notify_staff(
     tx: &mut Tx,
@@ -156,7 +184,8 @@ pub async fn notify_staff(
         let inserted = on_tx!(tx, conn => {
             sqlx::query(
                 "INSERT INTO notifications (id, account_id, from_account_id, kind, report_id, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 created_at, group_key) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(id)
             .bind(account_id)
@@ -164,6 +193,7 @@ pub async fn notify_staff(
             .bind(kind)
             .bind(report_id)
             .bind(now)
+            .bind(ungrouped_key(id))
             .execute(&mut *conn)
             .await?
             .rows_affected()
@@ -199,11 +229,16 @@ pub async fn retract(
     Ok(())
 }
 
-/// Which types to list: `include` empty means all; both hold type names.
+/// Which notifications to list: `include` empty means all types; both
+/// hold type names. Filtered notifications are left out unless
+/// `include_filtered`, or unless `from_account_id` names their sender (as
+/// in Mastodon, where a notification request's notifications are read so).
 #[derive(Clone, Debug, Default)]
 pub struct TypeFilter {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    pub from_account_id: Option<i64>,
+    pub include_filtered: bool,
 }
 
 impl TypeFilter {
@@ -215,10 +250,18 @@ impl TypeFilter {
             format!(",{},", list.join(","))
         }
     }
+
+    pub(crate) fn include_joined(&self) -> String {
+        Self::joined(&self.include)
+    }
+
+    pub(crate) fn exclude_joined(&self) -> String {
+        Self::joined(&self.exclude)
+    }
 }
 
-/// A page of `account_id`'s notifications, newest first, without those
-/// caused by accounts kept from it since.
+/// A page of `account_id`'s notifications under `filter`, newest first,
+/// without those caused by accounts kept from it since.
 pub async fn page(
     db: &Db,
     account_id: i64,
@@ -226,23 +269,26 @@ pub async fn page(
     page: &Page,
 ) -> Result<Vec<NotificationRow>> {
     let (lower, upper) = (page.lower(), page.upper());
-    let include = TypeFilter::joined(&filter.include);
-    let exclude = TypeFilter::joined(&filter.exclude);
+    let include = filter.include_joined();
+    let exclude = filter.exclude_joined();
+    let from = filter.from_account_id.unwrap_or(0);
     macro_rules! query {
         ($order:literal) => {
             on_db!(db, pool => {
                 sqlx::query_as(concat!(
-                    "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at \
-                     FROM notifications \
+                    "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at, \
+                     group_key, filtered FROM notifications \
                      WHERE account_id = $1 AND id > $2 AND id < $3 \
                      AND ($5 = '' OR $5 LIKE '%,' || kind || ',%') \
                      AND ($6 = '' OR $6 NOT LIKE '%,' || kind || ',%') \
+                     AND ($7 = 0 OR from_account_id = $7) \
+                     AND ($8 OR $7 <> 0 OR NOT filtered) \
                      AND (kind LIKE 'admin.%' OR NOT ", kept_from!("$1",
                         "notifications.from_account_id", " AND km.hide_notifications"), ")",
                     " ORDER BY id ", $order, " LIMIT $4"
                 ))
                 .bind(account_id).bind(lower).bind(upper).bind(page.limit)
-                .bind(&include).bind(&exclude)
+                .bind(&include).bind(&exclude).bind(from).bind(filter.include_filtered)
                 .fetch_all(pool).await?
             })
         };
@@ -258,8 +304,8 @@ pub async fn page(
 pub async fn find(db: &Db, account_id: i64, id: i64) -> Result<Option<NotificationRow>> {
     Ok(on_db!(db, pool => {
         sqlx::query_as(
-            "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at \
-             FROM notifications WHERE account_id = $1 AND id = $2",
+            "SELECT id, account_id, from_account_id, kind, status_id, report_id, created_at, \
+             group_key, filtered FROM notifications WHERE account_id = $1 AND id = $2",
         )
         .bind(account_id)
         .bind(id)

@@ -9,7 +9,8 @@
 //! (follow, unfollow, answers to requests, removal of followers),
 //! [`chats`] (send, acknowledge, delete), [`conversations`] (direct
 //! statuses filed for their participants), [`blocks`] (blocks, mutes,
-//! domain blocks by users), [`filters`] (one's filters), [`polls`] (votes, remote totals, the end of
+//! domain blocks by users), [`filters`] (one's filters), [`notifications`]
+//! (answers to notification requests), [`polls`] (votes, remote totals, the end of
 //! polls), [`accounts`] (creation, purge of a
 //! remote account) and [`media`] (the purge of unattached uploads). Each
 //! function owns its transaction, takes who acts and, for a remote activity,
@@ -47,6 +48,7 @@ pub mod imports;
 pub mod lists;
 pub mod media;
 pub mod moderation;
+pub mod notifications;
 pub mod pins;
 pub mod polls;
 pub mod reactions;

@@ -14,6 +14,7 @@ mod key_fetch_limit;
 mod key_refetch;
 mod moderation;
 mod moves;
+mod notification_requests;
 mod pins;
 mod polls;
 mod profiles;

@@ -18,6 +18,7 @@ pub mod instance;
 pub mod list;
 pub mod media;
 pub mod notification;
+pub mod notification_group;
 pub mod poll;
 pub mod status;
 

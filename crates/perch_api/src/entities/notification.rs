@@ -12,8 +12,8 @@ pub struct Notification {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    /// Notifications are not grouped: each is its own group, as Mastodon
-    /// names ungrouped ones.
+    /// The group it belongs to (`ungrouped-<id>` when none), as
+    /// `/api/v2/notifications` groups it.
     pub group_key: String,
     pub created_at: String,
     pub account: Account,
@@ -26,6 +26,7 @@ pub struct Notification {
 pub fn notification(
     id: i64,
     kind: &str,
+    group_key: &str,
     created_at: i64,
     account: Account,
     status: Option<Status>,
@@ -34,7 +35,7 @@ pub fn notification(
     Notification {
         id: id.to_string(),
         kind: kind.to_owned(),
-        group_key: format!("ungrouped-{id}"),
+        group_key: group_key.to_owned(),
         created_at: iso8601_millis(created_at),
         account,
         status,

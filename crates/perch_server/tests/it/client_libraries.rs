@@ -525,3 +525,116 @@ async fn masto_js_drives_conversations_scheduled_statuses_and_announcements() {
     } = served;
     assert!(server.terminate().success(), "perch serve stops cleanly");
 }
+
+#[tokio::test]
+async fn masto_js_reads_grouped_notifications_and_answers_notification_requests() {
+    if !libraries_installed("masto") {
+        return;
+    }
+    let served = Served::start(&[]).await;
+    let (dir_path, url, public) = (
+        served.dir.path().to_owned(),
+        served.database.url().to_owned(),
+        served.server.base_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        create_user_with_binary(&dir_path, &url, &public, "cy", PASSWORD)
+    })
+    .await
+    .expect("perch user create ran");
+    let server = &served.server;
+
+    let read = run_client(
+        "masto-notifications.mjs",
+        &server.base_url,
+        "alice",
+        "bea",
+        &[("PERCH_TEST_THIRD", "cy")],
+    )
+    .await;
+
+    assert_eq!(read["library"], "masto", "{read}");
+    let grouped = &read["grouped"];
+    assert_eq!(
+        grouped["pages"][0],
+        serde_json::json!(["mention", "follow"]),
+        "{read}"
+    );
+    assert_eq!(
+        grouped["pages"][1],
+        serde_json::json!(["reblog", "favourite"]),
+        "{read}"
+    );
+    assert!(
+        grouped["pages"]
+            .as_array()
+            .expect("pages")
+            .iter()
+            .skip(2)
+            .all(|page| page == &serde_json::json!([])),
+        "nothing past the last group: {read}"
+    );
+    let bea_id = grouped["samples"][0].clone();
+    assert!(bea_id.is_string(), "{read}");
+    assert_eq!(
+        grouped,
+        &serde_json::json!({
+            "pages": grouped["pages"],
+            "key_prefix": true,
+            "count": 1,
+            "samples": [bea_id],
+            "status_listed": true,
+            "mention_status": true,
+            "accounts": ["bea"],
+            "ungrouped_keys": [true],
+            "one": [[true, "favourite"]],
+            "group_accounts": ["bea"],
+            "unread": 4,
+            "after_dismiss": ["mention", "follow", "reblog"],
+        }),
+        "{read}"
+    );
+    assert_eq!(
+        read["policy"],
+        serde_json::json!({
+            "initial": ["accept", "filter"],
+            "updated": "filter",
+            "v1": [true, false],
+            "v1_updated": true,
+        }),
+        "{read}"
+    );
+    let requests = &read["requests"];
+    let mut listed = requests["listed"].as_array().expect("listed").clone();
+    listed.sort_by_key(|r| r[0].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        listed,
+        [
+            serde_json::json!(["bea", "1"]),
+            serde_json::json!(["cy", "1"])
+        ],
+        "{read}"
+    );
+    assert_eq!(
+        requests,
+        &serde_json::json!({
+            "listed": requests["listed"],
+            "summary": {"pendingRequestsCount": 2, "pendingNotificationsCount": 2},
+            "fetched": [true, true],
+            "hidden": 0,
+            "merged": true,
+            "dismissed_one": {},
+            "after": 0,
+            "merged_in": true,
+            "accepted_many": 0,
+        }),
+        "{read}"
+    );
+    let Served {
+        server,
+        dir: _dir,
+        database: _database,
+        ..
+    } = served;
+    assert!(server.terminate().success(), "perch serve stops cleanly");
+}

@@ -21,13 +21,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A push service on loopback: keeps what it is sent and answers `status`.
-struct Endpoint {
-    url: String,
-    received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    pub(crate) received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     status: Arc<AtomicU16>,
 }
 
-async fn endpoint() -> Endpoint {
+pub(crate) async fn endpoint() -> Endpoint {
     let received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
     let status = Arc::new(AtomicU16::new(201));
     let (keep, answer) = (received.clone(), status.clone());
@@ -54,13 +54,13 @@ async fn endpoint() -> Endpoint {
 }
 
 /// The browser's side: its key pair and auth secret.
-struct Browser {
+pub(crate) struct Browser {
     private: PrivateKey,
     public: Vec<u8>,
     auth: [u8; 16],
 }
 
-fn browser() -> Browser {
+pub(crate) fn browser() -> Browser {
     let private = PrivateKey::generate(&ECDH_P256).expect("key");
     let public = private
         .compute_public_key()
@@ -179,13 +179,22 @@ fn vapid_claims(jwt: &str, server_key: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("claims")).expect("json")
 }
 
-async fn subscribe(server: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn subscribe(
+    server: &TestServer,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     server
         .send(Method::POST, "/api/v1/push/subscription", token, Some(body))
         .await
 }
 
-fn subscription(endpoint: &Endpoint, browser: &Browser, standard: bool, alerts: Value) -> Value {
+pub(crate) fn subscription(
+    endpoint: &Endpoint,
+    browser: &Browser,
+    standard: bool,
+    alerts: Value,
+) -> Value {
     json!({
         "subscription": {
             "endpoint": endpoint.url,

@@ -129,6 +129,17 @@ async fn warn_marks_and_hide_leaves_out_in_the_filters_contexts() {
     assert_eq!(texts.len(), 1, "{notifications}");
     assert!(texts[0].contains("hello"));
     assert_eq!(notifications[0]["status"]["filtered"], json!([]));
+    // Grouped, the same: the hidden mention's group is left out.
+    let grouped = get(&app, &ann, "/api/v2/notifications?types[]=mention").await;
+    let groups = grouped["notification_groups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1, "{grouped}");
+    let shown: Vec<&str> = grouped["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .map(|s| s["content"].as_str().expect("content"))
+        .collect();
+    assert!(shown.len() == 1 && shown[0].contains("hello"), "{grouped}");
 
     // Bookmarks mark with every filter, and leave nothing out.
     ok(

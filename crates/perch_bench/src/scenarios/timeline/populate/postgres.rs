@@ -283,12 +283,13 @@ impl PgWriter {
                 n.from_account_id,
                 "mention",
                 n.status_id,
-                n.created_at
+                n.created_at,
+                format!("ungrouped-{}", n.id)
             );
         }
         self.copy(
-            "COPY notifications (id, account_id, from_account_id, kind, status_id, created_at) \
-             FROM STDIN",
+            "COPY notifications (id, account_id, from_account_id, kind, status_id, created_at, \
+             group_key) FROM STDIN",
             data,
         )
         .await?;

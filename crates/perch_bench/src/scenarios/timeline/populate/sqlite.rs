@@ -181,7 +181,7 @@ impl SqliteWriter {
         for part in chunk.notifications.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT OR FAIL INTO notifications (id, account_id, from_account_id, kind, status_id, \
-                 created_at) ",
+                 created_at, group_key) ",
             );
             q.push_values(part, |mut b, n| {
                 b.push_bind(n.id)
@@ -189,7 +189,8 @@ impl SqliteWriter {
                     .push_bind(n.from_account_id)
                     .push_bind("mention")
                     .push_bind(n.status_id)
-                    .push_bind(n.created_at);
+                    .push_bind(n.created_at)
+                    .push_bind(format!("ungrouped-{}", n.id));
             });
             q.build().execute(&mut self.conn).await?;
         }
