@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::filters::{Delivery, Readers};
 use super::frames;
 use super::session::{self, Registry, Session};
-use super::streams::{Stream, event_frame};
+use super::streams::{Stream, event_frame, named_event_frame};
 use crate::notifications::render_one as render_notification;
 use crate::statuses::view::render_one;
 use crate::{ApiError, ApiState};
@@ -219,7 +219,8 @@ async fn dispatch(state: &ApiState, event: LiveEvent) -> Result<(), ApiError> {
             let id = id.to_string();
             for session in registry.all().iter().filter(|s| s.grants.statuses) {
                 for stream in session.subscriptions() {
-                    session.push(event_frame(&stream, "delete", &id).into());
+                    let names = session.own_names(&stream).unwrap_or_else(|| stream.names());
+                    session.push(named_event_frame(&names, "delete", &id).into());
                 }
             }
             Ok(())
@@ -335,7 +336,11 @@ async fn status_event(
             .filter(|s| s.grants.statuses && s.is_subscribed(&stream) && accepts(s))
         {
             match readers.delivery(session.account_id, &stream, event) {
-                Ok(Delivery::Shared) => session.push(frame.clone()),
+                Ok(Delivery::Shared) => match session.own_names(&stream) {
+                    // A hashtag spelled otherwise: rare, so framed apart.
+                    Some(names) => session.push(named_event_frame(&names, event, &payload).into()),
+                    None => session.push(frame.clone()),
+                },
                 Ok(Delivery::Own(own)) => session.push(own),
                 Ok(Delivery::LeftOut) => {}
                 Err(error) => tracing::warn!(

@@ -139,7 +139,8 @@ async fn connect(
             if !grants.may_subscribe(&stream) {
                 return Err(ApiError::forbidden(session::OUTSIDE_SCOPES));
             }
-            Some(stream)
+            let names = stream.names_as_asked(query.get("tag").map(String::as_str));
+            Some((stream, names))
         }
         None => None,
     };

@@ -7,7 +7,7 @@
 //! memory. The server pings every [`PING_EVERY`]; a connection that sends
 //! nothing (not even a pong) for [`IDLE_TIMEOUT`] is closed.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -20,6 +20,7 @@ use perch_db::user_events;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::frames::{self, RateLimit};
@@ -95,7 +96,9 @@ pub struct Session {
     pub grants: Grants,
     /// `None` when nobody signed in.
     access: Option<Access>,
-    subscriptions: Mutex<HashSet<Stream>>,
+    /// Each stream subscribed, with the `stream` array of its frames as the
+    /// client asked for it (see [`Stream::names_as_asked`]).
+    subscriptions: Mutex<HashMap<Stream, Value>>,
     queue: Queue<Outgoing>,
     /// A catch-up is queued and not yet done.
     catching_up: AtomicBool,
@@ -107,15 +110,22 @@ impl Session {
     pub fn subscriptions(&self) -> Vec<Stream> {
         self.subscriptions
             .lock()
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.keys().cloned().collect())
             .unwrap_or_default()
     }
 
     pub fn is_subscribed(&self, stream: &Stream) -> bool {
         self.subscriptions
             .lock()
-            .map(|s| s.contains(stream))
+            .map(|s| s.contains_key(stream))
             .unwrap_or(false)
+    }
+
+    /// The `stream` array this connection's frames of `stream` carry, when
+    /// it differs from the usual one (a hashtag spelled otherwise).
+    pub fn own_names(&self, stream: &Stream) -> Option<Value> {
+        let names = self.subscriptions.lock().ok()?.get(stream)?.clone();
+        (names != stream.names()).then_some(names)
     }
 
     /// Queue a frame; a full queue closes the connection.
@@ -308,7 +318,7 @@ pub async fn register(
     account_id: Option<i64>,
     grants: Grants,
     access: Option<Access>,
-    initial: Option<Stream>,
+    initial: Option<(Stream, Value)>,
     last_seq: Option<i64>,
 ) -> Registered {
     let registry = state.streaming.clone();
@@ -643,13 +653,14 @@ async fn handle_client_frame(state: &ApiState, session: &Session, text: &str) ->
     }
     if let Ok(mut subscriptions) = session.subscriptions.lock() {
         if subscribe {
-            if subscriptions.len() >= MAX_SUBSCRIPTIONS && !subscriptions.contains(&stream) {
+            if subscriptions.len() >= MAX_SUBSCRIPTIONS && !subscriptions.contains_key(&stream) {
                 return Some(error_frame(
                     &format!("Too many subscriptions: at most {MAX_SUBSCRIPTIONS} per connection"),
                     400,
                 ));
             }
-            subscriptions.insert(stream);
+            let names = stream.names_as_asked(frame.tag.as_deref());
+            subscriptions.insert(stream, names);
         } else {
             subscriptions.remove(&stream);
         }

@@ -128,6 +128,21 @@ impl Stream {
         )
     }
 
+    /// The `stream` array of the frames a client that subscribed with
+    /// `tag` gets: a hashtag as it spelled it (Mastodon echoes the
+    /// subscription's parameters, and client libraries match events to
+    /// subscriptions by them), otherwise [`Stream::names`].
+    pub fn names_as_asked(&self, tag: Option<&str>) -> Value {
+        let spelled = tag
+            .map(|t| t.trim_start_matches('#'))
+            .filter(|t| !t.is_empty());
+        match (self, spelled) {
+            (Stream::Hashtag(_), Some(tag)) => json!(["hashtag", tag]),
+            (Stream::HashtagLocal(_), Some(tag)) => json!(["hashtag:local", tag]),
+            _ => self.names(),
+        }
+    }
+
     /// The `stream` array of an event frame.
     pub fn names(&self) -> Value {
         match self {
@@ -172,7 +187,12 @@ impl ClientFrame {
 /// An event frame: `payload` is the JSON of the entity as a string, or the
 /// bare id for `delete`.
 pub fn event_frame(stream: &Stream, event: &str, payload: &str) -> String {
-    json!({ "stream": stream.names(), "event": event, "payload": payload }).to_string()
+    named_event_frame(&stream.names(), event, payload)
+}
+
+/// [`event_frame`] with the `stream` array `names`.
+pub fn named_event_frame(names: &Value, event: &str, payload: &str) -> String {
+    json!({ "stream": names, "event": event, "payload": payload }).to_string()
 }
 
 /// An error frame, as Mastodon sends them.
@@ -205,6 +225,11 @@ mod tests {
             Err(StreamError::NoList)
         );
         assert_eq!(Stream::List(42).names(), json!(["list", "42"]));
+        assert_eq!(
+            Stream::Hashtag("rust".to_owned()).names_as_asked(Some("#Rust")),
+            json!(["hashtag", "Rust"])
+        );
+        assert_eq!(Stream::User.names_as_asked(Some("x")), json!(["user"]));
         assert_eq!(
             Stream::parse("public:local:media", None, None),
             Ok(Stream::PublicLocalMedia)

@@ -2,7 +2,7 @@
 // around a server: hashtags (followed, featured, their pages), trends,
 // suggestions, custom emojis, the instance's peers, activity and blocked
 // servers, Web Push subscriptions, the posting defaults kept in the
-// credentials, and the public media stream. Run by
+// credentials, pins, and the public media and local hashtag streams. Run by
 // crates/perch_server/tests/it/client_libraries.rs; by hand:
 //
 //   PERCH_TEST_OTHER=bea PERCH_TEST_OTHER_PASSWORD='…' \
@@ -142,7 +142,28 @@ async function main() {
     pictured.includes(live.payload.id),
     live.payload.mediaAttachments.length,
   ];
+
+  // The local hashtag stream, through the library's own subscription.
+  const tagged_events = streaming.hashtag.local.subscribe({ tag: "LiveTag" }).values();
+  const tagged_live = [];
+  const tag_event = await firstEvent(
+    tagged_events,
+    (event) => event.event === "update",
+    async (attempt) => {
+      const status = await poster.v1.statuses.create({ status: `#livetag ${attempt}` });
+      tagged_live.push(status.id);
+    },
+  );
+  read.hashtag_local_stream = tag_event && [tag_event.stream, tagged_live.includes(tag_event.payload.id)];
   streaming.close();
+
+  // Pins: one's own post pinned, listed with pinned=true, then unpinned.
+  const pinned = await client.v1.statuses.$select(defaulted.id).pin();
+  read.pinned = pinned.pinned;
+  read.pinned_listed = (await client.v1.accounts.$select(me.id).statuses.list({ pinned: true })).map(
+    (status) => status.id === defaulted.id,
+  );
+  read.unpinned = (await client.v1.statuses.$select(defaulted.id).unpin()).pinned;
   return read;
 }
 

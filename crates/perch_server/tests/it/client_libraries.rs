@@ -367,6 +367,10 @@ async fn masto_js_finds_its_way_around_tags_trends_suggestions_push_and_streams(
         "preferences": ["unlisted", "de"],
         "defaulted": ["unlisted", "de"],
         "media_stream": [["public:media"], true, 1],
+        "hashtag_local_stream": [["hashtag:local", "LiveTag"], true],
+        "pinned": true,
+        "pinned_listed": [true],
+        "unpinned": false,
     });
     assert_eq!(read, expected, "{read}");
     let weeks = read["activity"].as_array().expect("weeks");
