@@ -43,6 +43,9 @@
 //   GET  /control/pending?actor=    the follow requests waiting for an answer
 //   GET  /control/votes?id=  the votes counted for one of its questions
 //
+// A read with `after=N` (the `X-Peer-Version` of an earlier answer) waits
+// until something may have changed since, for at most five seconds.
+//
 // Sending happens at once (no queue), so a control request answers once the
 // activity has been delivered, or fails with the delivery's error.
 //
@@ -54,14 +57,44 @@ import http from "node:http";
 import { control, reads } from "./control.mjs";
 import { ACTORS, DOT, federation, state } from "./federation.mjs";
 
+// Every request that may change what the reads show (a control action, or
+// anything the federation side answers) moves `version` on; a read asked
+// with `?after=N` waits, at most WAIT_MS, until it has moved past N, so the
+// test awaits a change instead of asking again and again. Each read's
+// answer carries the version it shows in `X-Peer-Version`.
+const WAIT_MS = 5_000;
+let version = 0;
+const waiting = new Set();
+
+function changed() {
+  version += 1;
+  for (const wake of waiting) wake();
+  waiting.clear();
+}
+
+function changedAfter(after) {
+  if (!(version <= after)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiting.delete(wake);
+      resolve();
+    }, WAIT_MS);
+    waiting.add(wake);
+  });
+}
+
 async function readBody(req) {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-function json(res, status, value) {
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+function json(res, status, value, extra = {}) {
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...extra });
   res.end(JSON.stringify(value ?? null));
 }
 
@@ -76,9 +109,11 @@ async function handle(req, res) {
   if (url.pathname.startsWith("/control/")) {
     const ctx = federation.createContext(new Request(url), undefined);
     if (req.method === "GET") {
+      const after = url.searchParams.get("after");
+      if (after != null) await changedAfter(Number(after));
       const value = reads(url);
       if (value === undefined) return json(res, 404, { error: "no such read" });
-      return json(res, 200, value);
+      return json(res, 200, value, { "X-Peer-Version": String(version) });
     }
     const name = url.pathname.slice("/control/".length);
     if (req.method !== "POST" || !Object.hasOwn(control, name)) {
@@ -124,11 +159,16 @@ async function handle(req, res) {
 }
 
 const server = http.createServer((req, res) => {
-  handle(req, res).catch((error) => {
-    console.error("request failed:", error);
-    if (!res.headersSent) json(res, 500, { error: "internal error" });
-    else res.end();
-  });
+  const reading = req.method === "GET" && req.url.startsWith("/control/");
+  handle(req, res)
+    .catch((error) => {
+      console.error("request failed:", error);
+      if (!res.headersSent) json(res, 500, { error: "internal error" });
+      else res.end();
+    })
+    .finally(() => {
+      if (!reading) changed();
+    });
 });
 // The test holds this process's stdin open: when it ends, however it
 // ends, so does the peer.

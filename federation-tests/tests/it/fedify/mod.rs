@@ -132,44 +132,60 @@ impl Fedify {
     }
 
     pub(super) async fn read(&self, path: &str) -> Value {
-        self.client
-            .get(format!("{}/control/{path}", self.base))
-            .send()
-            .await
-            .expect("the peer answers")
-            .json()
-            .await
-            .expect("JSON")
+        self.read_after(path, None).await.0
+    }
+
+    /// `read`, with the peer's version of what it shows; with `after` (a
+    /// version), answered once the peer has changed since (or after five
+    /// seconds without a change).
+    async fn read_after(&self, path: &str, after: Option<u64>) -> (Value, u64) {
+        let mut url = format!("{}/control/{path}", self.base);
+        if let Some(after) = after {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("after={after}"));
+        }
+        let response = self.client.get(url).send().await.expect("the peer answers");
+        let version = response
+            .headers()
+            .get("x-peer-version")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("the peer says its version");
+        (response.json().await.expect("JSON"), version)
     }
 
     /// The first activity the peer's inbox accepted (verified) that
     /// `matches`, awaited until the deadline: its `type`, `id`, `actor`,
     /// its `object` as Fedify's vocabulary read it, and the `json` as sent.
     pub(super) async fn received(&self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let inbox = self.read("inbox").await;
-            if let Some(found) = inbox.as_array().and_then(|l| l.iter().find(|e| matches(e))) {
-                return found.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what} did not reach the peer; it has {inbox:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let has = |inbox: &Value| inbox.as_array().is_some_and(|l| l.iter().any(&matches));
+        let inbox = self
+            .awaited("inbox", has, &format!("{what} did not reach the peer"))
+            .await;
+        inbox
+            .as_array()
+            .and_then(|l| l.iter().find(|e| matches(e)))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// `read` until `matches` holds of it, or the deadline passes.
     pub(super) async fn read_until(&self, path: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        self.awaited(path, matches, "the peer did not change").await
+    }
+
+    /// `read` until `matches` holds of it; each read after the first waits
+    /// for the peer to change. Fails with `failure` at the deadline.
+    async fn awaited(&self, path: &str, matches: impl Fn(&Value) -> bool, failure: &str) -> Value {
         let deadline = Instant::now() + DEADLINE;
+        let mut after = None;
         loop {
-            let value = self.read(path).await;
+            let (value, version) = self.read_after(path, after).await;
             if matches(&value) {
                 return value;
             }
-            assert!(Instant::now() < deadline, "{path} stays {value:#}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(Instant::now() < deadline, "{failure}: {path} is {value:#}");
+            after = Some(version);
         }
     }
 }
