@@ -27,9 +27,7 @@ use crate::entities::account::{Account, account_from_row};
 use crate::entities::notification_group::{
     GroupParts, GroupedNotificationsResults, PagePosition, notification_group, partial_account,
 };
-use crate::notifications::{
-    DEFAULT_UNREAD_LIMIT, MAX_UNREAD_LIMIT, filter_params, known, sender_param,
-};
+use crate::notifications::{filter_params, type_filter, unread_limit};
 use crate::pagination::{PageParams, keyed_page, link_header};
 use crate::params::{Query, lenient_bool};
 use crate::reports::render as report_entity;
@@ -101,15 +99,6 @@ fn grouped_types(asked: &[String]) -> Vec<String> {
     }
 }
 
-fn filter_of(params: &ListParams) -> TypeFilter {
-    TypeFilter {
-        include: known(&params.types),
-        exclude: known(&params.exclude_types),
-        from_account_id: sender_param(params.account_id.as_deref()),
-        include_filtered: params.include_filtered.unwrap_or(false),
-    }
-}
-
 /// The stored keys of the heads that show as groups.
 fn grouped_keys(heads: &[NotificationRow], grouped: &[String]) -> Vec<String> {
     let mut keys: Vec<String> = heads
@@ -132,12 +121,18 @@ async fn list(
     let me = auth.account_id()?;
     let expand = Expand::parse(params.expand_accounts.as_deref())?;
     let page = params.page.page(40, 80);
-    let filter = filter_of(&params);
     let grouped = grouped_types(&params.grouped_types);
-    let heads = if !params.types.is_empty() && filter.include.is_empty() {
-        Vec::new()
-    } else {
-        notification_groups::heads(&state.db, me, &filter, &grouped, &page).await?
+    let (filter, heads) = match type_filter(
+        &params.types,
+        &params.exclude_types,
+        params.account_id.as_deref(),
+        params.include_filtered.unwrap_or(false),
+    ) {
+        Some(filter) => {
+            let heads = notification_groups::heads(&state.db, me, &filter, &grouped, &page).await?;
+            (filter, heads)
+        }
+        None => (TypeFilter::default(), Vec::new()),
     };
     // What of each group this page shows: between its first and last heads,
     // or, on the last page, all the way to the end the page runs towards.
@@ -474,21 +469,15 @@ async fn unread_count(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     auth.require("read:notifications")?;
     let me = auth.account_id()?;
-    let limit = params
-        .limit
-        .as_deref()
-        .and_then(|l| l.trim().parse::<i64>().ok())
-        .unwrap_or(DEFAULT_UNREAD_LIMIT)
-        .clamp(1, MAX_UNREAD_LIMIT);
-    let filter = TypeFilter {
-        include: known(&params.types),
-        exclude: known(&params.exclude_types),
-        from_account_id: sender_param(params.account_id.as_deref()),
-        include_filtered: params.include_filtered.unwrap_or(false),
-    };
-    if !params.types.is_empty() && filter.include.is_empty() {
+    let limit = unread_limit(params.limit.as_deref());
+    let Some(filter) = type_filter(
+        &params.types,
+        &params.exclude_types,
+        params.account_id.as_deref(),
+        params.include_filtered.unwrap_or(false),
+    ) else {
         return Ok(Json(serde_json::json!({ "count": 0 })));
-    }
+    };
     let read_up_to = notifications::markers(&state.db, me)
         .await?
         .into_iter()

@@ -65,6 +65,37 @@ struct ListParams {
     include_filtered: Option<bool>,
 }
 
+/// The notifications a list or a count asks for (`types[]` and
+/// `exclude_types[]`, known ones only; `account_id`; `include_filtered`);
+/// `None` when it asked only for types that do not exist, which nothing
+/// matches.
+pub(crate) fn type_filter(
+    types: &[String],
+    exclude_types: &[String],
+    account_id: Option<&str>,
+    include_filtered: bool,
+) -> Option<TypeFilter> {
+    let include = known(types);
+    if !types.is_empty() && include.is_empty() {
+        return None;
+    }
+    Some(TypeFilter {
+        include,
+        exclude: known(exclude_types),
+        from_account_id: sender_param(account_id),
+        include_filtered,
+    })
+}
+
+/// The `limit` of an unread count: [`DEFAULT_UNREAD_LIMIT`] unless given,
+/// at most [`MAX_UNREAD_LIMIT`].
+pub(crate) fn unread_limit(limit: Option<&str>) -> i64 {
+    limit
+        .and_then(|l| l.trim().parse::<i64>().ok())
+        .unwrap_or(DEFAULT_UNREAD_LIMIT)
+        .clamp(1, MAX_UNREAD_LIMIT)
+}
+
 /// The sender named by `account_id`: one that is not an id matches no
 /// notification.
 pub(crate) fn sender_param(account_id: Option<&str>) -> Option<i64> {
@@ -204,15 +235,13 @@ async fn list(
     auth.require("read:notifications")?;
     let me = auth.account_id()?;
     let page = params.page.page(40, 80);
-    let include = known(&params.types);
-    if !params.types.is_empty() && include.is_empty() {
+    let Some(filter) = type_filter(
+        &params.types,
+        &params.exclude_types,
+        params.account_id.as_deref(),
+        params.include_filtered.unwrap_or(false),
+    ) else {
         return Ok(paged_json(Vec::<Notification>::new(), None));
-    }
-    let filter = TypeFilter {
-        include,
-        exclude: known(&params.exclude_types),
-        from_account_id: sender_param(params.account_id.as_deref()),
-        include_filtered: params.include_filtered.unwrap_or(false),
     };
     let rows = notifications::page(&state.db, me, &filter, &page).await?;
     let extra = filter_params(&filter);
@@ -291,26 +320,20 @@ async fn unread_count(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     auth.require("read:notifications")?;
     let me = auth.account_id()?;
-    let limit = params
-        .limit
-        .as_deref()
-        .and_then(|l| l.trim().parse::<i64>().ok())
-        .unwrap_or(DEFAULT_UNREAD_LIMIT)
-        .clamp(1, MAX_UNREAD_LIMIT);
+    let limit = unread_limit(params.limit.as_deref());
     let read_up_to = notifications::markers(&state.db, me)
         .await?
         .into_iter()
         .find(|m| m.timeline == "notifications")
         .map(|m| m.last_read_id);
-    let filter = TypeFilter {
-        include: known(&params.types),
-        exclude: known(&params.exclude_types),
-        from_account_id: sender_param(params.account_id.as_deref()),
-        include_filtered: false,
-    };
-    if !params.types.is_empty() && filter.include.is_empty() {
+    let Some(filter) = type_filter(
+        &params.types,
+        &params.exclude_types,
+        params.account_id.as_deref(),
+        false,
+    ) else {
         return Ok(Json(serde_json::json!({ "count": 0 })));
-    }
+    };
     let page = perch_db::page::Page {
         since_id: read_up_to,
         ..perch_db::page::Page::newest(limit)
